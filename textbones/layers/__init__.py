@@ -1,0 +1,17 @@
+"""Reusable Keras layers: the building blocks of the textbones backbones and tasks."""
+
+from textbones.layers.activations import gelu_approximate
+from textbones.layers.f_net_encoder import FNetEncoder
+from textbones.layers.position_embedding import PositionEmbedding
+from textbones.layers.reversible_embedding import ReversibleEmbedding
+from textbones.layers.self_attention import SelfAttention
+from textbones.layers.transformer_encoder import TransformerEncoder
+
+__all__ = [
+    "FNetEncoder",
+    "PositionEmbedding",
+    "ReversibleEmbedding",
+    "SelfAttention",
+    "TransformerEncoder",
+    "gelu_approximate",
+]

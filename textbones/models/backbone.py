@@ -1,0 +1,161 @@
+"""The ``Backbone`` base class: what every encoder family shares."""
+
+from typing import Any, ClassVar
+
+import keras
+
+from textbones.models.classproperty import classproperty
+from textbones.models.input_checks import check_backbone_inputs
+
+
+class Backbone(keras.Model):
+    """Base class of the encoder networks (``BertBackbone``, ``AlbertBackbone``, ``FNetBackbone``).
+
+    A backbone is a functional Keras model from a dict of integer arrays to
+    ``{"sequence_output": [batch, T, hidden], "pooled_output": [batch, hidden]}``. The
+    base class adds what all families share: input checks with readable errors, the
+    ``token_embedding`` property, config serialization, and loading and saving presets.
+
+    Subclasses build their graph in ``__init__``, set ``input_names``, and store their
+    constructor arguments as attributes named like the arguments.
+
+    Example:
+
+    >>> import textbones
+    >>> backbone = textbones.models.Backbone.from_preset(
+    ...     "bert_tiny_en_uncased", load_weights=False)
+    >>> type(backbone).__name__, backbone.count_params()
+    ('BertBackbone', 4385920)
+    """
+
+    #: The keys of the input dict, in the order the model declares its inputs.
+    input_names: ClassVar[tuple[str, ...]] = ()
+    #: Every concrete backbone class by name, for presets and deserialization.
+    _registry: ClassVar[dict[str, type["Backbone"]]] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.input_names:
+            Backbone._registry[cls.__name__] = cls
+            # Presets written by KerasHub (and KerasNLP before it) name their classes
+            # with these prefixes; resolve them to ours unless that library is loaded.
+            custom_objects = keras.saving.get_custom_objects()
+            for package in ("keras_hub", "keras_nlp"):
+                custom_objects.setdefault(f"{package}>{cls.__name__}", cls)
+
+    def __init__(self, *args, dtype=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if dtype is not None:
+            self.dtype_policy = keras.dtype_policies.get(dtype)
+
+    @property
+    def token_embedding(self) -> keras.layers.Embedding:
+        """The ``keras.layers.Embedding`` that maps token ids to vectors.
+
+        It is a ``ReversibleEmbedding``: a masked-LM head multiplies by its transpose to
+        turn hidden states back into vocabulary logits.
+        """
+        return self._token_embedding
+
+    @token_embedding.setter
+    def token_embedding(self, layer):
+        self._token_embedding = layer
+
+    def _id_ranges(self) -> dict[str, int]:
+        return {"token_ids": self.vocabulary_size, "segment_ids": self.num_segments}
+
+    def check_inputs(self, inputs) -> None:
+        """Raise a ``ValueError`` that says what to fix if ``inputs`` can't be fed to this model."""
+        check_backbone_inputs(
+            inputs,
+            model_name=type(self).__name__,
+            input_names=list(self.input_names),
+            max_sequence_length=self.max_sequence_length,
+            id_ranges=self._id_ranges(),
+        )
+
+    def __call__(self, inputs, *args, **kwargs):
+        self.check_inputs(inputs)
+        return super().__call__(inputs, *args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        if isinstance(x, dict):
+            self.check_inputs(x)
+        return super().predict(x, *args, **kwargs)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Backbone":
+        config = dict(config)
+        if isinstance(config.get("dtype"), dict):
+            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
+        return cls(**config)
+
+    @classproperty
+    def presets(cls) -> dict[str, dict[str, Any]]:
+        """The built-in presets this class can load, by name.
+
+        Each value holds ``description``, ``parameter_count``, ``kaggle_handle`` and
+        ``family``.
+        """
+        from textbones.presets.registry import presets_for_class
+
+        names = {name for name, klass in Backbone._registry.items() if issubclass(klass, cls)}
+        return presets_for_class(names)
+
+    @classmethod
+    def from_preset(cls, preset: str, load_weights: bool = True, **kwargs) -> "Backbone":
+        """Build a backbone from a preset, with its pretrained weights unless told otherwise.
+
+        ``preset`` is one of: a built-in name (see ``cls.presets``), a Kaggle handle
+        ``kaggle://org/model/keras/variation[/version]``, a Hugging Face handle
+        ``hf://org/name``, or the path of a local preset directory. Called on
+        ``Backbone`` itself, the class is read from the preset; called on a family's
+        class, a preset of another family is refused.
+
+        Args:
+            preset: the preset handle.
+            load_weights: load the saved weights (``True``) or keep the random
+                initialisation (``False``; a built-in name then needs no download).
+            **kwargs: constructor arguments that override the preset's config, such
+                as ``dtype="bfloat16"`` or ``dropout=0.0``.
+
+        Example:
+
+        >>> import textbones
+        >>> model = textbones.models.BertBackbone.from_preset(
+        ...     "bert_tiny_en_uncased", load_weights=False, dropout=0.0)
+        >>> model.num_layers, model.dropout
+        (2, 0.0)
+        """
+        from textbones.presets.loader import load_backbone
+
+        return load_backbone(cls, preset, load_weights=load_weights, **kwargs)
+
+    def save_to_preset(self, preset_dir) -> None:
+        """Write this backbone as a preset directory that KerasHub can load too.
+
+        Writes ``config.json``, ``metadata.json`` and ``model.weights.h5``. The write is
+        atomic: the files are staged beside ``preset_dir`` and swapped in at the end, so
+        an interrupted save leaves the previous preset as it was. Other files already in
+        the directory (a tokenizer's, say) are kept.
+
+        Example:
+
+        >>> import tempfile, textbones
+        >>> model = textbones.models.FNetBackbone(
+        ...     vocabulary_size=50, num_layers=1, hidden_dim=8, intermediate_dim=16)
+        >>> path = tempfile.mkdtemp() + "/tiny_fnet"
+        >>> model.save_to_preset(path)
+        >>> textbones.models.Backbone.from_preset(path).count_params() == model.count_params()
+        True
+        """
+        from textbones.presets.saver import save_backbone
+
+        save_backbone(self, preset_dir)

@@ -1,0 +1,166 @@
+"""BERT: token, position and segment embeddings feeding post-norm transformer encoders."""
+
+import keras
+
+from textbones.layers.position_embedding import PositionEmbedding
+from textbones.layers.reversible_embedding import ReversibleEmbedding
+from textbones.layers.transformer_encoder import TransformerEncoder
+from textbones.models.backbone import Backbone
+
+
+def bert_kernel_initializer():
+    """BERT's initializer for every kernel and embedding: TruncatedNormal(stddev 0.02)."""
+    return keras.initializers.TruncatedNormal(stddev=0.02)
+
+
+@keras.saving.register_keras_serializable(package="textbones")
+class BertBackbone(Backbone):
+    """The BERT encoder ("BERT: Pre-training of Deep Bidirectional Transformers for
+    Language Understanding", Devlin et al., 2018), without its pretraining heads.
+
+    Inputs are a dict of int arrays ``[batch, T]``: ``token_ids``, ``segment_ids`` and
+    ``padding_mask`` (1 for real tokens, 0 for padding). The sum of token, position and
+    segment embeddings is layer-normalised (epsilon 1e-12) and passed through
+    ``num_layers`` post-norm ``TransformerEncoder`` blocks with tanh-approximate GELU.
+    Outputs are ``sequence_output [batch, T, hidden_dim]`` and ``pooled_output
+    [batch, hidden_dim]``, a tanh dense layer applied to the first token. Kernels and
+    embeddings start from TruncatedNormal(0.02), biases from zero.
+
+    Args:
+        vocabulary_size: number of token ids.
+        num_layers: number of transformer blocks.
+        num_heads: attention heads per block; must divide ``hidden_dim``.
+        hidden_dim: width of the embeddings, the blocks and the pooler.
+        intermediate_dim: width of each block's feed-forward hidden layer.
+        dropout: dropout rate after the embeddings, on attention probabilities and on
+            both residual branches of every block.
+        max_sequence_length: the longest input the position table covers.
+        num_segments: number of distinct ``segment_ids``.
+        dtype: dtype policy, e.g. ``"float32"``, ``"bfloat16"`` or ``"mixed_bfloat16"``;
+            layer norm and softmax always compute in float32.
+        **kwargs: ``name`` and other ``keras.Model`` arguments.
+
+    Example:
+
+    >>> import numpy as np
+    >>> model = BertBackbone(vocabulary_size=100, num_layers=2, num_heads=2,
+    ...                      hidden_dim=16, intermediate_dim=32, max_sequence_length=8)
+    >>> outputs = model({
+    ...     "token_ids": np.array([[2, 7, 9, 3, 0]]),
+    ...     "segment_ids": np.zeros((1, 5), "int32"),
+    ...     "padding_mask": np.array([[1, 1, 1, 1, 0]]),
+    ... })
+    >>> tuple(outputs["sequence_output"].shape), tuple(outputs["pooled_output"].shape)
+    ((1, 5, 16), (1, 16))
+    """
+
+    input_names = ("token_ids", "segment_ids", "padding_mask")
+
+    def __init__(
+        self,
+        vocabulary_size: int,
+        num_layers: int,
+        num_heads: int,
+        hidden_dim: int,
+        intermediate_dim: int,
+        dropout: float = 0.1,
+        max_sequence_length: int = 512,
+        num_segments: int = 2,
+        dtype=None,
+        **kwargs,
+    ):
+        if hidden_dim % num_heads != 0:
+            raise ValueError(
+                f"`hidden_dim` ({hidden_dim}) must be divisible by `num_heads` "
+                f"({num_heads}) so that every head gets hidden_dim / num_heads features. "
+                "Change one of them."
+            )
+        self.token_embedding = ReversibleEmbedding(
+            input_dim=vocabulary_size,
+            output_dim=hidden_dim,
+            embeddings_initializer=bert_kernel_initializer(),
+            dtype=dtype,
+            name="token_embedding",
+        )
+        self.position_embedding = PositionEmbedding(
+            sequence_length=max_sequence_length,
+            initializer=bert_kernel_initializer(),
+            dtype=dtype,
+            name="position_embedding",
+        )
+        self.segment_embedding = keras.layers.Embedding(
+            input_dim=num_segments,
+            output_dim=hidden_dim,
+            embeddings_initializer=bert_kernel_initializer(),
+            dtype=dtype,
+            name="segment_embedding",
+        )
+        self.embeddings_add = keras.layers.Add(dtype=dtype, name="embeddings_add")
+        self.embeddings_layer_norm = keras.layers.LayerNormalization(
+            epsilon=1e-12, dtype=dtype, name="embeddings_layer_norm"
+        )
+        self.embeddings_dropout = keras.layers.Dropout(
+            dropout, dtype=dtype, name="embeddings_dropout"
+        )
+        self.transformer_layers = [
+            TransformerEncoder(
+                intermediate_dim=intermediate_dim,
+                num_heads=num_heads,
+                dropout=dropout,
+                activation="gelu_approximate",
+                layer_norm_epsilon=1e-12,
+                kernel_initializer=bert_kernel_initializer(),
+                dtype=dtype,
+                name=f"transformer_layer_{index}",
+            )
+            for index in range(num_layers)
+        ]
+        self.pooled_dense = keras.layers.Dense(
+            hidden_dim,
+            activation="tanh",
+            kernel_initializer=bert_kernel_initializer(),
+            dtype=dtype,
+            name="pooled_dense",
+        )
+
+        token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+        tokens = self.token_embedding(token_ids)
+        segment_ids = keras.Input(shape=(None,), dtype="int32", name="segment_ids")
+        x = self.embeddings_add(
+            (tokens, self.position_embedding(tokens), self.segment_embedding(segment_ids))
+        )
+        x = self.embeddings_dropout(self.embeddings_layer_norm(x))
+        padding_mask = keras.Input(shape=(None,), dtype="int32", name="padding_mask")
+        for layer in self.transformer_layers:
+            x = layer(x, padding_mask=padding_mask)
+        super().__init__(
+            inputs={
+                "token_ids": token_ids,
+                "segment_ids": segment_ids,
+                "padding_mask": padding_mask,
+            },
+            outputs={"sequence_output": x, "pooled_output": self.pooled_dense(x[:, 0, :])},
+            dtype=dtype,
+            **kwargs,
+        )
+        self.vocabulary_size = vocabulary_size
+        self.num_layers = num_layers
+        self.num_heads = num_heads
+        self.hidden_dim = hidden_dim
+        self.intermediate_dim = intermediate_dim
+        self.dropout = dropout
+        self.max_sequence_length = max_sequence_length
+        self.num_segments = num_segments
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "vocabulary_size": self.vocabulary_size,
+            "num_layers": self.num_layers,
+            "num_heads": self.num_heads,
+            "hidden_dim": self.hidden_dim,
+            "intermediate_dim": self.intermediate_dim,
+            "dropout": self.dropout,
+            "max_sequence_length": self.max_sequence_length,
+            "num_segments": self.num_segments,
+        }

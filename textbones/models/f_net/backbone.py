@@ -1,0 +1,155 @@
+"""FNet: BERT-style embeddings with Fourier-transform token mixing instead of attention."""
+
+import keras
+
+from textbones.layers.f_net_encoder import FNetEncoder
+from textbones.layers.position_embedding import PositionEmbedding
+from textbones.layers.reversible_embedding import ReversibleEmbedding
+from textbones.models.backbone import Backbone
+
+
+def f_net_initializer():
+    """FNet's initializer for kernels, biases and embeddings: RandomNormal(stddev 0.02)."""
+    return keras.initializers.RandomNormal(stddev=0.02)
+
+
+@keras.saving.register_keras_serializable(package="textbones")
+class FNetBackbone(Backbone):
+    """The FNet encoder ("FNet: Mixing Tokens with Fourier Transforms", Lee-Thorp et al.,
+    2021).
+
+    Inputs are a dict of int arrays ``[batch, T]``: ``token_ids`` and ``segment_ids``.
+    There is **no** ``padding_mask``: padding tokens are mixed like every other token,
+    so outputs depend on how far a batch is padded. Token, position and segment
+    embeddings are summed, layer-normalised (epsilon 1e-12), projected by a dense layer
+    and passed through ``num_layers`` ``FNetEncoder`` blocks, whose Fourier transform
+    runs in float32 under every dtype policy. Outputs are ``sequence_output`` and a
+    tanh-pooled first token, ``pooled_output``. Everything starts from RandomNormal(0.02).
+
+    Args:
+        vocabulary_size: number of token ids.
+        num_layers: number of FNet blocks.
+        hidden_dim: width of the embeddings, the blocks and the pooler.
+        intermediate_dim: width of each block's feed-forward hidden layer.
+        dropout: dropout rate after the embedding projection and in the blocks.
+        max_sequence_length: the longest input the position table covers.
+        num_segments: number of distinct ``segment_ids``.
+        dtype: dtype policy; layer norm and the Fourier transform compute in float32.
+        **kwargs: ``name`` and other ``keras.Model`` arguments.
+
+    Example:
+
+    >>> import numpy as np
+    >>> model = FNetBackbone(vocabulary_size=100, num_layers=2, hidden_dim=16,
+    ...                      intermediate_dim=32, max_sequence_length=8)
+    >>> outputs = model({"token_ids": np.array([[2, 7, 9, 3]]),
+    ...                  "segment_ids": np.zeros((1, 4), "int32")})
+    >>> tuple(outputs["sequence_output"].shape)
+    (1, 4, 16)
+    """
+
+    input_names = ("token_ids", "segment_ids")
+
+    def __init__(
+        self,
+        vocabulary_size: int,
+        num_layers: int,
+        hidden_dim: int,
+        intermediate_dim: int,
+        dropout: float = 0.1,
+        max_sequence_length: int = 512,
+        num_segments: int = 4,
+        dtype=None,
+        **kwargs,
+    ):
+        self.token_embedding = ReversibleEmbedding(
+            input_dim=vocabulary_size,
+            output_dim=hidden_dim,
+            embeddings_initializer=f_net_initializer(),
+            dtype=dtype,
+            name="token_embedding",
+        )
+        self.position_embedding = PositionEmbedding(
+            sequence_length=max_sequence_length,
+            initializer=f_net_initializer(),
+            dtype=dtype,
+            name="position_embedding",
+        )
+        self.segment_embedding = keras.layers.Embedding(
+            input_dim=num_segments,
+            output_dim=hidden_dim,
+            embeddings_initializer=f_net_initializer(),
+            dtype=dtype,
+            name="segment_embedding",
+        )
+        self.embeddings_add = keras.layers.Add(dtype=dtype, name="embeddings_add")
+        self.embeddings_layer_norm = keras.layers.LayerNormalization(
+            epsilon=1e-12, dtype=dtype, name="embeddings_layer_norm"
+        )
+        self.embedding_projection = keras.layers.Dense(
+            hidden_dim,
+            kernel_initializer=f_net_initializer(),
+            bias_initializer=f_net_initializer(),
+            dtype=dtype,
+            name="embedding_projection",
+        )
+        self.embeddings_dropout = keras.layers.Dropout(
+            dropout, dtype=dtype, name="embeddings_dropout"
+        )
+        self.transformer_layers = [
+            FNetEncoder(
+                intermediate_dim=intermediate_dim,
+                dropout=dropout,
+                activation="gelu_approximate",
+                layer_norm_epsilon=1e-12,
+                kernel_initializer=f_net_initializer(),
+                bias_initializer=f_net_initializer(),
+                dtype=dtype,
+                name=f"f_net_layer_{index}",
+            )
+            for index in range(num_layers)
+        ]
+        self.pooled_dense = keras.layers.Dense(
+            hidden_dim,
+            activation="tanh",
+            kernel_initializer=f_net_initializer(),
+            bias_initializer=f_net_initializer(),
+            dtype=dtype,
+            name="pooled_dense",
+        )
+
+        token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+        tokens = self.token_embedding(token_ids)
+        segment_ids = keras.Input(shape=(None,), dtype="int32", name="segment_ids")
+        x = self.embeddings_add(
+            (tokens, self.position_embedding(tokens), self.segment_embedding(segment_ids))
+        )
+        x = self.embeddings_layer_norm(x)
+        x = self.embeddings_dropout(self.embedding_projection(x))
+        for layer in self.transformer_layers:
+            x = layer(x)
+        super().__init__(
+            inputs={"token_ids": token_ids, "segment_ids": segment_ids},
+            outputs={"sequence_output": x, "pooled_output": self.pooled_dense(x[:, 0, :])},
+            dtype=dtype,
+            **kwargs,
+        )
+        self.vocabulary_size = vocabulary_size
+        self.num_layers = num_layers
+        self.hidden_dim = hidden_dim
+        self.intermediate_dim = intermediate_dim
+        self.dropout = dropout
+        self.max_sequence_length = max_sequence_length
+        self.num_segments = num_segments
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "vocabulary_size": self.vocabulary_size,
+            "num_layers": self.num_layers,
+            "hidden_dim": self.hidden_dim,
+            "intermediate_dim": self.intermediate_dim,
+            "dropout": self.dropout,
+            "max_sequence_length": self.max_sequence_length,
+            "num_segments": self.num_segments,
+        }

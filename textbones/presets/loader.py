@@ -1,0 +1,156 @@
+"""Build backbones from presets: pick the class, apply overrides, load the weights."""
+
+import pathlib
+import warnings
+from typing import Any
+
+import h5py
+
+from textbones.presets.handles import resolve_preset
+from textbones.presets.preset_files import (
+    CONFIG_FILE,
+    SHARDED_WEIGHTS_INDEX,
+    WEIGHTS_FILE,
+    read_json,
+)
+from textbones.presets.registry import builtin_presets
+
+
+def backbone_class_named(class_name: str, requested_cls: type, source: str) -> type:
+    """The backbone class called ``class_name``, checked against the class the caller used."""
+    from textbones.models.backbone import Backbone
+
+    klass = Backbone._registry.get(class_name)
+    if klass is None:
+        known = ", ".join(sorted(Backbone._registry))
+        raise ValueError(
+            f"{source} holds a {class_name}, which textbones does not implement "
+            f"(it implements {known}). Use a preset of one of those families."
+        )
+    if not issubclass(klass, requested_cls):
+        raise ValueError(
+            f"{requested_cls.__name__}.from_preset cannot load {source}: it holds a "
+            f"{class_name}. Call {class_name}.from_preset, or Backbone.from_preset to "
+            "take whatever class the preset names."
+        )
+    return klass
+
+
+def _class_name_of(config: dict[str, Any], config_path: pathlib.Path) -> str:
+    registered = config.get("registered_name")
+    if isinstance(registered, str) and registered:
+        return registered.split(">")[-1]
+    if "model_type" in config:
+        raise ValueError(
+            f"{config_path} describes a Hugging Face transformers checkpoint "
+            f"(model_type={config['model_type']!r}); this version of textbones reads "
+            "Keras-format presets only."
+        )
+    raise ValueError(
+        f"{config_path} is neither a Keras-format preset config (no 'registered_name') "
+        "nor a Hugging Face transformers config (no 'model_type'). Point `from_preset` "
+        "at a directory written by `save_to_preset` or KerasHub."
+    )
+
+
+def _instantiate(klass: type, config: dict[str, Any], source: str):
+    try:
+        return klass.from_config(config)
+    except TypeError as error:
+        raise ValueError(
+            f"The config of {source} does not fit {klass.__name__}: {error}. "
+            "Check the keyword arguments you passed to `from_preset`, or that the preset "
+            "was written for this class."
+        ) from None
+
+
+def load_backbone(cls: type, preset, load_weights: bool = True, **kwargs):
+    """Build the backbone ``preset`` describes, as ``cls`` or one of its subclasses.
+
+    See ``Backbone.from_preset`` for the accepted handles and arguments.
+    """
+    if not load_weights and isinstance(preset, str) and preset in builtin_presets():
+        entry = builtin_presets()[preset]
+        source = f"the built-in preset {preset!r}"
+        klass = backbone_class_named(entry["class_name"], cls, source)
+        return _instantiate(klass, {**entry["config"], **kwargs}, source)
+
+    preset_dir = resolve_preset(preset)
+    config = read_json(preset_dir, CONFIG_FILE)
+    source = f"the preset at {preset_dir}"
+    klass = backbone_class_named(_class_name_of(config, preset_dir / CONFIG_FILE), cls, source)
+    backbone_config = config.get("config")
+    if not isinstance(backbone_config, dict):
+        raise ValueError(
+            f"{preset_dir / CONFIG_FILE} has no 'config' object with the constructor "
+            "arguments; the preset is corrupt. Save or download it again."
+        )
+    backbone = _instantiate(klass, {**backbone_config, **kwargs}, source)
+    if load_weights:
+        load_weights_file(backbone, preset_dir)
+    return backbone
+
+
+def _weights_path(preset_dir: pathlib.Path) -> pathlib.Path:
+    index = preset_dir / SHARDED_WEIGHTS_INDEX
+    if index.is_file():
+        return index
+    path = preset_dir / WEIGHTS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{preset_dir} has no {WEIGHTS_FILE} (nor a sharded {SHARDED_WEIGHTS_INDEX}). "
+            "Download or save the preset again, or pass `load_weights=False` to build "
+            "the architecture with random weights."
+        )
+    return path
+
+
+def _check_readable(path: pathlib.Path) -> None:
+    """Open every HDF5 file of the weights so damage shows before any variable changes."""
+    if path.name == SHARDED_WEIGHTS_INDEX:
+        shards = sorted(path.parent.glob("model_*.weights.h5"))
+    else:
+        shards = [path]
+    for shard in shards:
+        try:
+            with h5py.File(shard, "r") as handle:
+                handle.visititems(lambda name, item: getattr(item, "shape", None))
+        except OSError as error:
+            raise ValueError(
+                f"{shard} is corrupt or incomplete ({error}). It was probably cut short "
+                "by an interrupted download or save: download or save the preset again."
+            ) from None
+
+
+def load_weights_file(model, preset_dir: pathlib.Path) -> None:
+    """Load ``model.weights.h5`` (or its shards) from ``preset_dir`` into ``model``.
+
+    Raises ``ValueError`` if the file is damaged or does not match the model, rather
+    than leaving some variables silently at their random initial values.
+    """
+    path = _weights_path(preset_dir)
+    _check_readable(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model.load_weights(str(path))
+        except (OSError, KeyError) as error:
+            raise ValueError(
+                f"Could not read the weights in {path} ({error}); the file is corrupt or "
+                "incomplete. Download or save the preset again."
+            ) from None
+        except ValueError as error:
+            raise ValueError(
+                f"The weights in {path} do not fit the {type(model).__name__} described "
+                f"by {CONFIG_FILE}: {error}"
+            ) from None
+    for warning in caught:
+        message = str(warning.message)
+        if "could not be loaded" in message or "Skipping" in message:
+            raise ValueError(
+                f"The weights in {path} do not cover the {type(model).__name__} described "
+                f"by {CONFIG_FILE}: {message}"
+            )
+        warnings.warn_explicit(
+            warning.message, warning.category, warning.filename, warning.lineno
+        )

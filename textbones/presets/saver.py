@@ -1,0 +1,58 @@
+"""Write backbones as Keras-format presets, in the layout KerasHub reads."""
+
+import datetime
+import json
+import pathlib
+
+import keras
+
+from textbones.presets.atomic_directory import replace_file, staged_directory
+from textbones.presets.preset_files import (
+    CONFIG_FILE,
+    METADATA_FILE,
+    SHARDED_WEIGHTS_INDEX,
+    WEIGHTS_FILE,
+)
+from textbones.version import __version__
+
+
+def backbone_config_json(backbone) -> dict:
+    """The ``config.json`` object for ``backbone``.
+
+    ``registered_name`` uses KerasHub's ``keras_hub>ClassName`` so that KerasHub resolves
+    the preset to its own class; textbones resolves that name to its own.
+    """
+    name = type(backbone).__name__
+    return {
+        "module": type(backbone).__module__,
+        "class_name": name,
+        "config": backbone.get_config(),
+        "registered_name": f"keras_hub>{name}",
+    }
+
+
+def _write_json(path: pathlib.Path, content: dict) -> None:
+    replace_file(path).write_text(json.dumps(content, indent=4) + "\n", encoding="utf-8")
+
+
+def save_backbone(backbone, preset_dir) -> None:
+    """Write ``config.json``, ``metadata.json`` and ``model.weights.h5`` atomically.
+
+    See ``Backbone.save_to_preset``.
+    """
+    with staged_directory(preset_dir) as staging:
+        _write_json(staging / CONFIG_FILE, backbone_config_json(backbone))
+        _write_json(
+            staging / METADATA_FILE,
+            {
+                "keras_version": keras.__version__,
+                "textbones_version": __version__,
+                "parameter_count": backbone.count_params(),
+                "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+                "tasks": [],
+            },
+        )
+        # A single weights file replaces any shards an earlier save left behind.
+        for stale in [staging / SHARDED_WEIGHTS_INDEX, *staging.glob("model_*.weights.h5")]:
+            stale.unlink(missing_ok=True)
+        backbone.save_weights(str(replace_file(staging / WEIGHTS_FILE)))
