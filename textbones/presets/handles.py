@@ -132,11 +132,12 @@ def resolve_preset(preset: str | os.PathLike) -> pathlib.Path:
             f"Accepted forms:\n{_ACCEPTED_FORMS}"
         )
 
-    expanded = os.path.expanduser(handle)
+    # Paths are used as given (a folder name may end in a space); names and schemes are not.
+    expanded = os.path.expanduser(preset)
     if os.path.isdir(expanded):
         return pathlib.Path(expanded)
     if _looks_like_a_path(handle):
-        return _local_directory(handle)
+        return _local_directory(preset)
 
     from textbones.presets.registry import builtin_presets
 
@@ -453,7 +454,10 @@ def _describe_failure(error: BaseException, *, source: str) -> str:
     if status is not None:
         return f"the server answered HTTP {status}"
     if "UnauthenticatedError" in names:
-        return "Kaggle credentials are required (KAGGLE_USERNAME and KAGGLE_KEY, or ~/.kaggle/kaggle.json)"
+        return (
+            "Kaggle credentials are required (KAGGLE_USERNAME and KAGGLE_KEY, or "
+            "~/.kaggle/kaggle.json)"
+        )
     if "DataCorruptionError" in names:
         return "the downloaded data failed its checksum; try again"
 
@@ -461,7 +465,10 @@ def _describe_failure(error: BaseException, *, source: str) -> str:
         host = _host(error) or _default_host(source)
         text = " ".join(str(link) for link in chain).lower()
         if "ProxyError" in names:
-            return f"could not connect to {host} through the HTTP proxy (check HTTPS_PROXY / HTTP_PROXY)"
+            return (
+                f"could not connect to {host} through the HTTP proxy "
+                "(check HTTPS_PROXY / HTTP_PROXY)"
+            )
         if any(
             marker in text
             for marker in (
@@ -474,7 +481,10 @@ def _describe_failure(error: BaseException, *, source: str) -> str:
                 "no address associated",
             )
         ):
-            return f"could not connect to {host}: its name could not be resolved (no network or no DNS)"
+            return (
+                f"could not connect to {host}: its name could not be resolved "
+                "(no network or no DNS)"
+            )
         if "refused" in text:
             return f"could not connect to {host}: connection refused"
         if "timed out" in text or "timeout" in text:

@@ -1,0 +1,350 @@
+"""KerasHub side of the textbones parity tests.
+
+Run this ONLY with the reference interpreter (``.venv-ref/bin/python``): it imports
+``keras_hub``, which the main test environment does not have. pytest never collects it
+(its name does not match ``test_*.py``), and ``test_keras_hub_parity.py`` reads the
+``CONFIGS`` literal below with ``ast`` instead of importing this module.
+
+Subcommands:
+
+``make OUT_DIR``
+    For every entry of ``CONFIGS``, build a small KerasHub backbone with seeded random
+    weights (every LayerNorm and bias moved away from its initial value too, so that a
+    weight loaded into the wrong place shows up), write it with KerasHub's
+    ``save_to_preset`` to ``OUT_DIR/<name>``, and store fixed input batches and KerasHub's
+    outputs for them in ``OUT_DIR/<name>/reference_io.npz``.
+
+``check PRESET_DIR IO_NPZ [PRESET_DIR IO_NPZ ...]``
+    Load each preset with ``keras_hub.models.Backbone.from_preset``, run it on the
+    inputs stored in the matching npz, and print one JSON line per preset::
+
+        {"preset": ..., "class": ..., "max_abs_diff": {"sequence_output": ..., "pooled_output": ...},
+         "per_batch": [{...}, ...]}
+
+    A preset that cannot be loaded or run gives a line with an ``"error"`` key instead;
+    the exit status is then nonzero.
+
+npz layout (both subcommands): ``num_batches`` and, for batch ``i``, the arrays
+``batch{i}.token_ids``, ``batch{i}.segment_ids``, ``batch{i}.padding_mask`` (not for
+FNet), ``batch{i}.sequence_output`` and ``batch{i}.pooled_output``.
+"""
+
+import os
+
+# Must happen before keras / tensorflow are imported.
+os.environ["KERAS_BACKEND"] = "jax"
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+# Compare against plain float32 CPU math even on a machine with an accelerator.
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import json  # noqa: E402
+import pathlib  # noqa: E402
+import sys  # noqa: E402
+import traceback  # noqa: E402
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+# The models compared. Kept a plain literal: the pytest side parses it with
+# ``ast.literal_eval`` so that both directions test exactly the same configurations.
+# ``batches`` lists the input batches: ``seq_len`` columns and one row per entry of
+# ``lengths`` (the number of real tokens in that row; the rest is padding).
+CONFIGS = {
+    "bert_small": {
+        "class": "BertBackbone",
+        "config": {
+            "vocabulary_size": 97,
+            "num_layers": 2,
+            "num_heads": 2,
+            "hidden_dim": 16,
+            "intermediate_dim": 32,
+            "max_sequence_length": 24,
+        },
+        "batches": [
+            {"seq_len": 24, "lengths": [24, 17, 5, 1]},
+            {"seq_len": 9, "lengths": [3, 9, 6]},
+        ],
+    },
+    "bert_odd_heads": {
+        "class": "BertBackbone",
+        "config": {
+            "vocabulary_size": 53,
+            "num_layers": 3,
+            "num_heads": 4,
+            "hidden_dim": 20,
+            "intermediate_dim": 24,
+            "max_sequence_length": 16,
+            "num_segments": 3,
+        },
+        "batches": [
+            {"seq_len": 16, "lengths": [16, 11, 2]},
+            {"seq_len": 5, "lengths": [5, 4]},
+        ],
+    },
+    "albert_grouped": {
+        "class": "AlbertBackbone",
+        "config": {
+            "vocabulary_size": 97,
+            "num_layers": 4,
+            "num_heads": 2,
+            "embedding_dim": 8,
+            "hidden_dim": 16,
+            "intermediate_dim": 32,
+            "num_groups": 2,
+            "num_inner_repetitions": 2,
+            "max_sequence_length": 24,
+        },
+        "batches": [
+            {"seq_len": 24, "lengths": [24, 13, 7, 2]},
+            {"seq_len": 10, "lengths": [10, 1, 6]},
+        ],
+    },
+    "albert_shared": {
+        "class": "AlbertBackbone",
+        "config": {
+            "vocabulary_size": 61,
+            "num_layers": 3,
+            "num_heads": 3,
+            "embedding_dim": 6,
+            "hidden_dim": 12,
+            "intermediate_dim": 20,
+            "max_sequence_length": 16,
+        },
+        "batches": [
+            {"seq_len": 16, "lengths": [16, 9, 3]},
+            {"seq_len": 7, "lengths": [7, 5]},
+        ],
+    },
+    "f_net_small": {
+        "class": "FNetBackbone",
+        "config": {
+            "vocabulary_size": 97,
+            "num_layers": 2,
+            "hidden_dim": 16,
+            "intermediate_dim": 32,
+            "max_sequence_length": 24,
+            "num_segments": 4,
+        },
+        "batches": [
+            {"seq_len": 24, "lengths": [24, 15, 4]},
+            {"seq_len": 11, "lengths": [11, 8, 2, 5]},
+        ],
+    },
+    "f_net_odd": {
+        "class": "FNetBackbone",
+        "config": {
+            "vocabulary_size": 41,
+            "num_layers": 1,
+            "hidden_dim": 12,
+            "intermediate_dim": 20,
+            "max_sequence_length": 16,
+            "num_segments": 2,
+        },
+        "batches": [
+            {"seq_len": 13, "lengths": [13, 6]},
+            {"seq_len": 4, "lengths": [4, 3, 1]},
+        ],
+    },
+}
+
+SEED = 1234
+OUTPUT_NAMES = ("sequence_output", "pooled_output")
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    """Send file descriptor 2 to /dev/null for a while.
+
+    TensorFlow's C++ runtime prints a few lines (absl, oneDNN, CUDA probes) straight to
+    fd 2 when it loads, whatever ``TF_CPP_MIN_LOG_LEVEL`` says; this hides them.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _import_keras_hub():
+    warnings.filterwarnings("ignore")
+    with _stderr_silenced():
+        import keras
+        import keras_hub
+
+        try:
+            import absl.logging
+
+            absl.logging.set_verbosity(absl.logging.ERROR)
+        except ImportError:
+            pass
+        try:
+            import tensorflow as tf
+
+            tf.get_logger().setLevel("ERROR")
+        except ImportError:
+            pass
+    return keras, keras_hub
+
+
+def make_inputs(spec, vocabulary_size, num_segments, with_padding_mask, rng):
+    """One input batch: random ids in the real positions, zeros in the padding."""
+    seq_len, lengths = spec["seq_len"], spec["lengths"]
+    mask = np.arange(seq_len)[None, :] < np.asarray(lengths)[:, None]
+    batch = {
+        "token_ids": np.where(mask, rng.integers(1, vocabulary_size, mask.shape), 0),
+        "segment_ids": np.where(mask, rng.integers(0, num_segments, mask.shape), 0),
+    }
+    if with_padding_mask:
+        batch["padding_mask"] = mask
+    return {key: value.astype("int32") for key, value in batch.items()}
+
+
+def perturb_weights(model, rng):
+    """Give every weight a random value that differs from its initializer's.
+
+    LayerNorm scales become ``1 + N(0, 0.2)``, offsets and biases ``N(0, 0.2)``, and
+    kernels and embeddings ``N(0, 0.3)`` (larger than the 0.02 init, so attention is far
+    from uniform and each layer visibly changes its input).
+    """
+    for variable in model.weights:
+        name = variable.path.rsplit("/", 1)[-1]
+        shape = tuple(variable.shape)
+        if name == "gamma":
+            value = 1.0 + rng.normal(0.0, 0.2, shape)
+        elif name in ("beta", "bias"):
+            value = rng.normal(0.0, 0.2, shape)
+        else:
+            value = rng.normal(0.0, 0.3, shape)
+        variable.assign(value.astype(variable.dtype))
+
+
+def run_model(model, batch):
+    outputs = model(batch, training=False)
+    import keras
+
+    return {
+        name: keras.ops.convert_to_numpy(outputs[name]).astype("float32")
+        for name in OUTPUT_NAMES
+    }
+
+
+def save_io(path, batches, outputs):
+    arrays = {"num_batches": np.asarray(len(batches))}
+    for i, (batch, output) in enumerate(zip(batches, outputs)):
+        for key, value in {**batch, **output}.items():
+            arrays[f"batch{i}.{key}"] = value
+    np.savez(path, **arrays)
+
+
+def load_io(path):
+    """Return ``[(inputs, expected_outputs), ...]`` from an npz written by ``save_io``."""
+    data = np.load(path)
+    result = []
+    for i in range(int(data["num_batches"])):
+        prefix = f"batch{i}."
+        items = {k[len(prefix):]: data[k] for k in data.files if k.startswith(prefix)}
+        outputs = {name: items.pop(name) for name in OUTPUT_NAMES}
+        result.append((items, outputs))
+    return result
+
+
+def command_make(out_dir):
+    keras, keras_hub = _import_keras_hub()
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest = {}
+    for index, (name, entry) in enumerate(CONFIGS.items()):
+        keras.utils.set_random_seed(SEED + index)
+        rng = np.random.default_rng(SEED + index)
+        cls = getattr(keras_hub.models, entry["class"])
+        model = cls(**entry["config"])
+        perturb_weights(model, rng)
+        preset_dir = out_dir / name
+        model.save_to_preset(str(preset_dir))
+
+        # KerasHub's functional backbones take a dict; FNet's has no padding_mask.
+        with_mask = "padding_mask" in model.input
+        config = model.get_config()
+        batches = [
+            make_inputs(
+                spec,
+                config["vocabulary_size"],
+                config["num_segments"],
+                with_mask,
+                rng,
+            )
+            for spec in entry["batches"]
+        ]
+        outputs = [run_model(model, batch) for batch in batches]
+        save_io(preset_dir / "reference_io.npz", batches, outputs)
+        manifest[name] = {"class": entry["class"], "config": entry["config"]}
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    print(json.dumps({"made": sorted(manifest), "keras_hub_version": keras_hub.__version__}))
+    return 0
+
+
+def command_check(pairs):
+    _, keras_hub = _import_keras_hub()
+    failures = 0
+    for preset_dir, io_path in pairs:
+        record = {"preset": str(preset_dir)}
+        try:
+            model = keras_hub.models.Backbone.from_preset(str(preset_dir))
+            record["class"] = type(model).__name__
+            record["keras_hub_class"] = f"{type(model).__module__}.{type(model).__name__}"
+            per_batch = []
+            for inputs, expected in load_io(io_path):
+                actual = run_model(model, inputs)
+                per_batch.append(
+                    {
+                        name: float(np.max(np.abs(actual[name] - expected[name])))
+                        for name in OUTPUT_NAMES
+                    }
+                )
+            record["per_batch"] = per_batch
+            record["max_abs_diff"] = {
+                name: max(diffs[name] for diffs in per_batch) for name in OUTPUT_NAMES
+            }
+        except Exception as error:  # noqa: BLE001 - reported to the caller as data
+            failures += 1
+            record["error"] = f"{type(error).__name__}: {error}"
+            record["traceback"] = traceback.format_exc()
+            print(
+                f"keras_hub_reference.py check: could not load/run {preset_dir}: "
+                f"{record['error']}",
+                file=sys.stderr,
+            )
+        print(json.dumps(record), flush=True)
+    return 1 if failures else 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    make = sub.add_parser("make", help="write KerasHub presets and reference outputs")
+    make.add_argument("out_dir")
+    check = sub.add_parser("check", help="load presets with KerasHub and compare outputs")
+    check.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PRESET_DIR IO_NPZ",
+        help="one or more PRESET_DIR IO_NPZ pairs",
+    )
+    args = parser.parse_args(argv)
+    if args.command == "make":
+        return command_make(args.out_dir)
+    if len(args.paths) % 2:
+        parser.error("check takes PRESET_DIR IO_NPZ pairs (an even number of paths)")
+    return command_check(list(zip(args.paths[0::2], args.paths[1::2])))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
