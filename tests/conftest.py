@@ -10,6 +10,11 @@ import pytest  # noqa: E402
 
 from tests.helpers.offline_hubs import isolate_hubs  # noqa: E402
 
+def to_numpy(value) -> np.ndarray:
+    """A backend tensor (or anything array-like) as a NumPy array, on every backend."""
+    return keras.ops.convert_to_numpy(value)
+
+
 TINY_CONFIGS = {
     "bert": dict(
         vocabulary_size=97,
@@ -85,9 +90,9 @@ def family(request) -> str:
 
 
 @pytest.fixture(autouse=True)
-def no_hub_network(monkeypatch, tmp_path):
+def no_hub_network(monkeypatch, tmp_path_factory):
     """Nothing in the suite may reach the real hubs; see ``tests/helpers/offline_hubs.py``.
 
     A test that needs a download sets up its own cache or fake endpoint on top of this.
     """
-    isolate_hubs(monkeypatch, tmp_path)
+    isolate_hubs(monkeypatch, tmp_path_factory.mktemp("hubs"))

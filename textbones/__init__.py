@@ -2,6 +2,8 @@
 
 The API is KerasHub's, so existing code runs after ``import textbones as keras_nlp``
 (or ``as keras_hub``); preprocessing needs no TensorFlow, and any Keras backend works.
+If no backend was chosen (``KERAS_BACKEND`` or ``~/.keras/keras.json``), the first
+installed of JAX, PyTorch and TensorFlow is used.
 
 Example:
 
@@ -10,7 +12,11 @@ Example:
 ['f_net_base_en', 'f_net_large_en']
 """
 
-from textbones import layers, models, tokenizers
-from textbones.version import __version__
+from textbones.backend_choice import choose_default_backend
+
+choose_default_backend()
+
+from textbones import layers, models, tokenizers  # noqa: E402
+from textbones.version import __version__  # noqa: E402
 
 __all__ = ["__version__", "layers", "models", "tokenizers"]

@@ -4,6 +4,8 @@ import keras
 import numpy as np
 import pytest
 
+from tests.conftest import to_numpy
+
 from textbones.layers import (
     FNetEncoder,
     PositionEmbedding,
@@ -30,7 +32,7 @@ def rebuild(layer, sample):
 
 def test_gelu_approximate_values_and_serialization():
     x = np.linspace(-4, 4, 17).astype("float32")
-    np.testing.assert_allclose(gelu_approximate(x), gelu_tanh(x.astype("float64")), atol=1e-6)
+    np.testing.assert_allclose(to_numpy(gelu_approximate(x)), gelu_tanh(x.astype("float64")), atol=1e-6)
     assert serialize_activation(get_activation("gelu_approximate")) == "gelu_approximate"
     assert keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(gelu_approximate)) is gelu_approximate
 
@@ -39,27 +41,27 @@ class TestReversibleEmbedding:
     def test_forward_and_reverse(self):
         layer = ReversibleEmbedding(input_dim=11, output_dim=4)
         ids = np.array([[0, 3, 10]])
-        vectors = np.asarray(layer(ids))
+        vectors = to_numpy(layer(ids))
         table = layer.embeddings.numpy()
         np.testing.assert_array_equal(vectors, table[ids])
         hidden = RNG.normal(size=(2, 4)).astype("float32")
-        np.testing.assert_allclose(layer(hidden, reverse=True), hidden @ table.T, atol=1e-6)
+        np.testing.assert_allclose(to_numpy(layer(hidden, reverse=True)), hidden @ table.T, atol=1e-6)
 
     def test_config_round_trip(self):
         layer = ReversibleEmbedding(input_dim=11, output_dim=4, name="tokens")
         clone = rebuild(layer, np.array([[1]]))
         assert clone.get_config() == layer.get_config()
-        np.testing.assert_array_equal(clone(np.array([[5, 6]])), layer(np.array([[5, 6]])))
+        np.testing.assert_array_equal(to_numpy(clone(np.array([[5, 6]]))), to_numpy(layer(np.array([[5, 6]]))))
 
 
 class TestPositionEmbedding:
     def test_values_are_the_first_rows_of_the_table(self):
         layer = PositionEmbedding(sequence_length=10)
-        out = np.asarray(layer(np.zeros((3, 4, 6), "float32")))
+        out = to_numpy(layer(np.zeros((3, 4, 6), "float32")))
         table = layer.position_embeddings.numpy()
         assert out.shape == (3, 4, 6)
         np.testing.assert_array_equal(out[2], table[:4])
-        np.testing.assert_array_equal(np.asarray(layer(np.zeros((1, 4, 6)), start_index=2))[0], table[2:6])
+        np.testing.assert_array_equal(to_numpy(layer(np.zeros((1, 4, 6)), start_index=2))[0], table[2:6])
 
     def test_too_long_input(self):
         layer = PositionEmbedding(sequence_length=4, name="positions")
@@ -85,11 +87,11 @@ class TestSelfAttention:
     def test_matches_numpy_and_ignores_padded_keys(self):
         layer = SelfAttention(num_heads=2, bias_initializer="random_normal")
         x = RNG.normal(size=(2, 5, 8)).astype("float32")
-        out = np.asarray(layer(x, padding_mask=_mask()))
+        out = to_numpy(layer(x, padding_mask=_mask()))
         # Changing padded positions' inputs must not change real positions' outputs.
         x2 = x.copy()
         x2[1, 3:] = 100.0
-        out2 = np.asarray(layer(x2, padding_mask=_mask()))
+        out2 = to_numpy(layer(x2, padding_mask=_mask()))
         np.testing.assert_allclose(out2[1, :3], out[1, :3], atol=1e-5)
         q = np.einsum("btc,cnh->btnh", x, layer.query_dense.kernel.numpy()) + layer.query_dense.bias.numpy()
         k = np.einsum("btc,cnh->btnh", x, layer.key_dense.kernel.numpy()) + layer.key_dense.bias.numpy()
@@ -104,11 +106,11 @@ class TestSelfAttention:
     def test_training_path_without_dropout_equals_inference_path(self):
         layer = SelfAttention(num_heads=2, dropout=0.3)
         x = RNG.normal(size=(2, 5, 8)).astype("float32")
-        inference = np.asarray(layer(x, padding_mask=_mask(), training=False))
-        explicit = np.asarray(layer._attend_with_dropout(
+        inference = to_numpy(layer(x, padding_mask=_mask(), training=False))
+        explicit = to_numpy(layer._attend_with_dropout(
             layer.query_dense(x), layer.key_dense(x), layer.value_dense(x),
             _mask().astype(bool)[:, None, None, :], 0.5, training=False))
-        np.testing.assert_allclose(np.asarray(layer.output_dense(explicit)), inference, atol=1e-5)
+        np.testing.assert_allclose(to_numpy(layer.output_dense(explicit)), inference, atol=1e-5)
 
     def test_weight_shapes_follow_keras_multi_head_attention(self):
         layer = SelfAttention(num_heads=4)
@@ -130,7 +132,7 @@ class TestSelfAttention:
         x = RNG.normal(size=(1, 3, 8)).astype("float32")
         clone = rebuild(layer, x)
         assert clone.get_config() == layer.get_config()
-        np.testing.assert_allclose(clone(x), layer(x), atol=1e-6)
+        np.testing.assert_allclose(to_numpy(clone(x)), to_numpy(layer(x)), atol=1e-6)
 
 
 class TestTransformerEncoder:
@@ -138,7 +140,7 @@ class TestTransformerEncoder:
         layer = TransformerEncoder(intermediate_dim=16, num_heads=2, activation="gelu_approximate",
                                    layer_norm_epsilon=1e-12, bias_initializer="random_normal")
         x = RNG.normal(size=(2, 5, 8)).astype("float32")
-        out = np.asarray(layer(x, padding_mask=_mask()))
+        out = to_numpy(layer(x, padding_mask=_mask()))
         np.testing.assert_allclose(out, transformer_block(layer, x.astype("float64"), _mask()), atol=1e-5)
 
     def test_normalize_first_changes_the_math(self):
@@ -149,7 +151,7 @@ class TestTransformerEncoder:
         pre(x)
         for target, source in zip(pre.weights, post.weights):
             target.assign(source.numpy())
-        assert np.abs(np.asarray(pre(x)) - np.asarray(post(x))).max() > 1e-3
+        assert np.abs(to_numpy(pre(x)) - to_numpy(post(x))).max() > 1e-3
 
     def test_config_round_trip(self):
         layer = TransformerEncoder(intermediate_dim=16, num_heads=2, dropout=0.1, activation="gelu_approximate")
@@ -157,7 +159,7 @@ class TestTransformerEncoder:
         clone = rebuild(layer, x)
         assert clone.get_config() == layer.get_config()
         assert clone.get_config()["activation"] == "gelu_approximate"
-        np.testing.assert_allclose(clone(x), layer(x), atol=1e-6)
+        np.testing.assert_allclose(to_numpy(clone(x)), to_numpy(layer(x)), atol=1e-6)
 
 
 class TestFNetEncoder:
@@ -165,17 +167,17 @@ class TestFNetEncoder:
         layer = FNetEncoder(intermediate_dim=16, activation="gelu_approximate", layer_norm_epsilon=1e-12,
                             bias_initializer="random_normal")
         x = RNG.normal(size=(2, 5, 8)).astype("float32")
-        np.testing.assert_allclose(layer(x), f_net_block(layer, x.astype("float64")), atol=1e-4)
+        np.testing.assert_allclose(to_numpy(layer(x)), f_net_block(layer, x.astype("float64")), atol=1e-4)
 
     def test_mixing_stays_float32_under_bfloat16(self):
         layer = FNetEncoder(intermediate_dim=16, dtype="mixed_bfloat16")
         out = layer(RNG.normal(size=(1, 4, 8)).astype("float32"))
         assert keras.backend.standardize_dtype(out.dtype) == "bfloat16"
-        assert np.isfinite(np.asarray(keras.ops.cast(out, "float32"))).all()
+        assert np.isfinite(to_numpy(keras.ops.cast(out, "float32"))).all()
 
     def test_config_round_trip(self):
         layer = FNetEncoder(intermediate_dim=16, dropout=0.1)
         x = RNG.normal(size=(1, 3, 8)).astype("float32")
         clone = rebuild(layer, x)
         assert clone.get_config() == layer.get_config()
-        np.testing.assert_allclose(clone(x), layer(x), atol=1e-6)
+        np.testing.assert_allclose(to_numpy(clone(x)), to_numpy(layer(x)), atol=1e-6)

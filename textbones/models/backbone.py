@@ -1,5 +1,7 @@
 """The ``Backbone`` base class: what every encoder family shares."""
 
+import difflib
+import inspect
 from typing import Any, ClassVar
 
 import keras
@@ -44,6 +46,24 @@ class Backbone(keras.Model):
                 custom_objects.setdefault(f"{package}>{cls.__name__}", cls)
 
     def __init__(self, *args, dtype=None, **kwargs):
+        unexpected = sorted(set(kwargs) - {"inputs", "outputs", "name", "trainable"})
+        if unexpected:
+            # keras.Model would silently drop these, so a typo such as `dropot=0.0`
+            # in `from_preset(...)` would go unnoticed.
+            arguments = [
+                name
+                for name in inspect.signature(type(self).__init__).parameters
+                if name not in ("self", "kwargs")
+            ] + ["name", "trainable"]
+            hints = [
+                f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+                for key in unexpected
+                for close in [difflib.get_close_matches(key, arguments, n=1)]
+            ]
+            raise TypeError(
+                f"{type(self).__name__} got unexpected argument(s) {', '.join(hints)}. "
+                f"It accepts: {', '.join(arguments)}."
+            )
         super().__init__(*args, **kwargs)
         if dtype is not None:
             self.dtype_policy = keras.dtype_policies.get(dtype)
@@ -56,10 +76,6 @@ class Backbone(keras.Model):
         turn hidden states back into vocabulary logits.
         """
         return self._token_embedding
-
-    @token_embedding.setter
-    def token_embedding(self, layer):
-        self._token_embedding = layer
 
     def _id_ranges(self) -> dict[str, int]:
         return {"token_ids": self.vocabulary_size, "segment_ids": self.num_segments}

@@ -86,40 +86,40 @@ class AlbertBackbone(Backbone):
                 f"({num_heads}) so that every head gets hidden_dim / num_heads features. "
                 "Change one of them."
             )
-        self.token_embedding = ReversibleEmbedding(
+        token_embedding = ReversibleEmbedding(
             input_dim=vocabulary_size,
             output_dim=embedding_dim,
             embeddings_initializer=albert_kernel_initializer(),
             dtype=dtype,
             name="token_embedding",
         )
-        self.position_embedding = PositionEmbedding(
+        position_embedding = PositionEmbedding(
             sequence_length=max_sequence_length,
             initializer=albert_kernel_initializer(),
             dtype=dtype,
             name="position_embedding",
         )
-        self.segment_embedding = keras.layers.Embedding(
+        segment_embedding = keras.layers.Embedding(
             input_dim=num_segments,
             output_dim=embedding_dim,
             embeddings_initializer=albert_kernel_initializer(),
             dtype=dtype,
             name="segment_embedding",
         )
-        self.embeddings_add = keras.layers.Add(dtype=dtype, name="embeddings_add")
-        self.embeddings_layer_norm = keras.layers.LayerNormalization(
+        embeddings_add = keras.layers.Add(dtype=dtype, name="embeddings_add")
+        embeddings_layer_norm = keras.layers.LayerNormalization(
             epsilon=1e-12, dtype=dtype, name="embeddings_layer_norm"
         )
-        self.embeddings_dropout = keras.layers.Dropout(
+        embeddings_dropout = keras.layers.Dropout(
             dropout, dtype=dtype, name="embeddings_dropout"
         )
-        self.embedding_projection = keras.layers.Dense(
+        embedding_projection = keras.layers.Dense(
             hidden_dim,
             kernel_initializer=albert_kernel_initializer(),
             dtype=dtype,
             name="embedding_projection",
         )
-        self.groups = [
+        groups = [
             [
                 TransformerEncoder(
                     intermediate_dim=intermediate_dim,
@@ -135,7 +135,7 @@ class AlbertBackbone(Backbone):
             ]
             for group in range(num_groups)
         ]
-        self.pooled_dense = keras.layers.Dense(
+        pooled_dense = keras.layers.Dense(
             hidden_dim,
             activation="tanh",
             kernel_initializer=albert_kernel_initializer(),
@@ -144,17 +144,17 @@ class AlbertBackbone(Backbone):
         )
 
         token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-        tokens = self.token_embedding(token_ids)
+        tokens = token_embedding(token_ids)
         segment_ids = keras.Input(shape=(None,), dtype="int32", name="segment_ids")
-        x = self.embeddings_add(
-            (tokens, self.position_embedding(tokens), self.segment_embedding(segment_ids))
+        x = embeddings_add(
+            (tokens, position_embedding(tokens), segment_embedding(segment_ids))
         )
-        x = self.embeddings_dropout(self.embeddings_layer_norm(x))
-        x = self.embedding_projection(x)
+        x = embeddings_dropout(embeddings_layer_norm(x))
+        x = embedding_projection(x)
         padding_mask = keras.Input(shape=(None,), dtype="int32", name="padding_mask")
         layers_per_group = num_layers // num_groups
         for depth in range(num_layers):
-            for layer in self.groups[depth // layers_per_group]:
+            for layer in groups[depth // layers_per_group]:
                 x = layer(x, padding_mask=padding_mask)
         super().__init__(
             inputs={
@@ -162,10 +162,21 @@ class AlbertBackbone(Backbone):
                 "segment_ids": segment_ids,
                 "padding_mask": padding_mask,
             },
-            outputs={"sequence_output": x, "pooled_output": self.pooled_dense(x[:, 0, :])},
+            outputs={"sequence_output": x, "pooled_output": pooled_dense(x[:, 0, :])},
             dtype=dtype,
             **kwargs,
         )
+        # Layers are kept as attributes only once keras.Model is initialised: the
+        # torch backend cannot track modules assigned before that.
+        self._token_embedding = token_embedding
+        self.position_embedding = position_embedding
+        self.segment_embedding = segment_embedding
+        self.embeddings_add = embeddings_add
+        self.embeddings_layer_norm = embeddings_layer_norm
+        self.embeddings_dropout = embeddings_dropout
+        self.embedding_projection = embedding_projection
+        self.groups = groups
+        self.pooled_dense = pooled_dense
         self.vocabulary_size = vocabulary_size
         self.num_layers = num_layers
         self.num_heads = num_heads
