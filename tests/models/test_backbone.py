@@ -267,3 +267,17 @@ def test_reproducible_under_set_random_seed(family):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
+
+
+@pytest.mark.parametrize("package", ["keras_hub", "keras_nlp"])
+def test_keras_hub_registered_names_deserialize_to_textbones(package):
+    config = {
+        "module": f"{package}.src.models.f_net.f_net_backbone",
+        "class_name": "FNetBackbone",
+        "config": {**TINY_CONFIGS["f_net"], "name": "f_net_backbone", "trainable": True,
+                   "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None}},
+        "registered_name": f"{package}>FNetBackbone",
+    }
+    model = keras.saving.deserialize_keras_object(config)
+    assert type(model) is textbones.models.FNetBackbone
+    assert model.num_layers == 2 and model.dtype_policy.name == "float32"

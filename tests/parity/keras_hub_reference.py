@@ -1,9 +1,14 @@
 """KerasHub side of the textbones parity tests.
 
 Run this ONLY with the reference interpreter (``.venv-ref/bin/python``): it imports
-``keras_hub``, which the main test environment does not have. pytest never collects it
-(its name does not match ``test_*.py``), and ``test_keras_hub_parity.py`` reads the
-``CONFIGS`` literal below with ``ast`` instead of importing this module.
+``keras_hub``, which the main test environment does not have. The main suite never
+imports it: its name does not match ``test_*.py``, ``tests/parity/conftest.py`` keeps it
+out of ``--doctest-modules`` collection, and ``test_keras_hub_parity.py`` reads the
+``CONFIGS`` literal below with ``ast``. Importing it anyway has no side effects; the
+environment is only set up in ``main``.
+
+Keras backend: ``jax`` unless ``TEXTBONES_REF_KERAS_BACKEND`` names another (the pytest
+side passes ``torch``, for speed). TensorFlow's logging is silenced.
 
 Subcommands:
 
@@ -29,29 +34,24 @@ npz layout (both subcommands): ``num_batches`` and, for batch ``i``, the arrays
 FNet), ``batch{i}.sequence_output`` and ``batch{i}.pooled_output``.
 """
 
+import argparse
+import contextlib
+import json
 import os
+import pathlib
+import sys
+import traceback
+import warnings
 
-# Must happen before keras / tensorflow are imported.
-os.environ["KERAS_BACKEND"] = "jax"
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-# Compare against plain float32 CPU math even on a machine with an accelerator.
-os.environ.setdefault("JAX_PLATFORMS", "cpu")
-
-import argparse  # noqa: E402
-import contextlib  # noqa: E402
-import json  # noqa: E402
-import pathlib  # noqa: E402
-import sys  # noqa: E402
-import traceback  # noqa: E402
-import warnings  # noqa: E402
-
-import numpy as np  # noqa: E402
+import numpy as np
 
 # The models compared. Kept a plain literal: the pytest side parses it with
 # ``ast.literal_eval`` so that both directions test exactly the same configurations.
 # ``batches`` lists the input batches: ``seq_len`` columns and one row per entry of
 # ``lengths`` (the number of real tokens in that row; the rest is padding).
 CONFIGS = {
+    # Dimensions are shared between entries where that costs no coverage: under the JAX
+    # backend every new weight shape costs an XLA compilation, and the test must stay fast.
     "bert_small": {
         "class": "BertBackbone",
         "config": {
@@ -67,23 +67,23 @@ CONFIGS = {
             {"seq_len": 9, "lengths": [3, 9, 6]},
         ],
     },
-    "bert_odd_heads": {
+    "bert_4_heads_3_segments": {
         "class": "BertBackbone",
         "config": {
-            "vocabulary_size": 53,
+            "vocabulary_size": 97,
             "num_layers": 3,
             "num_heads": 4,
-            "hidden_dim": 20,
+            "hidden_dim": 16,
             "intermediate_dim": 24,
-            "max_sequence_length": 16,
+            "max_sequence_length": 24,
             "num_segments": 3,
         },
         "batches": [
-            {"seq_len": 16, "lengths": [16, 11, 2]},
-            {"seq_len": 5, "lengths": [5, 4]},
+            {"seq_len": 24, "lengths": [24, 11, 2]},
+            {"seq_len": 9, "lengths": [9, 4]},
         ],
     },
-    "albert_grouped": {
+    "albert_2_groups_2_inner": {
         "class": "AlbertBackbone",
         "config": {
             "vocabulary_size": 97,
@@ -98,26 +98,29 @@ CONFIGS = {
         },
         "batches": [
             {"seq_len": 24, "lengths": [24, 13, 7, 2]},
-            {"seq_len": 10, "lengths": [10, 1, 6]},
+            {"seq_len": 9, "lengths": [9, 1, 6]},
         ],
     },
-    "albert_shared": {
+    "albert_one_shared_layer": {
+        # KerasHub's defaults (one group, one inner layer): a single encoder layer
+        # applied num_layers times, as in the published ALBERT presets.
         "class": "AlbertBackbone",
         "config": {
-            "vocabulary_size": 61,
+            "vocabulary_size": 97,
             "num_layers": 3,
-            "num_heads": 3,
-            "embedding_dim": 6,
-            "hidden_dim": 12,
-            "intermediate_dim": 20,
-            "max_sequence_length": 16,
+            "num_heads": 4,
+            "embedding_dim": 8,
+            "hidden_dim": 16,
+            "intermediate_dim": 24,
+            "max_sequence_length": 24,
+            "num_segments": 3,
         },
         "batches": [
-            {"seq_len": 16, "lengths": [16, 9, 3]},
-            {"seq_len": 7, "lengths": [7, 5]},
+            {"seq_len": 24, "lengths": [24, 9, 3]},
+            {"seq_len": 9, "lengths": [7, 9]},
         ],
     },
-    "f_net_small": {
+    "f_net_4_segments": {
         "class": "FNetBackbone",
         "config": {
             "vocabulary_size": 97,
@@ -132,25 +135,42 @@ CONFIGS = {
             {"seq_len": 11, "lengths": [11, 8, 2, 5]},
         ],
     },
-    "f_net_odd": {
+    "f_net_3_layers": {
+        # Odd sequence lengths for the FFT over the sequence axis.
         "class": "FNetBackbone",
         "config": {
-            "vocabulary_size": 41,
-            "num_layers": 1,
-            "hidden_dim": 12,
-            "intermediate_dim": 20,
-            "max_sequence_length": 16,
+            "vocabulary_size": 97,
+            "num_layers": 3,
+            "hidden_dim": 16,
+            "intermediate_dim": 24,
+            "max_sequence_length": 24,
             "num_segments": 2,
         },
         "batches": [
             {"seq_len": 13, "lengths": [13, 6]},
-            {"seq_len": 4, "lengths": [4, 3, 1]},
+            {"seq_len": 7, "lengths": [7, 3, 1]},
         ],
     },
 }
 
 SEED = 1234
 OUTPUT_NAMES = ("sequence_output", "pooled_output")
+
+
+def _configure_environment():
+    """Set what Keras and TensorFlow read at import time; call before importing them.
+
+    Done in ``main`` rather than at module level so that importing this file (by a tool,
+    say) changes nothing in the importing process.
+    """
+    # JAX unless TEXTBONES_REF_KERAS_BACKEND names another backend; the pytest side asks
+    # for "torch", whose eager CPU execution skips JAX's per-shape XLA compilations (a few
+    # seconds instead of about a minute for ``make``). Setting it here also overrides a
+    # keras.json that names TensorFlow.
+    os.environ["KERAS_BACKEND"] = os.environ.get("TEXTBONES_REF_KERAS_BACKEND") or "jax"
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    # Plain float32 CPU math even on a machine with an accelerator.
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 
 @contextlib.contextmanager
@@ -286,16 +306,28 @@ def command_make(out_dir):
         outputs = [run_model(model, batch) for batch in batches]
         save_io(preset_dir / "reference_io.npz", batches, outputs)
         manifest[name] = {"class": entry["class"], "config": entry["config"]}
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    print(json.dumps({"made": sorted(manifest), "keras_hub_version": keras_hub.__version__}))
+    summary = {
+        "made": sorted(manifest),
+        "keras_hub_version": keras_hub.__version__,
+        "keras_version": keras.__version__,
+        "keras_backend": keras.backend.backend(),
+    }
+    (out_dir / "manifest.json").write_text(
+        json.dumps({**summary, "presets": manifest}, indent=2) + "\n"
+    )
+    print(json.dumps(summary))
     return 0
 
 
 def command_check(pairs):
-    _, keras_hub = _import_keras_hub()
+    keras, keras_hub = _import_keras_hub()
     failures = 0
     for preset_dir, io_path in pairs:
-        record = {"preset": str(preset_dir)}
+        record = {
+            "preset": str(preset_dir),
+            "keras_hub_version": keras_hub.__version__,
+            "keras_backend": keras.backend.backend(),
+        }
         try:
             model = keras_hub.models.Backbone.from_preset(str(preset_dir))
             record["class"] = type(model).__name__
@@ -327,6 +359,7 @@ def command_check(pairs):
 
 
 def main(argv=None):
+    _configure_environment()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     make = sub.add_parser("make", help="write KerasHub presets and reference outputs")
