@@ -10,6 +10,7 @@ import pytest  # noqa: E402
 
 from tests.helpers.offline_hubs import isolate_hubs  # noqa: E402
 
+
 def to_numpy(value) -> np.ndarray:
     """A backend tensor (or anything array-like) as a NumPy array, on every backend."""
     return keras.ops.convert_to_numpy(value)

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 import textbones
+from tests.conftest import perturb_weights, to_numpy
 from textbones.presets.handles import PresetDownloadError
-from tests.conftest import to_numpy, perturb_weights
 
 SEEDS = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "spec" / "seeds"
 BACKBONE_PAGES = {

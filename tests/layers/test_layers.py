@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import to_numpy
-
+from tests.helpers.numpy_reference import f_net_block, gelu_tanh, transformer_block
 from textbones.layers import (
     FNetEncoder,
     PositionEmbedding,
@@ -15,7 +15,6 @@ from textbones.layers import (
     gelu_approximate,
 )
 from textbones.layers.activations import get_activation, serialize_activation
-from tests.helpers.numpy_reference import f_net_block, gelu_tanh, transformer_block
 
 RNG = np.random.default_rng(0)
 
@@ -25,7 +24,7 @@ def rebuild(layer, sample):
     layer(sample)
     clone = type(layer).from_config(layer.get_config())
     clone(sample)
-    for target, source in zip(clone.weights, layer.weights):
+    for target, source in zip(clone.weights, layer.weights, strict=True):
         target.assign(source.numpy())
     return clone
 
@@ -149,7 +148,7 @@ class TestTransformerEncoder:
         pre = TransformerEncoder.from_config({**post.get_config(), "normalize_first": True})
         post(x)
         pre(x)
-        for target, source in zip(pre.weights, post.weights):
+        for target, source in zip(pre.weights, post.weights, strict=True):
             target.assign(source.numpy())
         assert np.abs(to_numpy(pre(x)) - to_numpy(post(x))).max() > 1e-3
 

@@ -1,7 +1,6 @@
 """Behaviour every backbone family shares: math, serialization, presets, dtypes, bad input."""
 
 import json
-import pathlib
 
 import h5py
 import keras
@@ -9,7 +8,7 @@ import numpy as np
 import pytest
 
 import textbones
-from tests.conftest import to_numpy, TINY_CONFIGS, backbone_class, make_inputs, make_tiny_backbone
+from tests.conftest import TINY_CONFIGS, backbone_class, make_inputs, make_tiny_backbone, to_numpy
 from tests.helpers.numpy_reference import FORWARD
 
 
@@ -135,7 +134,7 @@ def test_a_family_refuses_another_familys_preset(tmp_path):
 def test_dtype_policies(family, policy, compute, variable):
     reference = make_tiny_backbone(family)
     model = backbone_class(family)(**TINY_CONFIGS[family], dtype=policy)
-    for target, source in zip(model.weights, reference.weights):
+    for target, source in zip(model.weights, reference.weights, strict=True):
         target.assign(source.numpy())
     assert model.dtype_policy.name == policy
     assert {w.dtype for w in model.weights} == {variable}
@@ -263,7 +262,7 @@ def test_predict_matches_call(family):
 def test_reproducible_under_set_random_seed(family):
     first = make_tiny_backbone(family, seed=3)
     second = make_tiny_backbone(family, seed=3)
-    for a, b in zip(first.weights, second.weights):
+    for a, b in zip(first.weights, second.weights, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 

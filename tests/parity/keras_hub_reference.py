@@ -258,7 +258,7 @@ def run_model(model, batch):
 
 def save_io(path, batches, outputs):
     arrays = {"num_batches": np.asarray(len(batches))}
-    for i, (batch, output) in enumerate(zip(batches, outputs)):
+    for i, (batch, output) in enumerate(zip(batches, outputs, strict=True)):
         for key, value in {**batch, **output}.items():
             arrays[f"batch{i}.{key}"] = value
     np.savez(path, **arrays)
@@ -376,7 +376,7 @@ def main(argv=None):
         return command_make(args.out_dir)
     if len(args.paths) % 2:
         parser.error("check takes PRESET_DIR IO_NPZ pairs (an even number of paths)")
-    return command_check(list(zip(args.paths[0::2], args.paths[1::2])))
+    return command_check(list(zip(args.paths[0::2], args.paths[1::2], strict=True)))
 
 
 if __name__ == "__main__":

@@ -402,7 +402,7 @@ def test_keras_hub_preset_loads_with_family_class(
     # compared with KerasHub's in the test above), without running it again.
     reference = loaded_keras_hub_presets(name)
     assert [w.path for w in model.weights] == [w.path for w in reference.weights]
-    for ours, theirs in zip(model.weights, reference.weights):
+    for ours, theirs in zip(model.weights, reference.weights, strict=True):
         np.testing.assert_array_equal(
             keras.ops.convert_to_numpy(ours), keras.ops.convert_to_numpy(theirs), err_msg=ours.path
         )

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import textbones
+from tests.conftest import make_inputs, make_tiny_backbone, to_numpy
 from textbones.presets.atomic_directory import staged_directory
-from tests.conftest import to_numpy, make_inputs, make_tiny_backbone
 
 
 def snapshot(folder):

@@ -21,10 +21,8 @@ import http.server
 import json
 import os
 import pathlib
-import socket
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 

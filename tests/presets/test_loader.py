@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import textbones
+from tests.conftest import make_inputs, make_tiny_backbone, to_numpy
 from textbones.presets.handles import PresetDownloadError
-from tests.conftest import to_numpy, make_inputs, make_tiny_backbone
 
 
 @pytest.fixture

@@ -38,7 +38,13 @@ def get_activation(identifier):
 
 
 def serialize_activation(activation) -> str | dict:
-    """Return the name (or Keras config) that :func:`get_activation` turns back into ``activation``."""
+    """Return the name (or Keras config) that :func:`get_activation` turns back into ``activation``.
+
+    Example:
+
+    >>> serialize_activation(gelu_approximate), serialize_activation(get_activation("relu"))
+    ('gelu_approximate', 'relu')
+    """
     if activation is gelu_approximate:
         return "gelu_approximate"
     return keras.activations.serialize(activation)

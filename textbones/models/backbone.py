@@ -77,6 +77,15 @@ class Backbone(keras.Model):
         """
         return self._token_embedding
 
+    def _keep_layers(self, layers: dict[str, Any]) -> None:
+        """Keep the graph's layers as attributes, named as in KerasHub's models.
+
+        Call it after ``keras.Model.__init__``: the torch backend cannot track modules
+        assigned before that.
+        """
+        for name, layer in layers.items():
+            setattr(self, "_token_embedding" if name == "token_embedding" else name, layer)
+
     def _id_ranges(self) -> dict[str, int]:
         return {"token_ids": self.vocabulary_size, "segment_ids": self.num_segments}
 

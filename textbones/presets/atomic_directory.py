@@ -61,6 +61,16 @@ def replace_file(path: pathlib.Path) -> pathlib.Path:
 
     Inside a staging directory this keeps a write from reaching the live preset's file
     through a shared hard link.
+
+    Example:
+
+    >>> import os, pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "live.txt").write_text("old")
+    >>> os.link(folder / "live.txt", folder / "staged.txt")
+    >>> _ = replace_file(folder / "staged.txt").write_text("new")
+    >>> (folder / "live.txt").read_text()
+    'old'
     """
     path.unlink(missing_ok=True)
     return path

@@ -17,7 +17,14 @@ from textbones.presets.registry import builtin_presets
 
 
 def backbone_class_named(class_name: str, requested_cls: type, source: str) -> type:
-    """The backbone class called ``class_name``, checked against the class the caller used."""
+    """The backbone class called ``class_name``, checked against the class the caller used.
+
+    Example:
+
+    >>> from textbones.models import Backbone
+    >>> backbone_class_named("FNetBackbone", Backbone, "a preset").__name__
+    'FNetBackbone'
+    """
     from textbones.models.backbone import Backbone
 
     klass = Backbone._registry.get(class_name)
@@ -68,6 +75,12 @@ def load_backbone(cls: type, preset, load_weights: bool = True, **kwargs):
     """Build the backbone ``preset`` describes, as ``cls`` or one of its subclasses.
 
     See ``Backbone.from_preset`` for the accepted handles and arguments.
+
+    Example:
+
+    >>> from textbones.models import Backbone
+    >>> load_backbone(Backbone, "albert_base_en_uncased", load_weights=False).num_layers
+    12
     """
     if not load_weights and isinstance(preset, str) and preset in builtin_presets():
         entry = builtin_presets()[preset]
@@ -127,6 +140,17 @@ def load_weights_file(model, preset_dir: pathlib.Path) -> None:
 
     Raises ``ValueError`` if the file is damaged or does not match the model, rather
     than leaving some variables silently at their random initial values.
+
+    Example:
+
+    >>> import pathlib, tempfile, textbones
+    >>> model = textbones.models.FNetBackbone(50, 1, 8, 16)
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> model.save_to_preset(folder)
+    >>> copy = textbones.models.FNetBackbone(50, 1, 8, 16)
+    >>> load_weights_file(copy, folder)
+    >>> bool((copy.weights[0].numpy() == model.weights[0].numpy()).all())
+    True
     """
     path = _weights_path(preset_dir)
     _check_readable(path)

@@ -21,6 +21,13 @@ def backbone_config_json(backbone) -> dict:
 
     ``registered_name`` uses KerasHub's ``keras_hub>ClassName`` so that KerasHub resolves
     the preset to its own class; textbones resolves that name to its own.
+
+    Example:
+
+    >>> import textbones
+    >>> backbone = textbones.models.FNetBackbone(50, 1, 8, 16)
+    >>> backbone_config_json(backbone)["registered_name"]
+    'keras_hub>FNetBackbone'
     """
     name = type(backbone).__name__
     return {
@@ -39,6 +46,14 @@ def save_backbone(backbone, preset_dir) -> None:
     """Write ``config.json``, ``metadata.json`` and ``model.weights.h5`` atomically.
 
     See ``Backbone.save_to_preset``.
+
+    Example:
+
+    >>> import pathlib, tempfile, textbones
+    >>> folder = pathlib.Path(tempfile.mkdtemp()) / "fnet"
+    >>> save_backbone(textbones.models.FNetBackbone(50, 1, 8, 16), folder)
+    >>> sorted(path.name for path in folder.iterdir())
+    ['config.json', 'metadata.json', 'model.weights.h5']
     """
     with staged_directory(preset_dir) as staging:
         _write_json(staging / CONFIG_FILE, backbone_config_json(backbone))

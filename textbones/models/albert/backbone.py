@@ -2,13 +2,12 @@
 
 import keras
 
-from textbones.layers.position_embedding import PositionEmbedding
-from textbones.layers.reversible_embedding import ReversibleEmbedding
 from textbones.layers.transformer_encoder import TransformerEncoder
 from textbones.models.backbone import Backbone
+from textbones.models.text_embeddings import TextEmbeddings
 
 
-def albert_kernel_initializer():
+def _albert_kernel_initializer():
     """ALBERT's initializer for kernels and embeddings: TruncatedNormal(stddev 0.02)."""
     return keras.initializers.TruncatedNormal(stddev=0.02)
 
@@ -86,36 +85,20 @@ class AlbertBackbone(Backbone):
                 f"({num_heads}) so that every head gets hidden_dim / num_heads features. "
                 "Change one of them."
             )
-        token_embedding = ReversibleEmbedding(
-            input_dim=vocabulary_size,
-            output_dim=embedding_dim,
-            embeddings_initializer=albert_kernel_initializer(),
+        embeddings = TextEmbeddings.create(
+            vocabulary_size=vocabulary_size,
+            width=embedding_dim,
+            max_sequence_length=max_sequence_length,
+            num_segments=num_segments,
+            initializer=_albert_kernel_initializer,
             dtype=dtype,
-            name="token_embedding",
-        )
-        position_embedding = PositionEmbedding(
-            sequence_length=max_sequence_length,
-            initializer=albert_kernel_initializer(),
-            dtype=dtype,
-            name="position_embedding",
-        )
-        segment_embedding = keras.layers.Embedding(
-            input_dim=num_segments,
-            output_dim=embedding_dim,
-            embeddings_initializer=albert_kernel_initializer(),
-            dtype=dtype,
-            name="segment_embedding",
-        )
-        embeddings_add = keras.layers.Add(dtype=dtype, name="embeddings_add")
-        embeddings_layer_norm = keras.layers.LayerNormalization(
-            epsilon=1e-12, dtype=dtype, name="embeddings_layer_norm"
         )
         embeddings_dropout = keras.layers.Dropout(
             dropout, dtype=dtype, name="embeddings_dropout"
         )
         embedding_projection = keras.layers.Dense(
             hidden_dim,
-            kernel_initializer=albert_kernel_initializer(),
+            kernel_initializer=_albert_kernel_initializer(),
             dtype=dtype,
             name="embedding_projection",
         )
@@ -127,7 +110,7 @@ class AlbertBackbone(Backbone):
                     dropout=dropout,
                     activation="gelu_approximate",
                     layer_norm_epsilon=1e-12,
-                    kernel_initializer=albert_kernel_initializer(),
+                    kernel_initializer=_albert_kernel_initializer(),
                     dtype=dtype,
                     name=f"group_{group}_inner_layer_{inner}",
                 )
@@ -138,18 +121,15 @@ class AlbertBackbone(Backbone):
         pooled_dense = keras.layers.Dense(
             hidden_dim,
             activation="tanh",
-            kernel_initializer=albert_kernel_initializer(),
+            kernel_initializer=_albert_kernel_initializer(),
             dtype=dtype,
             name="pooled_dense",
         )
 
         token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-        tokens = token_embedding(token_ids)
         segment_ids = keras.Input(shape=(None,), dtype="int32", name="segment_ids")
-        x = embeddings_add(
-            (tokens, position_embedding(tokens), segment_embedding(segment_ids))
-        )
-        x = embeddings_dropout(embeddings_layer_norm(x))
+        x = embeddings(token_ids, segment_ids)
+        x = embeddings_dropout(x)
         x = embedding_projection(x)
         padding_mask = keras.Input(shape=(None,), dtype="int32", name="padding_mask")
         layers_per_group = num_layers // num_groups
@@ -166,17 +146,15 @@ class AlbertBackbone(Backbone):
             dtype=dtype,
             **kwargs,
         )
-        # Layers are kept as attributes only once keras.Model is initialised: the
-        # torch backend cannot track modules assigned before that.
-        self._token_embedding = token_embedding
-        self.position_embedding = position_embedding
-        self.segment_embedding = segment_embedding
-        self.embeddings_add = embeddings_add
-        self.embeddings_layer_norm = embeddings_layer_norm
-        self.embeddings_dropout = embeddings_dropout
-        self.embedding_projection = embedding_projection
-        self.groups = groups
-        self.pooled_dense = pooled_dense
+        self._keep_layers(
+            {
+                **embeddings._asdict(),
+                "embeddings_dropout": embeddings_dropout,
+                "embedding_projection": embedding_projection,
+                "groups": groups,
+                "pooled_dense": pooled_dense,
+            }
+        )
         self.vocabulary_size = vocabulary_size
         self.num_layers = num_layers
         self.num_heads = num_heads

@@ -2,13 +2,12 @@
 
 import keras
 
-from textbones.layers.position_embedding import PositionEmbedding
-from textbones.layers.reversible_embedding import ReversibleEmbedding
 from textbones.layers.transformer_encoder import TransformerEncoder
 from textbones.models.backbone import Backbone
+from textbones.models.text_embeddings import TextEmbeddings
 
 
-def bert_kernel_initializer():
+def _bert_kernel_initializer():
     """BERT's initializer for every kernel and embedding: TruncatedNormal(stddev 0.02)."""
     return keras.initializers.TruncatedNormal(stddev=0.02)
 
@@ -75,29 +74,13 @@ class BertBackbone(Backbone):
                 f"({num_heads}) so that every head gets hidden_dim / num_heads features. "
                 "Change one of them."
             )
-        token_embedding = ReversibleEmbedding(
-            input_dim=vocabulary_size,
-            output_dim=hidden_dim,
-            embeddings_initializer=bert_kernel_initializer(),
+        embeddings = TextEmbeddings.create(
+            vocabulary_size=vocabulary_size,
+            width=hidden_dim,
+            max_sequence_length=max_sequence_length,
+            num_segments=num_segments,
+            initializer=_bert_kernel_initializer,
             dtype=dtype,
-            name="token_embedding",
-        )
-        position_embedding = PositionEmbedding(
-            sequence_length=max_sequence_length,
-            initializer=bert_kernel_initializer(),
-            dtype=dtype,
-            name="position_embedding",
-        )
-        segment_embedding = keras.layers.Embedding(
-            input_dim=num_segments,
-            output_dim=hidden_dim,
-            embeddings_initializer=bert_kernel_initializer(),
-            dtype=dtype,
-            name="segment_embedding",
-        )
-        embeddings_add = keras.layers.Add(dtype=dtype, name="embeddings_add")
-        embeddings_layer_norm = keras.layers.LayerNormalization(
-            epsilon=1e-12, dtype=dtype, name="embeddings_layer_norm"
         )
         embeddings_dropout = keras.layers.Dropout(
             dropout, dtype=dtype, name="embeddings_dropout"
@@ -109,7 +92,7 @@ class BertBackbone(Backbone):
                 dropout=dropout,
                 activation="gelu_approximate",
                 layer_norm_epsilon=1e-12,
-                kernel_initializer=bert_kernel_initializer(),
+                kernel_initializer=_bert_kernel_initializer(),
                 dtype=dtype,
                 name=f"transformer_layer_{index}",
             )
@@ -118,18 +101,15 @@ class BertBackbone(Backbone):
         pooled_dense = keras.layers.Dense(
             hidden_dim,
             activation="tanh",
-            kernel_initializer=bert_kernel_initializer(),
+            kernel_initializer=_bert_kernel_initializer(),
             dtype=dtype,
             name="pooled_dense",
         )
 
         token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-        tokens = token_embedding(token_ids)
         segment_ids = keras.Input(shape=(None,), dtype="int32", name="segment_ids")
-        x = embeddings_add(
-            (tokens, position_embedding(tokens), segment_embedding(segment_ids))
-        )
-        x = embeddings_dropout(embeddings_layer_norm(x))
+        x = embeddings(token_ids, segment_ids)
+        x = embeddings_dropout(x)
         padding_mask = keras.Input(shape=(None,), dtype="int32", name="padding_mask")
         for layer in transformer_layers:
             x = layer(x, padding_mask=padding_mask)
@@ -143,16 +123,14 @@ class BertBackbone(Backbone):
             dtype=dtype,
             **kwargs,
         )
-        # Layers are kept as attributes only once keras.Model is initialised: the
-        # torch backend cannot track modules assigned before that.
-        self._token_embedding = token_embedding
-        self.position_embedding = position_embedding
-        self.segment_embedding = segment_embedding
-        self.embeddings_add = embeddings_add
-        self.embeddings_layer_norm = embeddings_layer_norm
-        self.embeddings_dropout = embeddings_dropout
-        self.transformer_layers = transformer_layers
-        self.pooled_dense = pooled_dense
+        self._keep_layers(
+            {
+                **embeddings._asdict(),
+                "embeddings_dropout": embeddings_dropout,
+                "transformer_layers": transformer_layers,
+                "pooled_dense": pooled_dense,
+            }
+        )
         self.vocabulary_size = vocabulary_size
         self.num_layers = num_layers
         self.num_heads = num_heads

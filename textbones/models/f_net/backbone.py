@@ -3,12 +3,11 @@
 import keras
 
 from textbones.layers.f_net_encoder import FNetEncoder
-from textbones.layers.position_embedding import PositionEmbedding
-from textbones.layers.reversible_embedding import ReversibleEmbedding
 from textbones.models.backbone import Backbone
+from textbones.models.text_embeddings import TextEmbeddings
 
 
-def f_net_initializer():
+def _f_net_initializer():
     """FNet's initializer for kernels, biases and embeddings: RandomNormal(stddev 0.02)."""
     return keras.initializers.RandomNormal(stddev=0.02)
 
@@ -62,34 +61,18 @@ class FNetBackbone(Backbone):
         dtype=None,
         **kwargs,
     ):
-        token_embedding = ReversibleEmbedding(
-            input_dim=vocabulary_size,
-            output_dim=hidden_dim,
-            embeddings_initializer=f_net_initializer(),
+        embeddings = TextEmbeddings.create(
+            vocabulary_size=vocabulary_size,
+            width=hidden_dim,
+            max_sequence_length=max_sequence_length,
+            num_segments=num_segments,
+            initializer=_f_net_initializer,
             dtype=dtype,
-            name="token_embedding",
-        )
-        position_embedding = PositionEmbedding(
-            sequence_length=max_sequence_length,
-            initializer=f_net_initializer(),
-            dtype=dtype,
-            name="position_embedding",
-        )
-        segment_embedding = keras.layers.Embedding(
-            input_dim=num_segments,
-            output_dim=hidden_dim,
-            embeddings_initializer=f_net_initializer(),
-            dtype=dtype,
-            name="segment_embedding",
-        )
-        embeddings_add = keras.layers.Add(dtype=dtype, name="embeddings_add")
-        embeddings_layer_norm = keras.layers.LayerNormalization(
-            epsilon=1e-12, dtype=dtype, name="embeddings_layer_norm"
         )
         embedding_projection = keras.layers.Dense(
             hidden_dim,
-            kernel_initializer=f_net_initializer(),
-            bias_initializer=f_net_initializer(),
+            kernel_initializer=_f_net_initializer(),
+            bias_initializer=_f_net_initializer(),
             dtype=dtype,
             name="embedding_projection",
         )
@@ -102,8 +85,8 @@ class FNetBackbone(Backbone):
                 dropout=dropout,
                 activation="gelu_approximate",
                 layer_norm_epsilon=1e-12,
-                kernel_initializer=f_net_initializer(),
-                bias_initializer=f_net_initializer(),
+                kernel_initializer=_f_net_initializer(),
+                bias_initializer=_f_net_initializer(),
                 dtype=dtype,
                 name=f"f_net_layer_{index}",
             )
@@ -112,19 +95,15 @@ class FNetBackbone(Backbone):
         pooled_dense = keras.layers.Dense(
             hidden_dim,
             activation="tanh",
-            kernel_initializer=f_net_initializer(),
-            bias_initializer=f_net_initializer(),
+            kernel_initializer=_f_net_initializer(),
+            bias_initializer=_f_net_initializer(),
             dtype=dtype,
             name="pooled_dense",
         )
 
         token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-        tokens = token_embedding(token_ids)
         segment_ids = keras.Input(shape=(None,), dtype="int32", name="segment_ids")
-        x = embeddings_add(
-            (tokens, position_embedding(tokens), segment_embedding(segment_ids))
-        )
-        x = embeddings_layer_norm(x)
+        x = embeddings(token_ids, segment_ids)
         x = embeddings_dropout(embedding_projection(x))
         for layer in transformer_layers:
             x = layer(x)
@@ -134,17 +113,15 @@ class FNetBackbone(Backbone):
             dtype=dtype,
             **kwargs,
         )
-        # Layers are kept as attributes only once keras.Model is initialised: the
-        # torch backend cannot track modules assigned before that.
-        self._token_embedding = token_embedding
-        self.position_embedding = position_embedding
-        self.segment_embedding = segment_embedding
-        self.embeddings_add = embeddings_add
-        self.embeddings_layer_norm = embeddings_layer_norm
-        self.embedding_projection = embedding_projection
-        self.embeddings_dropout = embeddings_dropout
-        self.transformer_layers = transformer_layers
-        self.pooled_dense = pooled_dense
+        self._keep_layers(
+            {
+                **embeddings._asdict(),
+                "embedding_projection": embedding_projection,
+                "embeddings_dropout": embeddings_dropout,
+                "transformer_layers": transformer_layers,
+                "pooled_dense": pooled_dense,
+            }
+        )
         self.vocabulary_size = vocabulary_size
         self.num_layers = num_layers
         self.hidden_dim = hidden_dim
