@@ -8,6 +8,7 @@ import keras
 
 from textbones.models.classproperty import classproperty
 from textbones.models.input_checks import check_backbone_inputs
+from textbones.serialization import register_keras_hub_aliases
 
 
 class Backbone(keras.Model):
@@ -39,11 +40,7 @@ class Backbone(keras.Model):
         super().__init_subclass__(**kwargs)
         if cls.input_names:
             Backbone._registry[cls.__name__] = cls
-            # Presets written by KerasHub (and KerasNLP before it) name their classes
-            # with these prefixes; resolve them to ours unless that library is loaded.
-            custom_objects = keras.saving.get_custom_objects()
-            for package in ("keras_hub", "keras_nlp"):
-                custom_objects.setdefault(f"{package}>{cls.__name__}", cls)
+            register_keras_hub_aliases(cls)
 
     def __init__(self, *args, dtype=None, **kwargs):
         unexpected = sorted(set(kwargs) - {"inputs", "outputs", "name", "trainable"})

@@ -16,20 +16,18 @@ from textbones.presets.preset_files import (
 from textbones.presets.registry import builtin_presets
 
 
-def backbone_class_named(class_name: str, requested_cls: type, source: str) -> type:
-    """The backbone class called ``class_name``, checked against the class the caller used.
+def class_named(registry: dict[str, type], class_name: str, requested_cls: type, source: str) -> type:
+    """The class called ``class_name`` in ``registry``, checked against the class the caller used.
 
     Example:
 
     >>> from textbones.models import Backbone
-    >>> backbone_class_named("FNetBackbone", Backbone, "a preset").__name__
+    >>> class_named(Backbone._registry, "FNetBackbone", Backbone, "a preset").__name__
     'FNetBackbone'
     """
-    from textbones.models.backbone import Backbone
-
-    klass = Backbone._registry.get(class_name)
+    klass = registry.get(class_name)
     if klass is None:
-        known = ", ".join(sorted(Backbone._registry))
+        known = ", ".join(sorted(registry))
         raise ValueError(
             f"{source} holds a {class_name}, which textbones does not implement "
             f"(it implements {known}). Use a preset of one of those families."
@@ -37,8 +35,8 @@ def backbone_class_named(class_name: str, requested_cls: type, source: str) -> t
     if not issubclass(klass, requested_cls):
         raise ValueError(
             f"{requested_cls.__name__}.from_preset cannot load {source}: it holds a "
-            f"{class_name}. Call {class_name}.from_preset, or Backbone.from_preset to "
-            "take whatever class the preset names."
+            f"{class_name}. Call {class_name}.from_preset, or the base class's from_preset "
+            "to take whatever class the preset names."
         )
     return klass
 
@@ -82,16 +80,20 @@ def load_backbone(cls: type, preset, load_weights: bool = True, **kwargs):
     >>> load_backbone(Backbone, "albert_base_en_uncased", load_weights=False).num_layers
     12
     """
+    from textbones.models.backbone import Backbone
+
     if not load_weights and isinstance(preset, str) and preset in builtin_presets():
         entry = builtin_presets()[preset]
         source = f"the built-in preset {preset!r}"
-        klass = backbone_class_named(entry["class_name"], cls, source)
+        klass = class_named(Backbone._registry, entry["class_name"], cls, source)
         return _instantiate(klass, {**entry["config"], **kwargs}, source)
 
     preset_dir = resolve_preset(preset)
     config = read_json(preset_dir, CONFIG_FILE)
     source = f"the preset at {preset_dir}"
-    klass = backbone_class_named(_class_name_of(config, preset_dir / CONFIG_FILE), cls, source)
+    klass = class_named(
+        Backbone._registry, _class_name_of(config, preset_dir / CONFIG_FILE), cls, source
+    )
     backbone_config = config.get("config")
     if not isinstance(backbone_config, dict):
         raise ValueError(
@@ -178,3 +180,31 @@ def load_weights_file(model, preset_dir: pathlib.Path) -> None:
         warnings.warn_explicit(
             warning.message, warning.category, warning.filename, warning.lineno
         )
+
+
+def load_tokenizer(cls: type, preset, **kwargs):
+    """Build the tokenizer a preset describes, as ``cls`` or one of its subclasses.
+
+    Reads ``tokenizer.json`` (KerasHub's layout) and the vocabulary in
+    ``assets/tokenizer/``; ``kwargs`` override the saved config.
+    """
+    from textbones.preprocessing.tokenizer import (
+        TOKENIZER_ASSET_DIR,
+        TOKENIZER_CONFIG_FILE,
+        Tokenizer,
+    )
+
+    preset_dir = resolve_preset(preset)
+    config = read_json(preset_dir, TOKENIZER_CONFIG_FILE)
+    source = f"the preset at {preset_dir}"
+    klass = class_named(
+        Tokenizer._registry, _class_name_of(config, preset_dir / TOKENIZER_CONFIG_FILE), cls, source
+    )
+    tokenizer_config = {
+        key: value
+        for key, value in dict(config.get("config") or {}).items()
+        if not (value is None and key in ("vocabulary", "proto", "merges"))
+    }
+    tokenizer = _instantiate(klass, {**tokenizer_config, **kwargs}, source)
+    tokenizer.load_assets(preset_dir.joinpath(*TOKENIZER_ASSET_DIR))
+    return tokenizer

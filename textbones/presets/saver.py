@@ -16,8 +16,8 @@ from textbones.presets.preset_files import (
 from textbones.version import __version__
 
 
-def backbone_config_json(backbone) -> dict:
-    """The ``config.json`` object for ``backbone``.
+def serialized_json(obj) -> dict:
+    """A Keras-style serialized object (``module``, ``class_name``, ``config``, ``registered_name``).
 
     ``registered_name`` uses KerasHub's ``keras_hub>ClassName`` so that KerasHub resolves
     the preset to its own class; textbones resolves that name to its own.
@@ -26,14 +26,14 @@ def backbone_config_json(backbone) -> dict:
 
     >>> import textbones
     >>> backbone = textbones.models.FNetBackbone(50, 1, 8, 16)
-    >>> backbone_config_json(backbone)["registered_name"]
+    >>> serialized_json(backbone)["registered_name"]
     'keras_hub>FNetBackbone'
     """
-    name = type(backbone).__name__
+    name = type(obj).__name__
     return {
-        "module": type(backbone).__module__,
+        "module": type(obj).__module__,
         "class_name": name,
-        "config": backbone.get_config(),
+        "config": obj.get_config(),
         "registered_name": f"keras_hub>{name}",
     }
 
@@ -56,7 +56,7 @@ def save_backbone(backbone, preset_dir) -> None:
     ['config.json', 'metadata.json', 'model.weights.h5']
     """
     with staged_directory(preset_dir) as staging:
-        _write_json(staging / CONFIG_FILE, backbone_config_json(backbone))
+        _write_json(staging / CONFIG_FILE, serialized_json(backbone))
         _write_json(
             staging / METADATA_FILE,
             {
@@ -71,3 +71,17 @@ def save_backbone(backbone, preset_dir) -> None:
         for stale in [staging / SHARDED_WEIGHTS_INDEX, *staging.glob("model_*.weights.h5")]:
             stale.unlink(missing_ok=True)
         backbone.save_weights(str(replace_file(staging / WEIGHTS_FILE)))
+
+
+def save_tokenizer(tokenizer, preset_dir) -> None:
+    """Write ``tokenizer.json`` and the vocabulary under ``assets/tokenizer/`` atomically.
+
+    See ``Tokenizer.save_to_preset``.
+    """
+    from textbones.preprocessing.tokenizer import TOKENIZER_ASSET_DIR, TOKENIZER_CONFIG_FILE
+
+    with staged_directory(preset_dir) as staging:
+        _write_json(staging / TOKENIZER_CONFIG_FILE, serialized_json(tokenizer))
+        assets = staging.joinpath(*TOKENIZER_ASSET_DIR)
+        assets.mkdir(parents=True, exist_ok=True)
+        tokenizer.save_assets(assets)

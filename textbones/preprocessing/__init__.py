@@ -1,0 +1,1 @@
+"""What the model eats: tokenizers, packing and masking, on NumPy alone (no backend tensors)."""
