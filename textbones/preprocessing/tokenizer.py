@@ -6,6 +6,7 @@ Subclasses implement four hooks (``_tokenize_batch``, ``_detokenize_batch``,
 ``get_vocabulary`` and the asset I/O); everything a user calls lives here once.
 """
 
+import numbers
 import pathlib
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
@@ -38,6 +39,14 @@ class Tokenizer:
 
     Subclasses set ``special_token_names`` (attribute names such as ``"cls_token"``), fill
     those attributes in ``__init__``, and implement the hooks.
+
+    Example:
+
+    >>> from textbones.tokenizers import BertTokenizer
+    >>> tokenizer = BertTokenizer(
+    ...     vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "fox"], sequence_length=4)
+    >>> tokenizer(["the fox", "fox"]).tolist(), tokenizer.detokenize([5, 6])
+    ([[5, 6, 0, 0], [6, 0, 0, 0]], 'the fox')
     """
 
     #: Names of the attributes holding this tokenizer's special token strings.
@@ -59,7 +68,11 @@ class Tokenizer:
             )
         if isinstance(dtype, dict):  # a serialized Keras DTypePolicy
             dtype = dtype.get("config", {}).get("name", "int32")
-        if sequence_length is not None and int(sequence_length) <= 0:
+        if sequence_length is not None and (
+            isinstance(sequence_length, bool)
+            or not isinstance(sequence_length, numbers.Integral)
+            or sequence_length <= 0
+        ):
             raise ValueError(f"`sequence_length` must be a positive integer or None, got {sequence_length!r}.")
         self.sequence_length = None if sequence_length is None else int(sequence_length)
         self.name = name or _snake_case(type(self).__name__)

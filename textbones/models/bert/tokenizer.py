@@ -1,0 +1,111 @@
+"""BERT's tokenizer: WordPiece with the ``[CLS] [SEP] [PAD] [MASK] [UNK]`` special tokens."""
+
+import os
+from collections.abc import Iterable
+from typing import Any
+
+import keras
+
+from textbones.preprocessing.word_piece_tokenizer import (
+    VOCABULARY_FILE,
+    WordPieceTokenizer,
+)
+
+
+@keras.saving.register_keras_serializable(package="textbones")
+class BertTokenizer(WordPieceTokenizer):
+    """The WordPiece tokenizer of BERT models, with BERT's special tokens.
+
+    A ``WordPieceTokenizer`` whose vocabulary must hold ``[CLS]``, ``[SEP]``, ``[PAD]``,
+    ``[MASK]`` and the out-of-vocabulary token (``[UNK]`` unless ``oov_token`` says
+    otherwise). Their strings and ids are attributes (``cls_token``, ``cls_token_id``,
+    ...); ``start_token``/``end_token`` name ``[CLS]``/``[SEP]`` too, as KerasHub's
+    packers expect. Rows are padded with the ``[PAD]`` id. Ids equal those of
+    ``transformers.BertTokenizerFast(vocab_file, do_lower_case=lowercase)`` called with
+    ``add_special_tokens=False`` (with ``special_tokens_in_strings=True``, Hugging Face's
+    default of keeping special tokens typed in the text whole).
+
+    Args:
+        vocabulary: the tokens in id order, as a list or a one-token-per-line file path;
+            ``None`` until ``load_assets`` or ``from_preset`` fills it.
+        lowercase: lowercase the text and strip its accents, as uncased BERT models
+            expect (``True`` for ``*_uncased`` presets).
+        **kwargs: the other ``WordPieceTokenizer`` arguments (``sequence_length``,
+            ``special_tokens_in_strings``, ``strip_accents``, ...).
+
+    Example:
+
+    >>> vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "fox", "##es", "."]
+    >>> tokenizer = BertTokenizer(vocabulary, lowercase=True)
+    >>> tokenizer("The foxes.")
+    array([5, 6, 7, 8], dtype=int32)
+    >>> tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.mask_token_id
+    (2, 3, 4)
+    >>> BertTokenizer(vocabulary, special_tokens_in_strings=True)("the [MASK].").tolist()
+    [5, 4, 8]
+    """
+
+    special_token_names = ("cls_token", "sep_token", "pad_token", "mask_token", "unk_token")
+    asset_file = VOCABULARY_FILE
+
+    def __init__(
+        self,
+        vocabulary: str | os.PathLike | Iterable[str] | None = None,
+        lowercase: bool = False,
+        **kwargs: Any,
+    ):
+        self.cls_token = "[CLS]"
+        self.sep_token = "[SEP]"
+        self.pad_token = "[PAD]"
+        self.mask_token = "[MASK]"
+        super().__init__(vocabulary=vocabulary, lowercase=lowercase, **kwargs)
+
+    @property
+    def unk_token(self) -> str:
+        """The out-of-vocabulary token (``oov_token``)."""
+        return self.oov_token
+
+    @property
+    def start_token(self) -> str:
+        """The token that starts a packed sequence: ``[CLS]``."""
+        return self.cls_token
+
+    @property
+    def end_token(self) -> str:
+        """The token that ends each packed segment: ``[SEP]``."""
+        return self.sep_token
+
+    @property
+    def cls_token_id(self) -> int:
+        """The id of ``[CLS]``."""
+        return self.token_to_id(self.cls_token)
+
+    @property
+    def sep_token_id(self) -> int:
+        """The id of ``[SEP]``."""
+        return self.token_to_id(self.sep_token)
+
+    @property
+    def pad_token_id(self) -> int:
+        """The id of ``[PAD]``, which also pads rows to ``sequence_length``."""
+        return self.token_to_id(self.pad_token)
+
+    @property
+    def mask_token_id(self) -> int:
+        """The id of ``[MASK]``."""
+        return self.token_to_id(self.mask_token)
+
+    @property
+    def unk_token_id(self) -> int:
+        """The id of the out-of-vocabulary token."""
+        return self.token_to_id(self.unk_token)
+
+    @property
+    def start_token_id(self) -> int:
+        """The id of :attr:`start_token`."""
+        return self.cls_token_id
+
+    @property
+    def end_token_id(self) -> int:
+        """The id of :attr:`end_token`."""
+        return self.sep_token_id
