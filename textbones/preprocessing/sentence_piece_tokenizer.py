@@ -1,0 +1,343 @@
+"""``SentencePieceTokenizer``: a tokenizer driven by a trained SentencePiece model proto.
+
+The heavy lifting is done by the ``sentencepiece`` library's C++ encoder, called once per
+batch (its batch API spreads the rows over threads); this class only turns the many forms
+a proto arrives in (a path, raw bytes, base64 text, a preset's assets) into one loaded
+processor, and plugs it into the generic :class:`~textbones.preprocessing.tokenizer.Tokenizer`.
+"""
+
+import base64
+import binascii
+import os
+import pathlib
+from typing import Any
+
+import keras
+import numpy as np
+import sentencepiece
+
+from textbones.preprocessing.tokenizer import Tokenizer
+from textbones.presets.atomic_directory import replace_file
+
+# A base64 text this long cannot be a file name (file systems cap a name at 255 bytes), so
+# when such a text fails to decode into a model, the error speaks of base64, not of files.
+_SURELY_NOT_A_PATH = 1024
+# Below this many rows, starting encoder threads costs more than it saves.
+_ROWS_PER_THREAD = 64
+
+
+@keras.saving.register_keras_serializable(package="textbones")
+class SentencePieceTokenizer(Tokenizer):
+    """Tokenize text with a trained SentencePiece model.
+
+    The ids are exactly those of ``sentencepiece.SentencePieceProcessor`` on the same
+    model; batches are encoded in one call to its multi-threaded batch encoder.
+
+    Args:
+        proto: the SentencePiece model: a path to a ``.model``/``.spm`` file, the
+            serialized model as ``bytes``, or those bytes as a base64 string. ``None``
+            leaves the tokenizer empty until :meth:`set_proto` or :meth:`load_assets`
+            (as when loading a preset).
+        sequence_length: pad or truncate outputs to this length (see ``Tokenizer``).
+        add_bos: put the model's beginning-of-sentence id before every row (the model
+            must have one: a ``ValueError`` otherwise).
+        add_eos: put the model's end-of-sentence id after every row (likewise); with
+            ``sequence_length`` it may be truncated away, as the rows are cut after it
+            is added.
+        **kwargs: ``name``, ``dtype`` and the other ``Tokenizer`` arguments.
+
+    Example:
+
+    >>> from textbones.preprocessing.sentence_piece_vocabulary import (
+    ...     compute_sentence_piece_proto)
+    >>> proto = compute_sentence_piece_proto(
+    ...     ["the quick brown fox", "the lazy dog"], vocabulary_size=26)
+    >>> tokenizer = SentencePieceTokenizer(proto)
+    >>> ids = tokenizer("the fox")
+    >>> ids.dtype.name, tokenizer.detokenize(ids)
+    ('int32', 'the fox')
+    >>> SentencePieceTokenizer(proto, sequence_length=4)(["the dog", "fox"]).shape
+    (2, 4)
+    """
+
+    asset_file = "vocabulary.spm"
+
+    def __init__(
+        self,
+        proto: str | os.PathLike | bytes | None = None,
+        sequence_length: int | None = None,
+        add_bos: bool = False,
+        add_eos: bool = False,
+        **kwargs,
+    ):
+        super().__init__(sequence_length=sequence_length, **kwargs)
+        if np.dtype(self.dtype).kind not in "iu":
+            raise ValueError(
+                f"{type(self).__name__} outputs integer ids, so `dtype` must be an integer "
+                f"type, got {self.dtype!r}. Use `id_to_token` to see the pieces of the ids."
+            )
+        self.add_bos = bool(add_bos)
+        self.add_eos = bool(add_eos)
+        self.proto: bytes | None = None
+        self._processor: sentencepiece.SentencePieceProcessor | None = None
+        self._vocabulary: list[str] = []
+        self.set_proto(proto)
+
+    # -- the model ------------------------------------------------------------------------
+    def set_proto(self, proto: str | os.PathLike | bytes | None) -> None:
+        """Load a SentencePiece model (any form the constructor takes), or unload with ``None``.
+
+        Nothing changes if the new model is unreadable or lacks a special token that this
+        class needs: the error is raised first.
+
+        Example:
+
+        >>> from textbones.preprocessing.sentence_piece_vocabulary import (
+        ...     compute_sentence_piece_proto)
+        >>> tokenizer = SentencePieceTokenizer()
+        >>> tokenizer.set_proto(compute_sentence_piece_proto(["a b c d"], 9))
+        >>> tokenizer.vocabulary_size()
+        9
+        """
+        if proto is None:
+            self.proto, self._processor, self._vocabulary = None, None, []
+            self._token_index_cache = None
+            return
+        proto_bytes = _proto_bytes(proto)
+        processor = _load_processor(proto_bytes)
+        vocabulary = [processor.id_to_piece(index) for index in range(processor.get_piece_size())]
+        self._check_special_tokens(set(vocabulary))
+        for wanted, piece_id, what in (
+            (self.add_bos, processor.bos_id(), "beginning-of-sentence (`add_bos`)"),
+            (self.add_eos, processor.eos_id(), "end-of-sentence (`add_eos`)"),
+        ):
+            if wanted and piece_id < 0:
+                raise ValueError(
+                    f"The SentencePiece model has no {what} piece to add. Pass "
+                    "`add_bos=False`/`add_eos=False`, or use a model trained with "
+                    "`bos_id`/`eos_id`."
+                )
+        self.proto, self._processor, self._vocabulary = proto_bytes, processor, vocabulary
+        self._token_index_cache = None
+
+    def _check_special_tokens(self, vocabulary: set[str]) -> None:
+        for name in self.special_token_names:
+            token = getattr(self, name)
+            if token not in vocabulary:
+                raise ValueError(
+                    f"The SentencePiece model has no {token!r} piece, which {type(self).__name__} "
+                    f"needs as its `{name}`. Use a model trained with it, for example "
+                    "`compute_sentence_piece_proto(..., control_symbols=[...])` or "
+                    "`user_defined_symbols=[...]` listing the missing token."
+                )
+
+    def _require_processor(self) -> sentencepiece.SentencePieceProcessor:
+        if self._processor is None:
+            raise ValueError(
+                f"This {type(self).__name__} has no SentencePiece model yet. Pass `proto=` "
+                "when creating it, call `set_proto`, or build it with `from_preset`."
+            )
+        return self._processor
+
+    def _special_token_id(self, token: str) -> int | None:
+        """The id of a special token, or ``None`` while no model is loaded."""
+        return None if self._processor is None else self.token_to_id(token)
+
+    # -- Tokenizer hooks -------------------------------------------------------------------
+    def _tokenize_batch(self, texts: list[str]) -> list[list[int]]:
+        processor = self._require_processor()
+        threads = max(1, min(os.cpu_count() or 1, len(texts) // _ROWS_PER_THREAD))
+        try:
+            return processor.encode(
+                texts, out_type=int, add_bos=self.add_bos, add_eos=self.add_eos, num_threads=threads
+            )
+        except TypeError:
+            # The binding's message for text it cannot encode names no row; find the row.
+            for index, text in enumerate(texts):
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError as error:
+                    raise ValueError(
+                        f"Item {index} of the batch is not valid Unicode text: it holds the "
+                        f"lone surrogate {text[error.start]!r} at position {error.start}. Clean "
+                        "it, e.g. with `text.encode('utf-8', 'replace').decode('utf-8')`."
+                    ) from None
+            raise
+
+    def _detokenize_batch(self, ids: list[list[int]]) -> list[str]:
+        return self._require_processor().decode(ids)
+
+    def get_vocabulary(self) -> list[str]:
+        """Every piece of the model, in id order.
+
+        Example:
+
+        >>> from textbones.preprocessing.sentence_piece_vocabulary import (
+        ...     compute_sentence_piece_proto)
+        >>> proto = compute_sentence_piece_proto(["a b c d"], 9)
+        >>> SentencePieceTokenizer(proto).get_vocabulary()[:4]
+        ['<pad>', '<unk>', '<s>', '</s>']
+        """
+        self._require_processor()
+        return list(self._vocabulary)
+
+    def vocabulary_size(self) -> int:
+        """Number of pieces in the model, special pieces included.
+
+        Example:
+
+        >>> from textbones.preprocessing.sentence_piece_vocabulary import (
+        ...     compute_sentence_piece_proto)
+        >>> SentencePieceTokenizer(compute_sentence_piece_proto(["a b c d"], 9)).vocabulary_size()
+        9
+        """
+        return self._require_processor().get_piece_size()
+
+    def id_to_token(self, id: int) -> str:
+        """The piece of an id (a ``ValueError`` outside the vocabulary).
+
+        Example:
+
+        >>> from textbones.preprocessing.sentence_piece_vocabulary import (
+        ...     compute_sentence_piece_proto)
+        >>> SentencePieceTokenizer(compute_sentence_piece_proto(["a b c d"], 9)).id_to_token(1)
+        '<unk>'
+        """
+        size = self.vocabulary_size()
+        if not 0 <= int(id) < size:
+            raise ValueError(f"Id {id} is outside the vocabulary, whose ids are 0 to {size - 1}.")
+        return self._vocabulary[int(id)]
+
+    def save_assets(self, directory: pathlib.Path) -> None:
+        """Write the model proto to ``directory / asset_file``.
+
+        Example:
+
+        >>> import pathlib, tempfile
+        >>> from textbones.preprocessing.sentence_piece_vocabulary import (
+        ...     compute_sentence_piece_proto)
+        >>> tokenizer = SentencePieceTokenizer(compute_sentence_piece_proto(["a b c d"], 9))
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> tokenizer.save_assets(folder)
+        >>> (folder / "vocabulary.spm").read_bytes() == tokenizer.proto
+        True
+        """
+        self._require_processor()
+        replace_file(pathlib.Path(directory) / self.asset_file).write_bytes(self.proto)
+
+    def load_assets(self, directory: pathlib.Path) -> None:
+        """Load the model proto from ``directory / asset_file``.
+
+        Example:
+
+        >>> import pathlib, tempfile
+        >>> from textbones.preprocessing.sentence_piece_vocabulary import (
+        ...     compute_sentence_piece_proto)
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> SentencePieceTokenizer(compute_sentence_piece_proto(["a b c d"], 9)).save_assets(folder)
+        >>> empty = SentencePieceTokenizer()
+        >>> empty.load_assets(folder)
+        >>> empty.vocabulary_size()
+        9
+        """
+        path = pathlib.Path(directory) / self.asset_file
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{path} does not exist, so {type(self).__name__} has no SentencePiece model "
+                "to load. The preset is incomplete: save or download it again."
+            )
+        self.set_proto(path.read_bytes())
+
+    # -- serialization ---------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, with the model left out (``proto: None``) as KerasHub does.
+
+        Example:
+
+        >>> sorted(SentencePieceTokenizer().get_config())  # doctest: +NORMALIZE_WHITESPACE
+        ['add_bos', 'add_eos', 'config_file', 'dtype', 'name', 'proto', 'sequence_length',
+         'trainable']
+        """
+        config = super().get_config()
+        sequence_length = config.pop("sequence_length")
+        config.update(
+            proto=None, sequence_length=sequence_length, add_bos=self.add_bos, add_eos=self.add_eos
+        )
+        return config
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The C++ processor does not pickle; the proto bytes rebuild it (worker processes).
+        state = dict(self.__dict__)
+        state["_processor"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if self.proto is not None:
+            self._processor = _load_processor(self.proto)
+
+
+def _proto_bytes(proto) -> bytes:
+    """The serialized model named by ``proto`` (a path, bytes, or base64 text)."""
+    if isinstance(proto, (bytes, bytearray, memoryview)):
+        return bytes(proto)
+    if isinstance(proto, os.PathLike):
+        return _read_proto_file(pathlib.Path(proto))
+    if not isinstance(proto, str):
+        raise ValueError(
+            "`proto` must be a path to a SentencePiece model file, the model's bytes, or "
+            f"those bytes as a base64 string; got a {type(proto).__name__}."
+        )
+    if os.path.isfile(proto):
+        return _read_proto_file(pathlib.Path(proto))
+    try:
+        decoded = base64.b64decode(proto, validate=True)
+    except (binascii.Error, ValueError):
+        decoded = b""
+    if decoded and (len(proto) > _SURELY_NOT_A_PATH or _parses(decoded)):
+        return decoded
+    raise FileNotFoundError(
+        f"`proto` names no file: {proto[:200]!r} does not exist (nor is it a base64-encoded "
+        "SentencePiece model). Check the path, or pass the model's bytes."
+    )
+
+
+def _read_proto_file(path: pathlib.Path) -> bytes:
+    if not path.exists():
+        raise FileNotFoundError(
+            f"The SentencePiece model file {path} does not exist. Check the path, or pass "
+            "the model's bytes."
+        )
+    if path.is_dir():
+        raise ValueError(
+            f"`proto` must be a SentencePiece model file, but {path} is a directory. To load a "
+            "preset directory, use `from_preset`."
+        )
+    return path.read_bytes()
+
+
+def _parses(proto_bytes: bytes) -> bool:
+    try:
+        _load_processor(proto_bytes)
+    except ValueError:
+        return False
+    return True
+
+
+def _load_processor(proto_bytes: bytes) -> sentencepiece.SentencePieceProcessor:
+    """A processor for ``proto_bytes``, or a ``ValueError`` saying why there is none."""
+    problem = "it is empty"
+    if proto_bytes:
+        try:
+            processor = sentencepiece.SentencePieceProcessor(model_proto=proto_bytes)
+            if processor.get_piece_size() > 0:
+                return processor
+            problem = "it holds no pieces"
+        except (RuntimeError, OSError) as error:
+            reason = str(error).strip() or type(error).__name__
+            problem = f"sentencepiece cannot parse it ({reason})"
+    raise ValueError(
+        f"`proto` is not a SentencePiece model: {problem}. Pass the file written by "
+        "`sentencepiece.SentencePieceTrainer` or `compute_sentence_piece_proto` (its path, "
+        "bytes or base64 text), e.g. a preset's assets/tokenizer/vocabulary.spm."
+    )
