@@ -1,6 +1,8 @@
 """Reusable Keras layers: the building blocks of the textbones backbones and tasks."""
 
 from textbones.layers.activations import gelu_approximate
+from textbones.preprocessing.masked_lm_mask_generator import MaskedLMMaskGenerator
+from textbones.preprocessing.multi_segment_packer import MultiSegmentPacker
 from textbones.layers.f_net_encoder import FNetEncoder
 from textbones.layers.position_embedding import PositionEmbedding
 from textbones.layers.reversible_embedding import ReversibleEmbedding
@@ -9,6 +11,8 @@ from textbones.layers.transformer_encoder import TransformerEncoder
 
 __all__ = [
     "FNetEncoder",
+    "MaskedLMMaskGenerator",
+    "MultiSegmentPacker",
     "PositionEmbedding",
     "ReversibleEmbedding",
     "SelfAttention",

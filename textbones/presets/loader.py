@@ -187,24 +187,86 @@ def load_tokenizer(cls: type, preset, **kwargs):
 
     Reads ``tokenizer.json`` (KerasHub's layout) and the vocabulary in
     ``assets/tokenizer/``; ``kwargs`` override the saved config.
+
+    Example:
+
+    >>> import tempfile
+    >>> from textbones.tokenizers import BertTokenizer, Tokenizer
+    >>> folder = tempfile.mkdtemp()
+    >>> BertTokenizer(vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hi"]).save_to_preset(folder)
+    >>> load_tokenizer(Tokenizer, folder, sequence_length=3)("hi").tolist()
+    [5, 0, 0]
     """
-    from textbones.preprocessing.tokenizer import (
-        TOKENIZER_ASSET_DIR,
-        TOKENIZER_CONFIG_FILE,
-        Tokenizer,
-    )
+    from textbones.preprocessing.tokenizer import TOKENIZER_CONFIG_FILE
 
     preset_dir = resolve_preset(preset)
     config = read_json(preset_dir, TOKENIZER_CONFIG_FILE)
+    return _tokenizer_from_json(config, cls, preset_dir, TOKENIZER_CONFIG_FILE, **kwargs)
+
+
+def _tokenizer_from_json(config: dict, cls: type, preset_dir: pathlib.Path, filename: str, **kwargs):
+    """A tokenizer from its serialized config, its vocabulary read from the preset's assets."""
+    from textbones.preprocessing.tokenizer import TOKENIZER_ASSET_DIR, Tokenizer
+
     source = f"the preset at {preset_dir}"
-    klass = class_named(
-        Tokenizer._registry, _class_name_of(config, preset_dir / TOKENIZER_CONFIG_FILE), cls, source
-    )
-    tokenizer_config = {
+    klass = class_named(Tokenizer._registry, _class_name_of(config, preset_dir / filename), cls, source)
+    # The vocabulary lives in assets/tokenizer/; configs hold a null in its place.
+    saved = {
         key: value
         for key, value in dict(config.get("config") or {}).items()
-        if not (value is None and key in ("vocabulary", "proto", "merges"))
+        if not (value is None and key in ("vocabulary", "proto"))
     }
-    tokenizer = _instantiate(klass, {**tokenizer_config, **kwargs}, source)
+    tokenizer = _instantiate(klass, {**saved, **kwargs}, source)
     tokenizer.load_assets(preset_dir.joinpath(*TOKENIZER_ASSET_DIR))
     return tokenizer
+
+
+def load_preprocessor(cls: type, preset, **kwargs):
+    """Build the preprocessor a preset describes, as ``cls`` or one of its subclasses.
+
+    With a ``preprocessor.json`` (KerasHub's layout) its class and config are used; without
+    one, the subclass of ``cls`` made for the preset's tokenizer is built around it.
+    ``kwargs`` override the saved config.
+
+    Example:
+
+    >>> import tempfile
+    >>> from textbones.models import BertTokenizer, TextClassifierPreprocessor
+    >>> folder = tempfile.mkdtemp()
+    >>> BertTokenizer(vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hi"]).save_to_preset(folder)
+    >>> preprocessor = load_preprocessor(TextClassifierPreprocessor, folder, sequence_length=4)
+    >>> type(preprocessor).__name__, preprocessor("hi")["token_ids"].tolist()
+    ('BertTextClassifierPreprocessor', [2, 5, 3, 0])
+    """
+    from textbones.preprocessing.preprocessor import PREPROCESSOR_CONFIG_FILE, Preprocessor
+    from textbones.preprocessing.tokenizer import Tokenizer
+
+    preset_dir = resolve_preset(preset)
+    source = f"the preset at {preset_dir}"
+    if not (preset_dir / PREPROCESSOR_CONFIG_FILE).is_file():
+        tokenizer = load_tokenizer(Tokenizer, preset_dir)
+        candidates = [
+            klass
+            for klass in Preprocessor._registry.values()
+            if issubclass(klass, cls) and klass.tokenizer_cls is type(tokenizer)
+        ]
+        if len(candidates) != 1:
+            raise ValueError(
+                f"{cls.__name__}.from_preset cannot pick a preprocessor for {source}: it "
+                f"has no {PREPROCESSOR_CONFIG_FILE} and its {type(tokenizer).__name__} fits "
+                f"{len(candidates)} preprocessor classes under {cls.__name__}. Call a "
+                "family's preprocessor class instead, e.g. BertTextClassifierPreprocessor."
+            )
+        return _instantiate(candidates[0], {"tokenizer": tokenizer, **kwargs}, source)
+    config = read_json(preset_dir, PREPROCESSOR_CONFIG_FILE)
+    klass = class_named(
+        Preprocessor._registry, _class_name_of(config, preset_dir / PREPROCESSOR_CONFIG_FILE), cls, source
+    )
+    preprocessor_config = dict(config.get("config") or {})
+    tokenizer = _tokenizer_from_json(
+        preprocessor_config.pop("tokenizer", None) or {},
+        klass.tokenizer_cls,
+        preset_dir,
+        PREPROCESSOR_CONFIG_FILE,
+    )
+    return _instantiate(klass, {**preprocessor_config, "tokenizer": tokenizer, **kwargs}, source)

@@ -77,11 +77,46 @@ def save_tokenizer(tokenizer, preset_dir) -> None:
     """Write ``tokenizer.json`` and the vocabulary under ``assets/tokenizer/`` atomically.
 
     See ``Tokenizer.save_to_preset``.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> from textbones.tokenizers import BertTokenizer
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> save_tokenizer(BertTokenizer(vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]), folder)
+    >>> sorted(str(path.relative_to(folder)) for path in folder.rglob("*.*"))
+    ['assets/tokenizer/vocabulary.txt', 'tokenizer.json']
     """
+    with staged_directory(preset_dir) as staging:
+        _write_tokenizer_files(tokenizer, staging)
+
+
+def _write_tokenizer_files(tokenizer, folder: pathlib.Path) -> None:
     from textbones.preprocessing.tokenizer import TOKENIZER_ASSET_DIR, TOKENIZER_CONFIG_FILE
 
+    _write_json(folder / TOKENIZER_CONFIG_FILE, serialized_json(tokenizer))
+    assets = folder.joinpath(*TOKENIZER_ASSET_DIR)
+    assets.mkdir(parents=True, exist_ok=True)
+    tokenizer.save_assets(assets)
+
+
+def save_preprocessor(preprocessor, preset_dir) -> None:
+    """Write ``preprocessor.json`` plus the tokenizer's files atomically.
+
+    See ``Preprocessor.save_to_preset``.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> from textbones.models import BertTextClassifierPreprocessor, BertTokenizer
+    >>> tokenizer = BertTokenizer(vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> save_preprocessor(BertTextClassifierPreprocessor(tokenizer), folder)
+    >>> sorted(path.name for path in folder.glob("*.json"))
+    ['preprocessor.json', 'tokenizer.json']
+    """
+    from textbones.preprocessing.preprocessor import PREPROCESSOR_CONFIG_FILE
+
     with staged_directory(preset_dir) as staging:
-        _write_json(staging / TOKENIZER_CONFIG_FILE, serialized_json(tokenizer))
-        assets = staging.joinpath(*TOKENIZER_ASSET_DIR)
-        assets.mkdir(parents=True, exist_ok=True)
-        tokenizer.save_assets(assets)
+        _write_tokenizer_files(preprocessor.tokenizer, staging)
+        _write_json(staging / PREPROCESSOR_CONFIG_FILE, serialized_json(preprocessor))

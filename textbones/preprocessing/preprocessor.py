@@ -1,0 +1,141 @@
+"""The ``Preprocessor`` base class: a tokenizer plus packing, saved as ``preprocessor.json``."""
+
+from typing import Any, ClassVar
+
+import keras
+
+from textbones.models.classproperty import classproperty
+from textbones.preprocessing.multi_segment_packer import MultiSegmentPacker
+from textbones.preprocessing.tokenizer import Tokenizer
+from textbones.serialization import register_keras_hub_aliases
+
+PREPROCESSOR_CONFIG_FILE = "preprocessor.json"
+
+
+class Preprocessor:
+    """Base class of the preprocessors that turn raw text into a model's input dict.
+
+    A preprocessor owns a tokenizer and a ``MultiSegmentPacker``; the packer's
+    ``sequence_length`` follows the preprocessor's, which may be changed after
+    construction. Everything runs on NumPy, so it works under every backend and in
+    data-loading workers. Family subclasses only name ``tokenizer_cls`` (and, for FNet,
+    drop the padding mask).
+
+    Args:
+        tokenizer: the family's tokenizer.
+        sequence_length: length of the packed rows.
+        truncate: ``"round_robin"`` or ``"waterfall"``, how pairs are shortened to fit.
+        name: a name kept in the config.
+        **kwargs: ``trainable``, ``dtype`` and ``config_file`` as KerasHub writes them; ignored.
+
+    Example:
+
+    >>> from textbones.models import BertTokenizer
+    >>> tokenizer = BertTokenizer(
+    ...     vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "fox", "ran"])
+    >>> from textbones.models import BertTextClassifierPreprocessor
+    >>> preprocessor = BertTextClassifierPreprocessor(tokenizer, sequence_length=6)
+    >>> preprocessor.sequence_length = 5
+    >>> preprocessor("the fox")["token_ids"].tolist()
+    [2, 5, 6, 3, 0]
+    """
+
+    #: The tokenizer class this preprocessor expects (set by each family).
+    tokenizer_cls: ClassVar[type[Tokenizer]] = Tokenizer
+    #: Whether the model takes a ``padding_mask`` input (FNet does not).
+    has_padding_mask: ClassVar[bool] = True
+    _registry: ClassVar[dict[str, type["Preprocessor"]]] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        Preprocessor._registry[cls.__name__] = cls
+        register_keras_hub_aliases(cls)
+
+    def __init__(self, tokenizer: Tokenizer, sequence_length: int = 512, truncate: str = "round_robin", name: str | None = None, **kwargs):
+        unexpected = set(kwargs) - {"trainable", "dtype", "config_file"}
+        if unexpected:
+            raise TypeError(f"{type(self).__name__} got unexpected argument(s) {sorted(unexpected)}.")
+        if not isinstance(tokenizer, self.tokenizer_cls):
+            raise ValueError(
+                f"{type(self).__name__} needs a {self.tokenizer_cls.__name__}, got a "
+                f"{type(tokenizer).__name__}. Use the preprocessor of the tokenizer's family."
+            )
+        self.tokenizer = tokenizer
+        self.truncate = truncate
+        self.name = name or "".join("_" + c.lower() if c.isupper() else c for c in type(self).__name__).lstrip("_")
+        self._sequence_length = None
+        self.sequence_length = sequence_length
+
+    @property
+    def sequence_length(self) -> int:
+        """Length of the packed rows; settable, e.g. ``preprocessor.sequence_length = 128``."""
+        return self._sequence_length
+
+    @sequence_length.setter
+    def sequence_length(self, value: int) -> None:
+        self.packer = MultiSegmentPacker(
+            sequence_length=value,
+            start_value=self.tokenizer.cls_token_id,
+            end_value=self.tokenizer.sep_token_id,
+            pad_value=self.tokenizer.pad_token_id,
+            truncate=self.truncate,
+        )
+        self._sequence_length = int(value)
+
+    def _model_inputs(self, segments) -> dict[str, Any]:
+        """Tokenize and pack one or more text segments into the backbone's input dict."""
+        if isinstance(segments, tuple):
+            sizes = {len(segment) for segment in segments if not isinstance(segment, str)}
+            if len(sizes) > 1:
+                raise ValueError(
+                    f"The segments of a pair must have the same number of rows, got {sorted(sizes)}."
+                )
+            tokenized = tuple(self.tokenizer.tokenize(segment) for segment in segments)
+        else:
+            tokenized = (self.tokenizer.tokenize(segments),)
+        token_ids, segment_ids = self.packer(tokenized)
+        inputs = {"token_ids": token_ids, "segment_ids": segment_ids}
+        if self.has_padding_mask:
+            inputs["padding_mask"] = token_ids != self.tokenizer.pad_token_id
+        return inputs
+
+    def get_config(self) -> dict[str, Any]:
+        from textbones.presets.saver import serialized_json
+
+        return {
+            "name": self.name,
+            "trainable": True,
+            "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None},
+            "tokenizer": serialized_json(self.tokenizer),
+            "config_file": PREPROCESSOR_CONFIG_FILE,
+            "sequence_length": self.sequence_length,
+            "truncate": self.truncate,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Preprocessor":
+        config = dict(config)
+        tokenizer = config.get("tokenizer")
+        if isinstance(tokenizer, dict):
+            config["tokenizer"] = keras.saving.deserialize_keras_object(tokenizer)
+        return cls(**config)
+
+    @classproperty
+    def presets(cls) -> dict[str, dict[str, Any]]:
+        """The built-in presets this preprocessor's tokenizer class can load."""
+        return cls.tokenizer_cls.presets
+
+    @classmethod
+    def from_preset(cls, preset, **kwargs) -> "Preprocessor":
+        """Load a preprocessor from a preset: its ``preprocessor.json`` if there is one,
+        otherwise this class built around the preset's tokenizer. ``kwargs`` such as
+        ``sequence_length=128`` override the saved config."""
+        from textbones.presets.loader import load_preprocessor
+
+        return load_preprocessor(cls, preset, **kwargs)
+
+    def save_to_preset(self, preset_dir) -> None:
+        """Write ``preprocessor.json`` and the tokenizer's files, atomically."""
+        from textbones.presets.saver import save_preprocessor
+
+        save_preprocessor(self, preset_dir)
