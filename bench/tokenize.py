@@ -16,9 +16,15 @@ The sentences are generated from a fixed word list with a fixed seed (no copied 
 """
 
 import os
-import statistics
-import tempfile
-import time
+import sys
+
+# This file is named like the standard library's `tokenize`, which `inspect` imports
+# lazily; drop the script's own folder from the path so that import finds the real one.
+sys.path = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
