@@ -106,11 +106,17 @@ class Backbone(keras.Model):
         return super().predict(x, *args, **kwargs)
 
     def get_config(self) -> dict[str, Any]:
-        return {
+        """The constructor arguments (read back from the attributes of the same names),
+        plus ``name``, ``trainable`` and the serialized ``dtype`` policy."""
+        config = {
             "name": self.name,
             "trainable": self.trainable,
             "dtype": keras.dtype_policies.serialize(self.dtype_policy),
         }
+        for argument in inspect.signature(type(self).__init__).parameters:
+            if argument not in ("self", "dtype", "kwargs"):
+                config[argument] = getattr(self, argument)
+        return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Backbone":
