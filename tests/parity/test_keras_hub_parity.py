@@ -48,6 +48,7 @@ import numpy as np
 import pytest
 
 import textbones
+from tests.helpers.reference_env import reference_python
 from textbones.models import AlbertBackbone, Backbone, BertBackbone, FNetBackbone
 
 pytestmark = pytest.mark.parity
@@ -55,7 +56,6 @@ pytestmark = pytest.mark.parity
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SCRIPT = pathlib.Path(__file__).with_name("keras_hub_reference.py")
 REPORT_PATH = REPO / "build" / "parity_report.json"
-DEFAULT_REF_PYTHON = REPO / ".venv-ref" / "bin" / "python"
 REF_BACKEND = os.environ.get("TEXTBONES_REF_KERAS_BACKEND") or "torch"
 
 TOLERANCE = 1e-5
@@ -146,17 +146,7 @@ def _run_reference(ref_python, *args) -> tuple[subprocess.CompletedProcess, floa
 @pytest.fixture(scope="module")
 def ref_python() -> pathlib.Path:
     """The reference interpreter. Missing is a failure, never a skip."""
-    path = pathlib.Path(os.environ.get("TEXTBONES_REF_PYTHON") or DEFAULT_REF_PYTHON)
-    if not (path.is_file() and os.access(path, os.X_OK)):
-        pytest.fail(
-            f"The KerasHub reference interpreter {path} does not exist. The parity tests "
-            "need the reference virtualenv (keras-hub, tensorflow, torch, and textbones "
-            "installed with --no-deps): create it with `bash .ci/run` from the repository "
-            "root, or point TEXTBONES_REF_PYTHON at an interpreter that has keras_hub. "
-            "Run the rest of the suite with `-m 'not parity'`.",
-            pytrace=False,
-        )
-    return path
+    return reference_python()
 
 
 @pytest.fixture(scope="module")

@@ -29,13 +29,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.helpers.reference_env import reference_python
 from textbones.preprocessing.multi_segment_packer import MultiSegmentPacker
 
 pytestmark = pytest.mark.parity
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SCRIPT = pathlib.Path(__file__).with_name("packer_reference.py")
-DEFAULT_REF_PYTHON = REPO / ".venv-ref" / "bin" / "python"
 NUM_CASES = 1000
 # KerasHub's TensorFlow path costs about 75 ms a case (its Python path about 2 ms), so it
 # runs on the first cases only.
@@ -122,15 +122,7 @@ def _ours(case: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def ref_python() -> pathlib.Path:
     """The reference interpreter. Missing is a failure, never a skip."""
-    path = pathlib.Path(os.environ.get("TEXTBONES_REF_PYTHON") or DEFAULT_REF_PYTHON)
-    if not (path.is_file() and os.access(path, os.X_OK)):
-        pytest.fail(
-            f"The KerasHub reference interpreter {path} does not exist. Create .venv-ref "
-            "(keras-hub, tensorflow) or point TEXTBONES_REF_PYTHON at an interpreter with "
-            "keras_hub; run the rest of the suite with `-m 'not parity'`.",
-            pytrace=False,
-        )
-    return path
+    return reference_python()
 
 
 def test_packer_matches_keras_hub(ref_python, tmp_path):

@@ -5,6 +5,8 @@ import json
 import numpy as np
 import pytest
 
+from tests.helpers.reference_env import run_reference
+from tests.helpers.sentence_piece import tiny_proto
 from textbones.models import (
     AlbertTokenizer,
     BertTokenizer,
@@ -14,8 +16,6 @@ from textbones.models import (
     TextClassifierPreprocessor,
 )
 from textbones.tokenizers import compute_word_piece_vocabulary
-from tests.helpers.reference_env import run_reference
-from tests.helpers.sentence_piece import tiny_proto
 
 pytestmark = pytest.mark.parity
 

@@ -28,6 +28,7 @@ import pytest
 import sentencepiece
 
 from tests.helpers import sentence_piece
+from tests.helpers.reference_env import reference_python
 from textbones.models import AlbertBackbone, FNetBackbone
 from textbones.models.albert.tokenizer import AlbertTokenizer
 from textbones.models.f_net.tokenizer import FNetTokenizer
@@ -37,7 +38,6 @@ pytestmark = pytest.mark.parity
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SCRIPT = pathlib.Path(__file__).with_name("sentence_piece_reference.py")
-DEFAULT_REF_PYTHON = REPO / ".venv-ref" / "bin" / "python"
 SUBPROCESS_TIMEOUT_S = 300
 SEQUENCE_LENGTH = 16
 LAYOUTS = ("albert", "user_defined_mask", "bpe_pad_last")
@@ -66,14 +66,7 @@ def texts() -> list[str]:
 @pytest.fixture(scope="module")
 def exchange(tmp_path_factory, texts) -> tuple[pathlib.Path, dict]:
     """Write our models and presets, run the reference once, return its response."""
-    ref_python = pathlib.Path(os.environ.get("TEXTBONES_REF_PYTHON") or DEFAULT_REF_PYTHON)
-    if not (ref_python.is_file() and os.access(ref_python, os.X_OK)):
-        pytest.fail(
-            f"The KerasHub reference interpreter {ref_python} does not exist; create "
-            ".venv-ref (see tests/parity/test_keras_hub_parity.py) or set "
-            "TEXTBONES_REF_PYTHON. Run the rest with `-m 'not parity'`.",
-            pytrace=False,
-        )
+    ref_python = reference_python()
     workdir = tmp_path_factory.mktemp("sentence_piece_parity")
     models = {}
     for layout in LAYOUTS:

@@ -34,6 +34,7 @@ import unicodedata
 
 import pytest
 
+from tests.helpers.reference_env import reference_python
 from tests.preprocessing.test_word_piece_tokenizer import (
     BERT_RESERVED,
     trained_vocabulary,
@@ -49,7 +50,6 @@ pytestmark = pytest.mark.parity
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SCRIPT = pathlib.Path(__file__).with_name("word_piece_reference.py")
 REPORT_PATH = REPO / "build" / "word_piece_parity_report.json"
-DEFAULT_REF_PYTHON = REPO / ".venv-ref" / "bin" / "python"
 SUBPROCESS_TIMEOUT_S = 300
 CASES = {
     f"{'uncased' if lowercase else 'cased'}{'_keep_specials' if keep else ''}": (lowercase, keep)
@@ -160,13 +160,7 @@ def _record(key: str, name: str, entry) -> None:
 @pytest.fixture(scope="module")
 def exchange(tmp_path_factory) -> tuple[pathlib.Path, dict]:
     """Write vocabularies and our presets, run the reference once, return its response."""
-    ref_python = pathlib.Path(os.environ.get("TEXTBONES_REF_PYTHON") or DEFAULT_REF_PYTHON)
-    if not (ref_python.is_file() and os.access(ref_python, os.X_OK)):
-        pytest.fail(
-            f"The reference interpreter {ref_python} does not exist; create .venv-ref "
-            "(`bash .ci/run`) or set TEXTBONES_REF_PYTHON. Run the rest with `-m 'not parity'`.",
-            pytrace=False,
-        )
+    ref_python = reference_python()
     workdir = tmp_path_factory.mktemp("word_piece_parity")
     cases, presets = {}, {}
     for name, (lowercase, keep) in CASES.items():
