@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import textbones
+from tests.helpers.sentence_piece import tiny_proto
 from textbones.models import (
     AlbertMaskedLMPreprocessor,
     AlbertTextClassifierPreprocessor,
@@ -21,7 +22,6 @@ from textbones.models import (
     Preprocessor,
     TextClassifierPreprocessor,
 )
-from tests.helpers.sentence_piece import tiny_proto
 
 VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "quick", "brown", "fox", "jumped", ".", "a", "dog", "##s"]
 
