@@ -1,16 +1,18 @@
 """Reusable Keras layers: the building blocks of the textbones backbones and tasks."""
 
 from textbones.layers.activations import gelu_approximate
-from textbones.preprocessing.masked_lm_mask_generator import MaskedLMMaskGenerator
-from textbones.preprocessing.multi_segment_packer import MultiSegmentPacker
 from textbones.layers.f_net_encoder import FNetEncoder
+from textbones.layers.masked_lm_head import MaskedLMHead
 from textbones.layers.position_embedding import PositionEmbedding
 from textbones.layers.reversible_embedding import ReversibleEmbedding
 from textbones.layers.self_attention import SelfAttention
 from textbones.layers.transformer_encoder import TransformerEncoder
+from textbones.preprocessing.masked_lm_mask_generator import MaskedLMMaskGenerator
+from textbones.preprocessing.multi_segment_packer import MultiSegmentPacker
 
 __all__ = [
     "FNetEncoder",
+    "MaskedLMHead",
     "MaskedLMMaskGenerator",
     "MultiSegmentPacker",
     "PositionEmbedding",
