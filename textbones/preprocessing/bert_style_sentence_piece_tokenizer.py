@@ -3,13 +3,7 @@
 from typing import ClassVar
 
 from textbones.preprocessing.sentence_piece_tokenizer import SentencePieceTokenizer
-
-
-def _token_id(attribute: str) -> property:
-    def getter(self) -> int | None:
-        return self._special_token_id(getattr(self, attribute))
-
-    return property(getter, doc=f"The id of ``{attribute}``; ``None`` until a model is loaded.")
+from textbones.preprocessing.tokenizer import special_token_id
 
 
 class BertStyleSentencePieceTokenizer(SentencePieceTokenizer):
@@ -58,10 +52,10 @@ class BertStyleSentencePieceTokenizer(SentencePieceTokenizer):
     start_token: ClassVar[str] = "[CLS]"
     end_token: ClassVar[str] = "[SEP]"
 
-    cls_token_id = _token_id("cls_token")
-    sep_token_id = _token_id("sep_token")
-    pad_token_id = _token_id("pad_token")
-    mask_token_id = _token_id("mask_token")
-    unk_token_id = _token_id("unk_token")
-    start_token_id = _token_id("start_token")
-    end_token_id = _token_id("end_token")
+    cls_token_id = special_token_id("cls_token")
+    sep_token_id = special_token_id("sep_token")
+    pad_token_id = special_token_id("pad_token")
+    mask_token_id = special_token_id("mask_token")
+    unk_token_id = special_token_id("unk_token")
+    start_token_id = special_token_id("start_token")
+    end_token_id = special_token_id("end_token")

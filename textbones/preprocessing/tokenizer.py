@@ -20,6 +20,29 @@ TOKENIZER_CONFIG_FILE = "tokenizer.json"
 TOKENIZER_ASSET_DIR = ("assets", "tokenizer")
 
 
+def special_token_id(attribute: str) -> property:
+    """A read-only property: the id of the special token named by ``attribute``.
+
+    Families declare ``cls_token_id = special_token_id("cls_token")`` and so on, so the
+    lookup is written once.
+
+    Example:
+
+    >>> class Demo:
+    ...     cls_token = "[CLS]"
+    ...     cls_token_id = special_token_id("cls_token")
+    ...     def _special_token_id(self, token):
+    ...         return {"[CLS]": 2}[token]
+    >>> Demo().cls_token_id
+    2
+    """
+
+    def getter(self) -> int | None:
+        return self._special_token_id(getattr(self, attribute))
+
+    return property(getter, doc=f"The id of ``{attribute}``.")
+
+
 class Tokenizer:
     """Base class of every tokenizer: text in, int32 ids out, and back.
 
@@ -141,6 +164,10 @@ class Tokenizer:
         if index is None:
             raise ValueError(f"The token {token!r} is not in the vocabulary.")
         return index
+
+    def _special_token_id(self, token: str) -> int | None:
+        """The id of a special token (subclasses may answer ``None`` before loading)."""
+        return self.token_to_id(token)
 
     @property
     def special_tokens(self) -> list[str]:

@@ -6,6 +6,7 @@ from typing import Any
 
 import keras
 
+from textbones.preprocessing.tokenizer import special_token_id
 from textbones.preprocessing.word_piece_tokenizer import (
     VOCABULARY_FILE,
     WordPieceTokenizer,
@@ -75,37 +76,10 @@ class BertTokenizer(WordPieceTokenizer):
         """The token that ends each packed segment: ``[SEP]``."""
         return self.sep_token
 
-    @property
-    def cls_token_id(self) -> int:
-        """The id of ``[CLS]``."""
-        return self.token_to_id(self.cls_token)
-
-    @property
-    def sep_token_id(self) -> int:
-        """The id of ``[SEP]``."""
-        return self.token_to_id(self.sep_token)
-
-    @property
-    def pad_token_id(self) -> int:
-        """The id of ``[PAD]``, which also pads rows to ``sequence_length``."""
-        return self.token_to_id(self.pad_token)
-
-    @property
-    def mask_token_id(self) -> int:
-        """The id of ``[MASK]``."""
-        return self.token_to_id(self.mask_token)
-
-    @property
-    def unk_token_id(self) -> int:
-        """The id of the out-of-vocabulary token."""
-        return self.token_to_id(self.unk_token)
-
-    @property
-    def start_token_id(self) -> int:
-        """The id of :attr:`start_token`."""
-        return self.cls_token_id
-
-    @property
-    def end_token_id(self) -> int:
-        """The id of :attr:`end_token`."""
-        return self.sep_token_id
+    cls_token_id = special_token_id("cls_token")
+    sep_token_id = special_token_id("sep_token")
+    pad_token_id = special_token_id("pad_token")
+    mask_token_id = special_token_id("mask_token")
+    unk_token_id = special_token_id("unk_token")
+    start_token_id = special_token_id("start_token")
+    end_token_id = special_token_id("end_token")
