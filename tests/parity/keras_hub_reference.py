@@ -35,7 +35,6 @@ FNet), ``batch{i}.sequence_output`` and ``batch{i}.pooled_output``.
 """
 
 import argparse
-import contextlib
 import json
 import os
 import pathlib
@@ -44,6 +43,7 @@ import traceback
 import warnings
 
 import numpy as np
+from reference_shared import make_inputs, perturb_weights, stderr_silenced
 
 # The models compared. Kept a plain literal: the pytest side parses it with
 # ``ast.literal_eval`` so that both directions test exactly the same configurations.
@@ -173,29 +173,9 @@ def _configure_environment():
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 
-@contextlib.contextmanager
-def _stderr_silenced():
-    """Send file descriptor 2 to /dev/null for a while.
-
-    TensorFlow's C++ runtime prints a few lines (absl, oneDNN, CUDA probes) straight to
-    fd 2 when it loads, whatever ``TF_CPP_MIN_LOG_LEVEL`` says; this hides them.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 def _import_keras_hub():
     warnings.filterwarnings("ignore")
-    with _stderr_silenced():
+    with stderr_silenced():
         import keras
         import keras_hub
 
@@ -212,38 +192,6 @@ def _import_keras_hub():
         except ImportError:
             pass
     return keras, keras_hub
-
-
-def make_inputs(spec, vocabulary_size, num_segments, with_padding_mask, rng):
-    """One input batch: random ids in the real positions, zeros in the padding."""
-    seq_len, lengths = spec["seq_len"], spec["lengths"]
-    mask = np.arange(seq_len)[None, :] < np.asarray(lengths)[:, None]
-    batch = {
-        "token_ids": np.where(mask, rng.integers(1, vocabulary_size, mask.shape), 0),
-        "segment_ids": np.where(mask, rng.integers(0, num_segments, mask.shape), 0),
-    }
-    if with_padding_mask:
-        batch["padding_mask"] = mask
-    return {key: value.astype("int32") for key, value in batch.items()}
-
-
-def perturb_weights(model, rng):
-    """Give every weight a random value that differs from its initializer's.
-
-    LayerNorm scales become ``1 + N(0, 0.2)``, offsets and biases ``N(0, 0.2)``, and
-    kernels and embeddings ``N(0, 0.3)`` (larger than the 0.02 init, so attention is far
-    from uniform and each layer visibly changes its input).
-    """
-    for variable in model.weights:
-        name = variable.path.rsplit("/", 1)[-1]
-        shape = tuple(variable.shape)
-        if name == "gamma":
-            value = 1.0 + rng.normal(0.0, 0.2, shape)
-        elif name in ("beta", "bias"):
-            value = rng.normal(0.0, 0.2, shape)
-        else:
-            value = rng.normal(0.0, 0.3, shape)
-        variable.assign(value.astype(variable.dtype))
 
 
 def run_model(model, batch):

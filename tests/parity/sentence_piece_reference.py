@@ -26,7 +26,6 @@ recorded there as ``{"error": ...}`` rather than stopping the run.
 Keras backend: ``TEXTBONES_REF_KERAS_BACKEND``, else ``torch`` (nothing here is numeric).
 """
 
-import contextlib
 import json
 import os
 import pathlib
@@ -34,27 +33,13 @@ import sys
 import traceback
 import warnings
 
+from reference_shared import stderr_silenced
+
 
 def _configure_environment() -> None:
     os.environ["KERAS_BACKEND"] = os.environ.get("TEXTBONES_REF_KERAS_BACKEND") or "torch"
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
-
-
-@contextlib.contextmanager
-def _stderr_silenced():
-    """Point file descriptor 2 at /dev/null: TensorFlow's C++ start-up chatter goes there."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 def _rows(value) -> list:
@@ -75,7 +60,7 @@ def _error() -> dict:
 def main(workdir: str) -> None:
     _configure_environment()
     warnings.filterwarnings("ignore")
-    with _stderr_silenced():
+    with stderr_silenced():
         import keras
         import keras_hub
         import sentencepiece

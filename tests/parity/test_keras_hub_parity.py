@@ -49,6 +49,7 @@ import pytest
 
 import textbones
 from tests.helpers.reference_env import reference_python
+from tests.parity.reference_shared import make_inputs, perturb_weights
 from textbones.models import AlbertBackbone, Backbone, BertBackbone, FNetBackbone
 
 pytestmark = pytest.mark.parity
@@ -177,38 +178,6 @@ def keras_hub_presets(ref_python, workspace) -> pathlib.Path:
 # ------------------------------------------------------------------- textbones helpers
 
 
-def _make_inputs(spec, vocabulary_size, num_segments, with_padding_mask, rng):
-    """A batch with rows of the lengths in ``spec``; ids are 0 in the padding."""
-    seq_len, lengths = spec["seq_len"], spec["lengths"]
-    mask = np.arange(seq_len)[None, :] < np.asarray(lengths)[:, None]
-    batch = {
-        "token_ids": np.where(mask, rng.integers(1, vocabulary_size, mask.shape), 0),
-        "segment_ids": np.where(mask, rng.integers(0, num_segments, mask.shape), 0),
-    }
-    if with_padding_mask:
-        batch["padding_mask"] = mask
-    return {key: value.astype("int32") for key, value in batch.items()}
-
-
-def _perturb(model, rng) -> None:
-    """Overwrite every weight with random values unlike its initializer's.
-
-    Layer-norm scales ``1 + N(0, 0.2)``, offsets and biases ``N(0, 0.2)``, everything else
-    ``N(0, 0.3)``: large enough that attention is far from uniform and that a weight
-    loaded in the wrong place changes the outputs well beyond the tolerance.
-    """
-    for variable in model.weights:
-        leaf = variable.path.rsplit("/", 1)[-1]
-        shape = tuple(variable.shape)
-        if leaf == "gamma":
-            value = 1.0 + rng.normal(0.0, 0.2, shape)
-        elif leaf in ("beta", "bias"):
-            value = rng.normal(0.0, 0.2, shape)
-        else:
-            value = rng.normal(0.0, 0.3, shape)
-        variable.assign(value.astype(variable.dtype))
-
-
 @contextlib.contextmanager
 def _float32_matmuls():
     """Full float32 matrix products under JAX (an accelerator may default to TF32)."""
@@ -278,12 +247,12 @@ def textbones_presets(workspace) -> pathlib.Path:
     for index, (name, entry) in enumerate(CONFIGS.items()):
         rng = np.random.default_rng(TEXTBONES_SEED + index)
         model = FAMILY_CLASSES[entry["class"]](**entry["config"])
-        _perturb(model, rng)
+        perturb_weights(model, rng)
         preset_dir = out_dir / name
         model.save_to_preset(preset_dir)
         batches = []
         for spec in entry["batches"]:
-            inputs = _make_inputs(
+            inputs = make_inputs(
                 spec,
                 model.vocabulary_size,
                 model.num_segments,
