@@ -1,7 +1,4 @@
-"""Models and their preprocessing: backbones, tokenizers and preprocessors of each family.
-
-Tasks (masked LM, text classification) join these as they are built.
-"""
+"""Models and their preprocessing: backbones, tasks, tokenizers and preprocessors of each family."""
 
 from textbones.models.albert.backbone import AlbertBackbone
 from textbones.models.albert.masked_lm_preprocessor import AlbertMaskedLMPreprocessor
@@ -16,33 +13,59 @@ from textbones.models.f_net.backbone import FNetBackbone
 from textbones.models.f_net.masked_lm_preprocessor import FNetMaskedLMPreprocessor
 from textbones.models.f_net.text_classifier_preprocessor import FNetTextClassifierPreprocessor
 from textbones.models.f_net.tokenizer import FNetTokenizer
+from textbones.models.albert.masked_lm import AlbertMaskedLM
+from textbones.models.albert.text_classifier import AlbertTextClassifier
+from textbones.models.bert.masked_lm import BertMaskedLM
+from textbones.models.bert.text_classifier import BertTextClassifier
+from textbones.models.f_net.masked_lm import FNetMaskedLM
+from textbones.models.f_net.text_classifier import FNetTextClassifier
+from textbones.models.masked_lm import MaskedLM
+from textbones.models.task import Task
+from textbones.models.text_classifier import TextClassifier
 from textbones.preprocessing.masked_lm_preprocessor import MaskedLMPreprocessor
 from textbones.preprocessing.preprocessor import Preprocessor
 from textbones.preprocessing.text_classifier_preprocessor import TextClassifierPreprocessor
 
-# KerasHub's older names for the classifier preprocessors.
+# KerasHub's older names for the classifiers and their preprocessors.
+AlbertClassifier = AlbertTextClassifier
+BertClassifier = BertTextClassifier
+Classifier = TextClassifier
+FNetClassifier = FNetTextClassifier
 AlbertPreprocessor = AlbertTextClassifierPreprocessor
 BertPreprocessor = BertTextClassifierPreprocessor
 FNetPreprocessor = FNetTextClassifierPreprocessor
 
 __all__ = [
     "AlbertBackbone",
+    "AlbertClassifier",
+    "AlbertMaskedLM",
     "AlbertMaskedLMPreprocessor",
     "AlbertPreprocessor",
+    "AlbertTextClassifier",
     "AlbertTextClassifierPreprocessor",
     "AlbertTokenizer",
     "Backbone",
     "BertBackbone",
+    "BertClassifier",
+    "BertMaskedLM",
     "BertMaskedLMPreprocessor",
     "BertPreprocessor",
+    "BertTextClassifier",
     "BertTextClassifierPreprocessor",
     "BertTokenizer",
+    "Classifier",
     "FNetBackbone",
+    "FNetClassifier",
+    "FNetMaskedLM",
     "FNetMaskedLMPreprocessor",
     "FNetPreprocessor",
+    "FNetTextClassifier",
     "FNetTextClassifierPreprocessor",
     "FNetTokenizer",
+    "MaskedLM",
     "MaskedLMPreprocessor",
     "Preprocessor",
+    "Task",
+    "TextClassifier",
     "TextClassifierPreprocessor",
 ]

@@ -142,12 +142,15 @@ class MaskedLMMaskGenerator:
         self._rng = np.random.default_rng(generator_seed)
         self._unselectable = np.array(self.unselectable_token_ids, dtype=np.int64)
 
-    def __call__(self, token_ids: Any) -> dict[str, np.ndarray]:
+    def __call__(self, token_ids: Any, rng: np.random.Generator | None = None) -> dict[str, np.ndarray]:
         """Masks a batch ``[batch, sequence_length]``, or one row ``[sequence_length]``.
 
         Args:
             token_ids: integer ids: a 2-D array or a list of equally long rows, or a 1-D
                 array or list for a single row (then every output loses its batch axis).
+            rng: the random generator to draw from for this call instead of the
+                object's own. A data pipeline passes one seeded from (seed, epoch,
+                batch) so masks do not depend on which worker prepares a batch.
 
         Returns:
             A dict with ``token_ids``, ``mask_positions``, ``mask_ids`` and
@@ -165,14 +168,15 @@ class MaskedLMMaskGenerator:
         >>> bool(np.all(np.array([5, 6, 7, 8, 9, 10])[selected] == outputs["mask_ids"][: len(selected)]))
         True
         """
+        rng = self._rng if rng is None else rng
         ids, batched = _canonicalize_token_ids(token_ids)
         batch_size, sequence_length = ids.shape
         width = sequence_length if self.mask_selection_length is None else self.mask_selection_length
 
         selectable = ~np.isin(ids, self._unselectable)
-        selected = selectable & (self._rng.random(ids.shape) < self.mask_selection_rate)
+        selected = selectable & (rng.random(ids.shape) < self.mask_selection_rate)
         if self.mask_selection_length is not None:
-            selected = self._keep_random_subset(selected, self.mask_selection_length)
+            selected = _keep_random_subset(selected, self.mask_selection_length, rng)
 
         # A stable sort of "not selected" brings each row's selected columns to the front,
         # still in ascending order.
@@ -188,11 +192,11 @@ class MaskedLMMaskGenerator:
 
         masked = ids.astype(np.int32)
         rows, columns = np.nonzero(selected)
-        draw = self._rng.random(len(rows))
+        draw = rng.random(len(rows))
         to_mask = draw < self.mask_token_rate
         to_random = ~to_mask & (draw < self.mask_token_rate + self.random_token_rate)
         masked[rows[to_mask], columns[to_mask]] = self.mask_token_id
-        masked[rows[to_random], columns[to_random]] = self._rng.integers(
+        masked[rows[to_random], columns[to_random]] = rng.integers(
             0, self.vocabulary_size, size=int(to_random.sum())
         )
 
@@ -205,16 +209,6 @@ class MaskedLMMaskGenerator:
         if not batched:
             outputs = {name: value[0] for name, value in outputs.items()}
         return outputs
-
-    def _keep_random_subset(self, selected: np.ndarray, limit: int) -> np.ndarray:
-        """``selected`` with each row cut down to ``limit`` uniformly chosen selections."""
-        if limit >= selected.shape[1] or not np.any(selected.sum(axis=1) > limit):
-            return selected
-        # Random keys for selected positions, above any of them for the rest: a row's
-        # `limit` smallest keys are a uniform random subset of its selections.
-        keys = np.where(selected, self._rng.random(selected.shape), 2.0)
-        rank = np.argsort(np.argsort(keys, axis=1), axis=1)
-        return selected & (rank < limit)
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments.
@@ -254,6 +248,17 @@ class MaskedLMMaskGenerator:
 
 
 register_keras_hub_aliases(MaskedLMMaskGenerator)
+
+
+def _keep_random_subset(selected: np.ndarray, limit: int, rng: np.random.Generator) -> np.ndarray:
+    """``selected`` with each row cut down to ``limit`` uniformly chosen selections."""
+    if limit >= selected.shape[1] or not np.any(selected.sum(axis=1) > limit):
+        return selected
+    # Random keys for selected positions, above any of them for the rest: a row's
+    # `limit` smallest keys are a uniform random subset of its selections.
+    keys = np.where(selected, rng.random(selected.shape), 2.0)
+    rank = np.argsort(np.argsort(keys, axis=1), axis=1)
+    return selected & (rank < limit)
 
 
 def _canonicalize_token_ids(token_ids: Any) -> tuple[np.ndarray, bool]:

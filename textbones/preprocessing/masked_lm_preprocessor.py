@@ -3,9 +3,14 @@
 from typing import Any
 
 import keras
+import numpy as np
 
 from textbones.preprocessing.masked_lm_mask_generator import MaskedLMMaskGenerator
+from textbones.preprocessing.padding_buckets import bucket_length, trim_columns
 from textbones.preprocessing.preprocessor import Preprocessor
+
+#: The fewest mask slots a dynamically padded batch gets; buckets double from here.
+MASK_SLOT_BUCKET = 8
 
 
 class MaskedLMPreprocessor(Preprocessor):
@@ -56,30 +61,50 @@ class MaskedLMPreprocessor(Preprocessor):
         self.mask_selection_length = mask_selection_length
         self.mask_token_rate = mask_token_rate
         self.random_token_rate = random_token_rate
-        self.masker = MaskedLMMaskGenerator(
-            vocabulary_size=tokenizer.vocabulary_size(),
-            mask_selection_rate=mask_selection_rate,
-            mask_token_id=tokenizer.mask_token_id,
-            mask_selection_length=mask_selection_length,
-            unselectable_token_ids=[
-                tokenizer.cls_token_id,
-                tokenizer.sep_token_id,
-                tokenizer.pad_token_id,
-                tokenizer.mask_token_id,
-            ],
-            mask_token_rate=mask_token_rate,
-            random_token_rate=random_token_rate,
-        )
+        # Drawn now, so that masks follow `keras.utils.set_random_seed` called before
+        # construction, even though the generator is built on first use.
+        self._mask_seed = int(np.random.randint(0, 2**31 - 1))
+        self._masker = None
 
-    def __call__(self, x, y=None, sample_weight=None):
+    @property
+    def masker(self) -> MaskedLMMaskGenerator:
+        """The ``MaskedLMMaskGenerator`` (built on first use, once the vocabulary is known)."""
+        if self._masker is None:
+            tokenizer = self.tokenizer
+            self._masker = MaskedLMMaskGenerator(
+                vocabulary_size=tokenizer.vocabulary_size(),
+                mask_selection_rate=self.mask_selection_rate,
+                mask_token_id=tokenizer.mask_token_id,
+                mask_selection_length=self.mask_selection_length,
+                unselectable_token_ids=[
+                    tokenizer.cls_token_id,
+                    tokenizer.sep_token_id,
+                    tokenizer.pad_token_id,
+                    tokenizer.mask_token_id,
+                ],
+                mask_token_rate=self.mask_token_rate,
+                random_token_rate=self.random_token_rate,
+                seed=self._mask_seed,
+            )
+        return self._masker
+
+    def _preprocess(
+        self, x, y=None, sample_weight=None, *, dynamic_length: bool = False, rng=None, trim_mask_slots: bool | None = None
+    ):
         if y is not None or sample_weight is not None:
             raise ValueError(
                 f"{type(self).__name__} makes its own labels and weights from the text; "
                 "call it with the text alone (or use `preprocessor=None` on the model and "
                 "pass preprocessed inputs, labels and weights yourself)."
             )
-        inputs = self._model_inputs(x)
-        masked = self.masker(inputs["token_ids"])
+        inputs = self._model_inputs(x, dynamic_length=dynamic_length)
+        masked = self.masker(inputs["token_ids"], rng=rng)
+        if (dynamic_length if trim_mask_slots is None else trim_mask_slots) and masked["mask_weights"].ndim == 2:
+            # Unused mask slots cost a full vocabulary projection each; keep only as
+            # many as the batch needs, rounded up to a bucket.
+            most = int(masked["mask_weights"].sum(axis=1).max(initial=0))
+            width = bucket_length(most, self.mask_selection_length, smallest=MASK_SLOT_BUCKET)
+            masked = trim_columns(masked, ("mask_positions", "mask_ids", "mask_weights"), width)
         inputs["token_ids"] = masked["token_ids"]
         inputs["mask_positions"] = masked["mask_positions"]
         return keras.utils.pack_x_y_sample_weight(inputs, masked["mask_ids"], masked["mask_weights"])

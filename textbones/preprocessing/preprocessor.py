@@ -3,9 +3,11 @@
 from typing import Any, ClassVar
 
 import keras
+import numpy as np
 
 from textbones.models.classproperty import classproperty
 from textbones.preprocessing.multi_segment_packer import MultiSegmentPacker
+from textbones.preprocessing.padding_buckets import bucket_length, trim_columns
 from textbones.preprocessing.tokenizer import Tokenizer
 from textbones.serialization import register_keras_hub_aliases
 
@@ -63,7 +65,7 @@ class Preprocessor:
         self.tokenizer = tokenizer
         self.truncate = truncate
         self.name = name or "".join("_" + c.lower() if c.isupper() else c for c in type(self).__name__).lstrip("_")
-        self._sequence_length = None
+        self._packer = None
         self.sequence_length = sequence_length
 
     @property
@@ -73,22 +75,39 @@ class Preprocessor:
 
     @sequence_length.setter
     def sequence_length(self, value: int) -> None:
-        self.packer = MultiSegmentPacker(
-            sequence_length=value,
-            start_value=self.tokenizer.cls_token_id,
-            end_value=self.tokenizer.sep_token_id,
-            pad_value=self.tokenizer.pad_token_id,
-            truncate=self.truncate,
-        )
         self._sequence_length = int(value)
+        self._packer = None
 
-    def _model_inputs(self, segments) -> dict[str, Any]:
-        """Tokenize and pack one or more text segments into the backbone's input dict."""
+    @property
+    def packer(self) -> MultiSegmentPacker:
+        """The ``MultiSegmentPacker`` for the current ``sequence_length``.
+
+        Built on first use, so a preprocessor can be deserialized before its
+        tokenizer's vocabulary is loaded (as ``.keras`` loading does).
+        """
+        if self._packer is None or self._packer.sequence_length != self._sequence_length:
+            self._packer = MultiSegmentPacker(
+                sequence_length=self._sequence_length,
+                start_value=self.tokenizer.cls_token_id,
+                end_value=self.tokenizer.sep_token_id,
+                pad_value=self.tokenizer.pad_token_id,
+                truncate=self.truncate,
+            )
+        return self._packer
+
+    def _model_inputs(self, segments, dynamic_length: bool = False) -> dict[str, Any]:
+        """Tokenize and pack one or more text segments into the backbone's input dict.
+
+        With ``dynamic_length`` (and a model that takes a padding mask) the rows are
+        padded only to the batch's longest row, rounded up to a bucket length, rather
+        than to ``sequence_length``; the real tokens are the same either way.
+        """
         if isinstance(segments, tuple):
             sizes = {len(segment) for segment in segments if not isinstance(segment, str)}
             if len(sizes) > 1:
                 raise ValueError(
-                    f"The segments of a pair must have the same number of rows, got {sorted(sizes)}."
+                    f"The segments of a pair must have the same number of rows, got {sorted(sizes)}. "
+                    "Give every segment one entry per example."
                 )
             tokenized = tuple(self.tokenizer.tokenize(segment) for segment in segments)
         else:
@@ -97,7 +116,29 @@ class Preprocessor:
         inputs = {"token_ids": token_ids, "segment_ids": segment_ids}
         if self.has_padding_mask:
             inputs["padding_mask"] = token_ids != self.tokenizer.pad_token_id
+            if dynamic_length and token_ids.ndim == 2:
+                inputs = trim_columns(inputs, tuple(inputs), self._padded_length(inputs["padding_mask"]))
         return inputs
+
+    def _padded_length(self, padding_mask) -> int:
+        """The bucketed length that keeps every real token of the batch."""
+        if not padding_mask.size:
+            return bucket_length(1, self.sequence_length)
+        width = padding_mask.shape[1]
+        last_real = np.where(padding_mask.any(axis=1), width - np.argmax(padding_mask[:, ::-1], axis=1), 0)
+        return bucket_length(int(last_real.max()), self.sequence_length)
+
+    def _preprocess(self, x, y=None, sample_weight=None, *, dynamic_length: bool = False, rng=None):
+        """What ``__call__`` returns, with the options a training pipeline uses.
+
+        ``dynamic_length`` pads to a bucket of the batch's longest row (see
+        ``padding_buckets``); ``rng`` is the ``numpy.random.Generator`` for any random
+        choices (masking), so that each batch of each epoch is reproducible.
+        """
+        raise NotImplementedError
+
+    def __call__(self, x, y=None, sample_weight=None):
+        return self._preprocess(x, y, sample_weight)
 
     def get_config(self) -> dict[str, Any]:
         from textbones.presets.saver import serialized_json

@@ -32,8 +32,8 @@ class TextClassifierPreprocessor(Preprocessor):
     ([[2, 5, 6, 3, 7, 3, 0]], [[0, 0, 0, 0, 1, 1, 0]], [1])
     """
 
-    def __call__(self, x, y=None, sample_weight=None):
-        inputs = self._model_inputs(x)
+    def _preprocess(self, x, y=None, sample_weight=None, *, dynamic_length: bool = False, rng=None):
+        inputs = self._model_inputs(x, dynamic_length=dynamic_length)
         if y is not None:
             y = np.asarray(y)
         if sample_weight is not None:

@@ -5,6 +5,7 @@ import warnings
 from typing import Any
 
 import h5py
+import keras
 
 from textbones.presets.handles import resolve_preset
 from textbones.presets.preset_files import (
@@ -154,12 +155,23 @@ def load_weights_file(model, preset_dir: pathlib.Path) -> None:
     >>> bool((copy.weights[0].numpy() == model.weights[0].numpy()).all())
     True
     """
-    path = _weights_path(preset_dir)
+    load_h5_weights(model, _weights_path(preset_dir), CONFIG_FILE)
+
+
+def load_h5_weights(model, path: pathlib.Path, described_by: str, objects_to_skip=None) -> None:
+    """Load a Keras weights file into ``model``, turning every mismatch into a ``ValueError``.
+
+    ``objects_to_skip`` (layers, an optimizer) are left as they are, as with
+    ``keras.saving.load_weights``; ``described_by`` names the config file in messages.
+    """
     _check_readable(path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            model.load_weights(str(path))
+            if objects_to_skip is None:
+                model.load_weights(str(path))
+            else:
+                keras.saving.load_weights(model, str(path), objects_to_skip=objects_to_skip)
         except (OSError, KeyError) as error:
             raise ValueError(
                 f"Could not read the weights in {path} ({error}); the file is corrupt or "
@@ -168,14 +180,14 @@ def load_weights_file(model, preset_dir: pathlib.Path) -> None:
         except ValueError as error:
             raise ValueError(
                 f"The weights in {path} do not fit the {type(model).__name__} described "
-                f"by {CONFIG_FILE}: {error}"
+                f"by {described_by}: {error}"
             ) from None
     for warning in caught:
         message = str(warning.message)
         if "could not be loaded" in message or "Skipping" in message:
             raise ValueError(
                 f"The weights in {path} do not cover the {type(model).__name__} described "
-                f"by {CONFIG_FILE}: {message}"
+                f"by {described_by}: {message}"
             )
         warnings.warn_explicit(
             warning.message, warning.category, warning.filename, warning.lineno
@@ -243,7 +255,13 @@ def load_preprocessor(cls: type, preset, **kwargs):
 
     preset_dir = resolve_preset(preset)
     source = f"the preset at {preset_dir}"
-    if not (preset_dir / PREPROCESSOR_CONFIG_FILE).is_file():
+    config = read_json(preset_dir, PREPROCESSOR_CONFIG_FILE) if (preset_dir / PREPROCESSOR_CONFIG_FILE).is_file() else None
+    saved_class = None if config is None else Preprocessor._registry.get(
+        _class_name_of(config, preset_dir / PREPROCESSOR_CONFIG_FILE)
+    )
+    if config is None or (saved_class is not None and not issubclass(saved_class, cls)):
+        # No saved preprocessor, or one for another task (a classifier preset loaded
+        # as a masked LM): build the requested kind around the preset's tokenizer.
         tokenizer = load_tokenizer(Tokenizer, preset_dir)
         candidates = [
             klass
@@ -258,7 +276,6 @@ def load_preprocessor(cls: type, preset, **kwargs):
                 "family's preprocessor class instead, e.g. BertTextClassifierPreprocessor."
             )
         return _instantiate(candidates[0], {"tokenizer": tokenizer, **kwargs}, source)
-    config = read_json(preset_dir, PREPROCESSOR_CONFIG_FILE)
     klass = class_named(
         Preprocessor._registry, _class_name_of(config, preset_dir / PREPROCESSOR_CONFIG_FILE), cls, source
     )

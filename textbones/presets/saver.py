@@ -11,6 +11,8 @@ from textbones.presets.preset_files import (
     CONFIG_FILE,
     METADATA_FILE,
     SHARDED_WEIGHTS_INDEX,
+    TASK_CONFIG_FILE,
+    TASK_WEIGHTS_FILE,
     WEIGHTS_FILE,
 )
 from textbones.version import __version__
@@ -56,21 +58,39 @@ def save_backbone(backbone, preset_dir) -> None:
     ['config.json', 'metadata.json', 'model.weights.h5']
     """
     with staged_directory(preset_dir) as staging:
-        _write_json(staging / CONFIG_FILE, serialized_json(backbone))
-        _write_json(
-            staging / METADATA_FILE,
-            {
-                "keras_version": keras.__version__,
-                "textbones_version": __version__,
-                "parameter_count": backbone.count_params(),
-                "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
-                "tasks": [],
-            },
-        )
-        # A single weights file replaces any shards an earlier save left behind.
-        for stale in [staging / SHARDED_WEIGHTS_INDEX, *staging.glob("model_*.weights.h5")]:
-            stale.unlink(missing_ok=True)
-        backbone.save_weights(str(replace_file(staging / WEIGHTS_FILE)))
+        _write_backbone_files(backbone, staging)
+
+
+def _task_kinds(backbone) -> list[str]:
+    """Names of the generic task bases that have a subclass for this backbone's class."""
+    from textbones.models.masked_lm import MaskedLM
+    from textbones.models.task import Task
+    from textbones.models.text_classifier import TextClassifier
+
+    kinds = [
+        base.__name__
+        for base in (MaskedLM, TextClassifier)
+        if any(issubclass(klass, base) and klass.backbone_cls is type(backbone) for klass in Task._registry.values())
+    ]
+    return kinds
+
+
+def _write_backbone_files(backbone, folder: pathlib.Path) -> None:
+    _write_json(folder / CONFIG_FILE, serialized_json(backbone))
+    _write_json(
+        folder / METADATA_FILE,
+        {
+            "keras_version": keras.__version__,
+            "textbones_version": __version__,
+            "parameter_count": backbone.count_params(),
+            "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+            "tasks": _task_kinds(backbone),
+        },
+    )
+    # A single weights file replaces any shards an earlier save left behind.
+    for stale in [folder / SHARDED_WEIGHTS_INDEX, *folder.glob("model_*.weights.h5")]:
+        stale.unlink(missing_ok=True)
+    backbone.save_weights(str(replace_file(folder / WEIGHTS_FILE)))
 
 
 def save_tokenizer(tokenizer, preset_dir) -> None:
@@ -115,8 +135,39 @@ def save_preprocessor(preprocessor, preset_dir) -> None:
     >>> sorted(path.name for path in folder.glob("*.json"))
     ['preprocessor.json', 'tokenizer.json']
     """
+    with staged_directory(preset_dir) as staging:
+        _write_preprocessor_files(preprocessor, staging)
+
+
+def _write_preprocessor_files(preprocessor, folder: pathlib.Path) -> None:
     from textbones.preprocessing.preprocessor import PREPROCESSOR_CONFIG_FILE
 
+    _write_tokenizer_files(preprocessor.tokenizer, folder)
+    _write_json(folder / PREPROCESSOR_CONFIG_FILE, serialized_json(preprocessor))
+
+
+def save_task(task, preset_dir) -> None:
+    """Write a whole task atomically: backbone, preprocessor and tokenizer files,
+    ``task.json`` and ``task.weights.h5`` (the weights outside the backbone).
+
+    See ``Task.save_to_preset``.
+
+    Example:
+
+    >>> import pathlib, tempfile, textbones
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> task = textbones.models.FNetTextClassifier(textbones.models.FNetBackbone(50, 1, 8, 16), 2)
+    >>> save_task(task, folder)
+    >>> sorted(path.name for path in folder.iterdir())
+    ['config.json', 'metadata.json', 'model.weights.h5', 'task.json', 'task.weights.h5']
+    """
     with staged_directory(preset_dir) as staging:
-        _write_tokenizer_files(preprocessor.tokenizer, staging)
-        _write_json(staging / PREPROCESSOR_CONFIG_FILE, serialized_json(preprocessor))
+        _write_backbone_files(task.backbone, staging)
+        if task.preprocessor is not None:
+            _write_preprocessor_files(task.preprocessor, staging)
+        _write_json(staging / TASK_CONFIG_FILE, serialized_json(task))
+        keras.saving.save_weights(
+            task,
+            str(replace_file(staging / TASK_WEIGHTS_FILE)),
+            objects_to_skip=list(task.backbone._flatten_layers()),
+        )

@@ -1,0 +1,562 @@
+"""The ``Task`` base class: a backbone with a head, a preprocessor, and raw-text training."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, ClassVar
+
+import keras
+import numpy as np
+
+from textbones.models.backbone import Backbone
+from textbones.models.classproperty import classproperty
+from textbones.preprocessing import text_batches
+from textbones.preprocessing.preprocessor import Preprocessor
+from textbones.serialization import register_keras_hub_aliases
+
+#: Rows per batch when the caller gives no ``batch_size`` (as Keras does).
+DEFAULT_BATCH_SIZE = 32
+
+
+class Task(keras.Model):
+    """Base class of the end-to-end models: ``MaskedLM`` and ``TextClassifier``.
+
+    A task is a functional Keras model made of a ``backbone`` and a head, plus an
+    optional ``preprocessor``. With a preprocessor, ``fit``, ``evaluate``, ``predict``
+    and the ``*_on_batch`` methods take raw strings (or sentence pairs, a
+    ``keras.utils.PyDataset``, a generator, or a ``tf.data.Dataset`` of them): the text is
+    tokenized and packed in a data pipeline that runs beside the training step, on
+    NumPy, on any backend. With ``preprocessor=None`` they take the preprocessed integer
+    dicts the model itself takes.
+
+    Padding: models with a padding mask (BERT, ALBERT) pad each batch only to its
+    longest row, rounded up to 16, 32, 64, ... ``sequence_length`` (so compiled steps
+    are reused), instead of always to ``sequence_length``; the outputs for real tokens
+    are the same. Set ``task.dynamic_padding = False`` for fixed shapes. FNet mixes the
+    padding into its outputs, so it always keeps its fixed length.
+
+    A task compiles itself with the defaults of its kind when built; call ``compile``
+    again with any Keras argument to change them, or pass ``compile=False``.
+
+    Args:
+        *args, **kwargs: passed to ``keras.Model`` by the subclasses.
+        compile: compile with the defaults right away.
+
+    Example:
+
+    >>> import numpy as np, textbones
+    >>> backbone = textbones.models.BertBackbone(
+    ...     vocabulary_size=30, num_layers=1, num_heads=2, hidden_dim=8,
+    ...     intermediate_dim=16, max_sequence_length=16)
+    >>> classifier = textbones.models.BertTextClassifier(backbone, num_classes=3)
+    >>> classifier.backbone is backbone, classifier.preprocessor is None
+    (True, True)
+    >>> logits = classifier.predict({
+    ...     "token_ids": np.array([[2, 5, 6, 3]]), "segment_ids": np.zeros((1, 4), "int32"),
+    ...     "padding_mask": np.ones((1, 4), "int32")}, verbose=0)
+    >>> logits.shape
+    (1, 3)
+    """
+
+    #: The backbone class this task is built on (set by each family).
+    backbone_cls: ClassVar[type[Backbone] | None] = None
+    #: The preprocessor class ``from_preset`` builds for this task (set by each family).
+    preprocessor_cls: ClassVar[type[Preprocessor] | None] = None
+    _registry: ClassVar[dict[str, type["Task"]]] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.backbone_cls is not None:
+            Task._registry[cls.__name__] = cls
+        register_keras_hub_aliases(cls)
+
+    def __init__(self, *args, compile: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.dynamic_padding = True
+        self._compile_when_attached = compile
+
+    def _attach(self, backbone: Backbone, preprocessor: Preprocessor | None) -> None:
+        """Keep the backbone and preprocessor, then compile with the defaults if asked.
+
+        Subclasses call it last in ``__init__``: after ``keras.Model.__init__`` (the
+        torch backend tracks modules only from then on) and after setting what the
+        defaults depend on.
+        """
+        self._backbone = backbone
+        self.preprocessor = preprocessor
+        self.dtype_policy = backbone.dtype_policy
+        if self._compile_when_attached:
+            self.compile()
+
+    @property
+    def backbone(self) -> Backbone:
+        """The ``Backbone`` inside this task; set ``task.backbone.trainable = False`` to freeze it."""
+        return self._backbone
+
+    @property
+    def preprocessor(self) -> Preprocessor | None:
+        """The ``Preprocessor`` applied to raw inputs, or ``None`` for preprocessed inputs.
+
+        Assign ``None`` to feed preprocessed integer dicts from then on.
+        """
+        return self._preprocessor
+
+    @preprocessor.setter
+    def preprocessor(self, value: Preprocessor | None) -> None:
+        if value is not None and not isinstance(value, Preprocessor):
+            raise TypeError(
+                f"`preprocessor` must be a textbones Preprocessor or None, got a "
+                f"{type(value).__name__}. Build one with e.g. "
+                f"{(self.preprocessor_cls or Preprocessor).__name__}.from_preset(...)."
+            )
+        self._preprocessor = value
+
+    @property
+    def _uses_dynamic_length(self) -> bool:
+        return bool(
+            self.dynamic_padding and self.preprocessor is not None and self.preprocessor.has_padding_mask
+        )
+
+    # Compilation ---------------------------------------------------------------
+
+    def _default_compile_arguments(self) -> dict[str, Any]:
+        """``optimizer``, ``loss``, ``metrics`` and ``weighted_metrics`` of this task kind."""
+        raise NotImplementedError
+
+    def compile(self, optimizer="auto", loss="auto", *, metrics="auto", weighted_metrics="auto", **kwargs) -> None:
+        """Configure training; ``"auto"`` takes this task's default for that argument.
+
+        Every other ``keras.Model.compile`` argument (``jit_compile``,
+        ``steps_per_execution``, ...) passes through unchanged.
+
+        Example:
+
+        >>> import keras, textbones
+        >>> backbone = textbones.models.FNetBackbone(50, 1, 8, 16)
+        >>> model = textbones.models.FNetMaskedLM(backbone)
+        >>> model.compile(optimizer=keras.optimizers.Adam(1e-4), jit_compile=True)
+        >>> float(model.optimizer.learning_rate.numpy()) == 1e-4, type(model.loss).__name__
+        (True, 'SparseCategoricalCrossentropy')
+        """
+        defaults = self._default_compile_arguments()
+        chosen = {"optimizer": optimizer, "loss": loss, "metrics": metrics, "weighted_metrics": weighted_metrics}
+        chosen = {name: defaults.get(name) if value == "auto" else value for name, value in chosen.items()}
+        super().compile(**chosen, **kwargs)
+
+    def compile_from_config(self, config: dict[str, Any]) -> None:
+        """Keras ``.keras`` loading hook: compile as the saved model was compiled."""
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built:
+            # Built now so that the saved optimizer state has variables to load into.
+            self.optimizer.build(self.trainable_variables)
+
+    # Data ------------------------------------------------------------------------
+
+    def _check_labels(self, y: np.ndarray) -> None:
+        """Raise a ``ValueError`` if the labels can't be targets of this task."""
+
+    def _check_preprocessed(self, x: dict) -> None:
+        expected = [name for name in self.input if name not in x] if isinstance(self.input, dict) else []
+        if expected:
+            raise ValueError(
+                f"{type(self).__name__} needs the inputs {sorted(self.input)}, but "
+                f"{', '.join(map(repr, expected))} {'is' if len(expected) == 1 else 'are'} missing "
+                f"(got {sorted(x)}). Add {'it' if len(expected) == 1 else 'them'}, or pass raw "
+                "text with a preprocessor."
+            )
+        self.backbone.check_inputs({name: x[name] for name in self.backbone.input_names if name in x})
+
+    def _no_preprocessor_error(self) -> ValueError:
+        return ValueError(
+            f"{type(self).__name__} got raw text but has no preprocessor (preprocessor=None). "
+            f"Give it one (e.g. `model.preprocessor = {self.preprocessor_cls.__name__ if self.preprocessor_cls else 'Preprocessor'}"
+            ".from_preset(...)`) or pass the preprocessed integer dict the model takes "
+            f"({', '.join(sorted(self.input))})."
+        )
+
+    def _adapt_data(
+        self,
+        x,
+        y=None,
+        sample_weight=None,
+        *,
+        batch_size=None,
+        shuffle: bool = False,
+        needs_labels: bool = False,
+        seed: int | None = None,
+        sort_by_length: bool = False,
+        preprocess_options: dict[str, Any] | None = None,
+        workers: int | None = None,
+        use_multiprocessing: bool = False,
+        max_queue_size: int = 10,
+    ) -> tuple[dict[str, Any], Any]:
+        """The arguments for ``keras.Model.fit``/``evaluate``/``predict`` that carry ``x``.
+
+        Returns the keyword arguments (``x`` and, for arrays, ``y``, ``sample_weight``,
+        ``batch_size``, ``shuffle``) and the ``TextBatches`` made (or ``None``).
+        """
+        preprocessor = self.preprocessor
+        if isinstance(x, keras.utils.PyDataset):
+            if preprocessor is not None:
+                x = text_batches.MappedBatches(x, preprocessor, self._uses_dynamic_length, seed)
+            return {"x": x}, None
+        if _is_tf_dataset(x):
+            if preprocessor is None:
+                return {"x": x}, None
+            cardinality = int(x.cardinality())
+            if cardinality >= 0:
+                return {"x": text_batches.IterableBatches(x.as_numpy_iterator, cardinality, preprocessor, self._uses_dynamic_length, seed)}, None
+            return {"x": text_batches.preprocessed_generator(x.as_numpy_iterator(), preprocessor, self._uses_dynamic_length, seed)}, None
+        if inspect.isgenerator(x) or (hasattr(x, "__next__") and not isinstance(x, (list, tuple, dict, np.ndarray))):
+            if preprocessor is None:
+                return {"x": x}, None
+            return {"x": text_batches.preprocessed_generator(x, preprocessor, self._uses_dynamic_length, seed)}, None
+        if text_batches.is_text(x):
+            if preprocessor is None:
+                raise self._no_preprocessor_error()
+            if needs_labels and y is None and self._labels_from_caller:
+                raise ValueError(
+                    f"{type(self).__name__} needs labels to train or evaluate: pass `y` "
+                    "(one label per text) alongside `x`."
+                )
+            if y is not None:
+                self._check_labels(np.asarray(y))
+            batches = text_batches.TextBatches(
+                x,
+                y,
+                sample_weight,
+                preprocessor=preprocessor,
+                batch_size=batch_size or DEFAULT_BATCH_SIZE,
+                shuffle=shuffle,
+                dynamic_length=self._uses_dynamic_length,
+                sort_by_length=sort_by_length and self._uses_dynamic_length,
+                seed=seed,
+                preprocess_options=preprocess_options,
+                workers=text_batches.DEFAULT_WORKERS if workers is None else workers,
+                use_multiprocessing=use_multiprocessing,
+                max_queue_size=max_queue_size,
+            )
+            return {"x": batches}, batches
+        if isinstance(x, dict):
+            x = {name: np.asarray(value) if isinstance(value, (list, tuple)) else value for name, value in x.items()}
+            self._check_preprocessed(x)
+            if needs_labels and y is None:
+                raise ValueError(
+                    f"{type(self).__name__} got preprocessed inputs without labels: pass `y` "
+                    "(for a masked LM, the original ids at `mask_positions`), or pass raw text "
+                    "with a preprocessor to make them."
+                )
+            if y is not None:
+                y = np.asarray(y)
+                self._check_labels(y)
+            if sample_weight is not None:
+                sample_weight = np.asarray(sample_weight, "float32")
+            return {"x": x, "y": y, "sample_weight": sample_weight, "batch_size": batch_size, "shuffle": shuffle}, None
+        raise ValueError(
+            f"{type(self).__name__} can't read `x` of type {type(x).__name__}. Pass raw text "
+            "(a string, a list or array of strings, or a tuple of two lists for sentence "
+            "pairs), a dict of preprocessed integer arrays, a keras.utils.PyDataset, a "
+            "generator, or a tf.data.Dataset."
+        )
+
+    #: Whether training needs labels from the caller (a masked LM makes its own).
+    _labels_from_caller: ClassVar[bool] = True
+
+    def _preprocess_options(self, purpose: str) -> dict[str, Any]:
+        """Extra keyword arguments for the preprocessor when the data is for ``purpose``."""
+        return {}
+
+    def _preprocess_batch(self, x, y=None, sample_weight=None, purpose: str = "fit"):
+        """One batch of raw text preprocessed (for the ``*_on_batch`` methods)."""
+        if not text_batches.is_text(x):
+            if isinstance(x, dict):
+                self._check_preprocessed(x)
+            if y is not None:
+                self._check_labels(np.asarray(y))
+            return x, y, sample_weight
+        if self.preprocessor is None:
+            raise self._no_preprocessor_error()
+        if y is not None:
+            self._check_labels(np.asarray(y))
+        columns = text_batches.as_text_columns(x)
+        rng = np.random.default_rng(np.random.randint(0, 2**31 - 1))
+        batch = self.preprocessor._preprocess(
+            columns if len(columns) > 1 else columns[0],
+            y,
+            sample_weight,
+            dynamic_length=self._uses_dynamic_length,
+            rng=rng,
+            **self._preprocess_options(purpose),
+        )
+        return keras.utils.unpack_x_y_sample_weight(batch)
+
+    # Keras entry points -------------------------------------------------------------
+
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        epochs=1,
+        verbose="auto",
+        callbacks=None,
+        validation_split=0.0,
+        validation_data=None,
+        shuffle=True,
+        class_weight=None,
+        sample_weight=None,
+        initial_epoch=0,
+        steps_per_epoch=None,
+        validation_steps=None,
+        validation_batch_size=None,
+        validation_freq=1,
+        *,
+        workers: int | None = None,
+        use_multiprocessing: bool = False,
+        max_queue_size: int = 10,
+    ):
+        """Train on raw text (with a preprocessor) or preprocessed dicts; see ``keras.Model.fit``.
+
+        Raw text is shuffled row by row each epoch (``shuffle=True``), and a masked LM
+        draws new masks every epoch. ``validation_split`` on raw text keeps the last
+        rows for validation, as Keras does for arrays. ``workers`` (2 threads by
+        default), ``use_multiprocessing`` and ``max_queue_size`` set how batches are
+        prepared ahead of the training step.
+        """
+        pipeline = dict(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
+        if validation_split and text_batches.is_text(x) and validation_data is None:
+            x, y, sample_weight, validation_data = _split_text(x, y, sample_weight, validation_split)
+            validation_split = 0.0
+        arguments, _ = self._adapt_data(
+            x, y, sample_weight, batch_size=batch_size, shuffle=shuffle, needs_labels=True,
+            preprocess_options=self._preprocess_options("fit"), **pipeline,
+        )
+        if validation_data is not None:
+            val_x, val_y, val_weight = _unpack_validation(validation_data)
+            # A fixed seed: the validation masks stay the same from epoch to epoch, so
+            # the validation loss of different epochs can be compared.
+            val_arguments, _ = self._adapt_data(
+                val_x, val_y, val_weight, batch_size=validation_batch_size or batch_size,
+                needs_labels=True, seed=0, preprocess_options=self._preprocess_options("evaluate"), **pipeline,
+            )
+            validation_data = _as_validation(val_arguments)
+            if "y" not in val_arguments:
+                validation_batch_size = None
+        return super().fit(
+            **arguments,
+            epochs=epochs,
+            verbose=verbose,
+            callbacks=callbacks,
+            validation_split=validation_split,
+            validation_data=validation_data,
+            class_weight=class_weight,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch,
+            validation_steps=validation_steps,
+            validation_batch_size=validation_batch_size,
+            validation_freq=validation_freq,
+        )
+
+    def evaluate(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        verbose="auto",
+        sample_weight=None,
+        steps=None,
+        callbacks=None,
+        return_dict=False,
+        *,
+        workers: int | None = None,
+        use_multiprocessing: bool = False,
+        max_queue_size: int = 10,
+        **kwargs,
+    ):
+        """Evaluate on raw text (with a preprocessor) or preprocessed dicts; see ``keras.Model.evaluate``."""
+        if kwargs.get("_use_cached_eval_dataset"):
+            # Called by `fit` for validation, on data `fit` has already adapted.
+            return super().evaluate(x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight, steps=steps, callbacks=callbacks, return_dict=return_dict, **kwargs)
+        arguments, _ = self._adapt_data(
+            x, y, sample_weight, batch_size=batch_size, needs_labels=True,
+            preprocess_options=self._preprocess_options("evaluate"),
+            workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size,
+        )
+        arguments.pop("shuffle", None)
+        return super().evaluate(**arguments, verbose=verbose, steps=steps, callbacks=callbacks, return_dict=return_dict, **kwargs)
+
+    def predict(
+        self,
+        x,
+        batch_size=None,
+        verbose="auto",
+        steps=None,
+        callbacks=None,
+        *,
+        workers: int | None = None,
+        use_multiprocessing: bool = False,
+        max_queue_size: int = 10,
+    ):
+        """Predict on raw text (with a preprocessor) or preprocessed dicts; see ``keras.Model.predict``.
+
+        Raw text is grouped into batches of similar length (less padding) and the
+        outputs come back in the order of ``x``.
+        """
+        arguments, batches = self._adapt_data(
+            x, batch_size=batch_size, sort_by_length=True,
+            preprocess_options=self._preprocess_options("predict"),
+            workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size,
+        )
+        for unused in ("y", "sample_weight", "shuffle"):
+            arguments.pop(unused, None)
+        outputs = super().predict(**arguments, verbose=verbose, steps=steps, callbacks=callbacks)
+        return batches.restore_order(outputs) if batches is not None else outputs
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """One gradient step on one batch of raw text or preprocessed inputs."""
+        x, y, sample_weight = self._preprocess_batch(x, y, sample_weight, "fit")
+        return super().train_on_batch(x, y, sample_weight=sample_weight, class_weight=class_weight, return_dict=return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """Loss and metrics on one batch of raw text or preprocessed inputs."""
+        x, y, sample_weight = self._preprocess_batch(x, y, sample_weight, "evaluate")
+        return super().test_on_batch(x, y, sample_weight=sample_weight, return_dict=return_dict)
+
+    def predict_on_batch(self, x):
+        """Outputs for one batch of raw text or preprocessed inputs."""
+        x, _, _ = self._preprocess_batch(x, purpose="predict")
+        return super().predict_on_batch(x)
+
+    # Serialization and presets ------------------------------------------------------
+
+    def get_config(self) -> dict[str, Any]:
+        """The backbone and preprocessor, serialized, plus the name (subclasses add their arguments)."""
+        from textbones.presets.saver import serialized_json
+
+        return {
+            "backbone": serialized_json(self.backbone),
+            "preprocessor": None if self.preprocessor is None else serialized_json(self.preprocessor),
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Task":
+        config = dict(config)
+        for key in ("backbone", "preprocessor"):
+            if isinstance(config.get(key), dict):
+                config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+    def save_assets(self, directory) -> None:
+        """Keras ``.keras`` saving hook: the tokenizer's vocabulary goes in the archive."""
+        if self.preprocessor is not None:
+            self.preprocessor.tokenizer.save_assets(directory)
+
+    def load_assets(self, directory) -> None:
+        """Keras ``.keras`` loading hook: the tokenizer's vocabulary comes from the archive."""
+        if self.preprocessor is not None:
+            self.preprocessor.tokenizer.load_assets(directory)
+
+    @classproperty
+    def presets(cls) -> dict[str, dict[str, Any]]:
+        """The built-in presets this task can be built from, by name."""
+        from textbones.presets.registry import presets_for_class
+
+        names = {
+            klass.backbone_cls.__name__
+            for klass in Task._registry.values()
+            if issubclass(klass, cls) and klass.backbone_cls is not None
+        }
+        return presets_for_class(names)
+
+    @classmethod
+    def from_preset(cls, preset: str, load_weights: bool = True, **kwargs) -> "Task":
+        """Build this task from a preset.
+
+        A preset with a ``task.json`` of a matching class gives the saved task, trained
+        head included (unless head arguments such as ``num_classes`` are given with other
+        values: then the head is fresh). Otherwise the task is built around the preset's
+        backbone and a preprocessor made from its tokenizer, with a fresh head. Called on
+        a generic base (``MaskedLM``, ``TextClassifier``), the family's subclass is
+        picked from the preset. ``preset`` takes the handles ``Backbone.from_preset``
+        takes.
+
+        Args:
+            preset: a built-in name, ``kaggle://`` or ``hf://`` handle, or a directory.
+            load_weights: load the saved weights; ``False`` keeps random ones.
+            **kwargs: task constructor arguments (``num_classes``, ``preprocessor=None``,
+                ``activation``, ...); ``dtype`` goes to the backbone.
+
+        Example:
+
+        >>> import tempfile, textbones
+        >>> backbone = textbones.models.FNetBackbone(50, 1, 8, 16)
+        >>> folder = tempfile.mkdtemp()
+        >>> backbone.save_to_preset(folder)
+        >>> model = textbones.models.TextClassifier.from_preset(
+        ...     folder, num_classes=4, preprocessor=None)
+        >>> type(model).__name__, model.num_classes
+        ('FNetTextClassifier', 4)
+        """
+        from textbones.presets.task_loader import load_task
+
+        return load_task(cls, preset, load_weights=load_weights, **kwargs)
+
+    def save_to_preset(self, preset_dir) -> None:
+        """Write the whole task as a preset directory (KerasHub's layout), atomically.
+
+        Writes the backbone's files, the preprocessor's and tokenizer's (if any),
+        ``task.json``, and ``task.weights.h5`` with the weights outside the backbone.
+
+        Example:
+
+        >>> import tempfile, textbones
+        >>> model = textbones.models.FNetMaskedLM(textbones.models.FNetBackbone(50, 1, 8, 16))
+        >>> folder = tempfile.mkdtemp()
+        >>> model.save_to_preset(folder)
+        >>> type(textbones.models.MaskedLM.from_preset(folder)).__name__
+        'FNetMaskedLM'
+        """
+        from textbones.presets.saver import save_task
+
+        save_task(self, preset_dir)
+
+
+def _is_tf_dataset(x) -> bool:
+    return any(klass.__module__.startswith("tensorflow") and klass.__name__.endswith("Dataset") for klass in type(x).__mro__)
+
+
+def _unpack_validation(validation_data):
+    if text_batches.is_text(validation_data) or isinstance(validation_data, dict):
+        return validation_data, None, None
+    if isinstance(validation_data, (tuple, list)):
+        return keras.utils.unpack_x_y_sample_weight(tuple(validation_data))
+    return validation_data, None, None
+
+
+def _as_validation(arguments: dict[str, Any]):
+    if "y" not in arguments:
+        return arguments["x"]
+    return keras.utils.pack_x_y_sample_weight(arguments["x"], arguments["y"], arguments["sample_weight"])
+
+
+def _split_text(x, y, sample_weight, fraction: float):
+    """The last ``fraction`` of the rows of raw text (and labels) as validation data."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"`validation_split` must be between 0 and 1, got {fraction}.")
+    columns = text_batches.as_text_columns(x)
+    split = int(len(columns[0]) * (1.0 - fraction))
+
+    def cut(values, part):
+        if values is None:
+            return None
+        values = np.asarray(values)
+        return values[:split] if part == 0 else values[split:]
+
+    train_x = tuple(column[:split] for column in columns)
+    val_x = tuple(column[split:] for column in columns)
+    unwrap = (lambda value: value) if len(columns) > 1 else (lambda value: value[0])
+    validation = keras.utils.pack_x_y_sample_weight(unwrap(val_x), cut(y, 1), cut(sample_weight, 1))
+    if not isinstance(validation, tuple) or text_batches.is_text(validation):
+        validation = (validation,)
+    return unwrap(train_x), cut(y, 0), cut(sample_weight, 0), validation

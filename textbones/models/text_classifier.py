@@ -1,0 +1,121 @@
+"""The ``TextClassifier`` base class: a backbone with a classification head on the pooled output."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import keras
+import numpy as np
+
+from textbones.models.backbone import Backbone
+from textbones.models.task import Task
+from textbones.preprocessing.preprocessor import Preprocessor
+
+
+class TextClassifier(Task):
+    """Classifies a text (or a pair of texts) into one of ``num_classes`` classes.
+
+    The head is ``Dropout(dropout)`` then ``Dense(num_classes, activation)`` on the
+    backbone's ``pooled_output``. With a ``TextClassifierPreprocessor``, ``fit`` takes raw
+    strings (or a tuple of two lists for sentence pairs) with integer labels.
+
+    Default ``compile()``: ``Adam`` (learning rate 5e-5; 1e-5 for ALBERT),
+    ``SparseCategoricalCrossentropy`` (on logits unless ``activation`` is softmax) and
+    ``SparseCategoricalAccuracy``.
+
+    Use a family's class (``BertTextClassifier``, ...), or ``TextClassifier.from_preset``
+    to pick it from a preset.
+
+    Args:
+        backbone: the family's backbone.
+        num_classes: number of classes.
+        preprocessor: a ``TextClassifierPreprocessor`` of the family, or ``None``.
+        activation: activation of the output layer; ``None`` gives logits.
+        dropout: dropout rate on the pooled output during training.
+        **kwargs: ``name``, ``compile`` and other ``keras.Model`` arguments.
+
+    Example:
+
+    >>> import numpy as np, textbones
+    >>> backbone = textbones.models.FNetBackbone(
+    ...     vocabulary_size=30, num_layers=1, hidden_dim=8, intermediate_dim=16)
+    >>> classifier = textbones.models.FNetTextClassifier(backbone, num_classes=2)
+    >>> inputs = {"token_ids": np.array([[2, 4, 6, 3]]), "segment_ids": np.zeros((1, 4), "int32")}
+    >>> classifier.predict(inputs, verbose=0).shape
+    (1, 2)
+    """
+
+    #: Learning rate of the default optimizer.
+    default_learning_rate: ClassVar[float] = 5e-5
+
+    def __init__(
+        self,
+        backbone: Backbone,
+        num_classes: int,
+        preprocessor: Preprocessor | None = None,
+        activation=None,
+        dropout: float = 0.1,
+        **kwargs,
+    ):
+        if self.backbone_cls is not None and not isinstance(backbone, self.backbone_cls):
+            raise ValueError(
+                f"{type(self).__name__} needs a {self.backbone_cls.__name__}, got a "
+                f"{type(backbone).__name__}. Use the classifier class of the backbone's family."
+            )
+        if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
+            raise ValueError(f"`num_classes` must be a positive integer, got {num_classes!r}.")
+        inputs = dict(backbone.input)
+        pooled = backbone(inputs)["pooled_output"]
+        output_dropout = keras.layers.Dropout(dropout, dtype=backbone.dtype_policy, name="output_dropout")
+        output_dense = keras.layers.Dense(
+            int(num_classes),
+            activation=activation,
+            kernel_initializer=self._kernel_initializer(),
+            dtype=backbone.dtype_policy,
+            name="logits",
+        )
+        outputs = output_dense(output_dropout(pooled))
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self.output_dropout = output_dropout
+        self.output_dense = output_dense
+        self.num_classes = int(num_classes)
+        self.activation = keras.activations.get(activation)
+        self.dropout = dropout
+        self._attach(backbone, preprocessor)
+
+    @staticmethod
+    def _kernel_initializer():
+        return keras.initializers.TruncatedNormal(stddev=0.02)
+
+    def _default_compile_arguments(self) -> dict[str, Any]:
+        return {
+            "optimizer": keras.optimizers.Adam(self.default_learning_rate),
+            "loss": keras.losses.SparseCategoricalCrossentropy(
+                from_logits=self.activation is not keras.activations.softmax
+            ),
+            "metrics": [keras.metrics.SparseCategoricalAccuracy()],
+        }
+
+    def _check_labels(self, y: np.ndarray) -> None:
+        if y.dtype.kind == "f" and np.all(np.mod(y, 1) == 0):
+            y = y.astype(np.int64)
+        if y.dtype.kind not in "iu":
+            raise ValueError(
+                f"{type(self).__name__} takes integer class labels in [0, {self.num_classes}), "
+                f"got dtype {y.dtype}. Map your labels to class indices first."
+            )
+        bad = (y < 0) | (y >= self.num_classes)
+        if bad.any():
+            raise ValueError(
+                f"Label {int(y[bad].flat[0])} is out of range for num_classes={self.num_classes}: "
+                f"labels must lie in [0, {self.num_classes}). Build the classifier with more "
+                "classes or fix the labels."
+            )
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "num_classes": self.num_classes,
+            "activation": keras.activations.serialize(self.activation),
+            "dropout": self.dropout,
+        }
