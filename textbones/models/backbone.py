@@ -61,9 +61,14 @@ class Backbone(keras.Model):
                 f"{type(self).__name__} got unexpected argument(s) {', '.join(hints)}. "
                 f"It accepts: {', '.join(arguments)}."
             )
+        trainable = kwargs.pop("trainable", True)
         super().__init__(*args, **kwargs)
         if dtype is not None:
             self.dtype_policy = keras.dtype_policies.get(dtype)
+        if not trainable:
+            # Through the setter, which freezes every inner layer too; the constructor
+            # argument alone would leave them trainable inside an enclosing task.
+            self.trainable = False
 
     @property
     def token_embedding(self) -> keras.layers.Embedding:
