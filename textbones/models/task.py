@@ -135,8 +135,8 @@ class Task(keras.Model):
         >>> backbone = textbones.models.FNetBackbone(50, 1, 8, 16)
         >>> model = textbones.models.FNetMaskedLM(backbone)
         >>> model.compile(optimizer=keras.optimizers.Adam(1e-4), jit_compile=True)
-        >>> float(model.optimizer.learning_rate.numpy()) == 1e-4, type(model.loss).__name__
-        (True, 'SparseCategoricalCrossentropy')
+        >>> round(float(model.optimizer.learning_rate.numpy()), 6), type(model.loss).__name__
+        (0.0001, 'SparseCategoricalCrossentropy')
         """
         defaults = self._default_compile_arguments()
         chosen = {"optimizer": optimizer, "loss": loss, "metrics": metrics, "weighted_metrics": weighted_metrics}

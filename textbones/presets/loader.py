@@ -259,7 +259,12 @@ def load_preprocessor(cls: type, preset, **kwargs):
     saved_class = None if config is None else Preprocessor._registry.get(
         _class_name_of(config, preset_dir / PREPROCESSOR_CONFIG_FILE)
     )
-    if config is None or (saved_class is not None and not issubclass(saved_class, cls)):
+    other_kind_same_family = (
+        saved_class is not None
+        and not issubclass(saved_class, cls)
+        and issubclass(saved_class.tokenizer_cls, cls.tokenizer_cls)
+    )
+    if config is None or other_kind_same_family:
         # No saved preprocessor, or one for another task (a classifier preset loaded
         # as a masked LM): build the requested kind around the preset's tokenizer.
         tokenizer = load_tokenizer(Tokenizer, preset_dir)
