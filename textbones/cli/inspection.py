@@ -1,0 +1,144 @@
+"""``presets`` and ``inspect``: what is built in, and what a preset directory holds."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+from typing import Any
+
+
+def _human_count(count: int) -> str:
+    return f"{count / 1e6:.2f}M" if count >= 1e6 else f"{count / 1e3:.1f}K"
+
+
+def _human_bytes(size: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size} B"
+
+
+def _kaggle_cache_root() -> pathlib.Path:
+    return pathlib.Path(os.environ.get("KAGGLEHUB_CACHE", pathlib.Path.home() / ".cache" / "kagglehub")).expanduser()
+
+
+def is_cached(kaggle_handle: str) -> bool:
+    """Whether ``kagglehub``'s cache already holds this versioned handle's files.
+
+    Example:
+
+    >>> is_cached("kaggle://nobody/none/keras/none/1")
+    False
+    """
+    owner, model, framework, variation, version = kaggle_handle.removeprefix("kaggle://").split("/")
+    folder = _kaggle_cache_root() / "models" / owner / model / framework / variation / version
+    return (folder / "config.json").is_file()
+
+
+def preset_table(family: str | None = None) -> list[dict[str, Any]]:
+    """One row per built-in preset (optionally of one family): name, family, parameters,
+    description and whether it is cached locally.
+
+    Example:
+
+    >>> [row["name"] for row in preset_table("f_net")]
+    ['f_net_base_en', 'f_net_large_en']
+    """
+    from textbones.presets.registry import builtin_presets
+
+    wanted = {"fnet": "f_net"}.get(family, family)
+    rows = []
+    for name, entry in builtin_presets().items():
+        if wanted and entry["family"] != wanted:
+            continue
+        rows.append(
+            {
+                "name": name,
+                "family": entry["family"],
+                "parameters": _human_count(entry["parameter_count"]),
+                "cached": "yes" if is_cached(entry["kaggle_handle"]) else "no",
+                "description": entry["description"],
+            }
+        )
+    if family and not rows:
+        raise ValueError(f"No built-in preset of family {family!r}; the families are bert, albert and fnet.")
+    return rows
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """Rows of equal keys as a plain-text table, columns aligned.
+
+    Example:
+
+    >>> print(format_table([{"a": "x", "b": "long"}, {"a": "yy", "b": "z"}]))
+    a   b
+    x   long
+    yy  z
+    """
+    columns = list(rows[0])
+    widths = {column: max(len(column), *(len(str(row[column])) for row in rows)) for column in columns}
+    lines = ["  ".join(column.ljust(widths[column]) for column in columns).rstrip()]
+    lines += ["  ".join(str(row[column]).ljust(widths[column]) for column in columns).rstrip() for row in rows]
+    return "\n".join(lines)
+
+
+def inspect_preset(preset: str) -> dict[str, Any]:
+    """What a preset holds: backbone class and config, parameters, task, tokenizer, files.
+
+    Example:
+
+    >>> import tempfile, textbones
+    >>> folder = tempfile.mkdtemp()
+    >>> textbones.models.FNetBackbone(50, 1, 8, 16).save_to_preset(folder)
+    >>> info = inspect_preset(folder)
+    >>> info["backbone"], info["parameters"], info["task"]
+    ('FNetBackbone', 1258, None)
+    """
+    import textbones
+    from textbones.presets.handles import resolve_preset
+
+    directory = resolve_preset(preset)
+    backbone = textbones.models.Backbone.from_preset(directory, load_weights=False)
+    config = {key: value for key, value in backbone.get_config().items() if key not in ("name", "trainable", "dtype")}
+    task = None
+    if (directory / "task.json").is_file():
+        task_config = json.loads((directory / "task.json").read_text(encoding="utf-8"))
+        task = task_config.get("class_name")
+    tokenizer = None
+    try:
+        loaded = textbones.tokenizers.Tokenizer.from_preset(directory)
+        tokenizer = f"{type(loaded).__name__} ({loaded.vocabulary_size()} tokens)"
+    except (FileNotFoundError, ValueError):
+        pass
+    files = [
+        {"file": str(path.relative_to(directory)), "size": _human_bytes(path.stat().st_size)}
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+    ]
+    return {
+        "preset": str(directory),
+        "family": {"BertBackbone": "bert", "AlbertBackbone": "albert", "FNetBackbone": "fnet"}.get(type(backbone).__name__, "?"),
+        "backbone": type(backbone).__name__,
+        "config": config,
+        "parameters": backbone.count_params(),
+        "task": task,
+        "tokenizer": tokenizer,
+        "files": files,
+    }
+
+
+def format_inspection(info: dict[str, Any]) -> str:
+    """``inspect_preset``'s result as readable text."""
+    lines = [
+        f"preset      {info['preset']}",
+        f"family      {info['family']} ({info['backbone']})",
+        f"parameters  {info['parameters']:,}",
+        f"task        {info['task'] or '(backbone only)'}",
+        f"tokenizer   {info['tokenizer'] or '(none)'}",
+        "config      " + ", ".join(f"{key}={value}" for key, value in info["config"].items()),
+        "files",
+    ]
+    lines += [f"  {entry['size']:>10}  {entry['file']}" for entry in info["files"]]
+    return "\n".join(lines)

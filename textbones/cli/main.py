@@ -1,0 +1,165 @@
+"""The ``textbones`` command line: argument parsing and one-line errors.
+
+Exit status: 0 on success, 2 for a usage error (argparse's convention), 1 when the
+command itself fails; the failure is one line on stderr, without a traceback
+(``TEXTBONES_DEBUG=1`` shows it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``textbones`` and its subcommands.
+
+    Example:
+
+    >>> build_parser().parse_args(["fill-mask", "./p", "a [MASK] day"]).top_k
+    5
+    """
+    parser = argparse.ArgumentParser(
+        prog="textbones",
+        description="Pretrain, inspect, convert and use BERT, ALBERT and FNet models (KerasHub-compatible presets).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    presets = commands.add_parser("presets", help="list the built-in presets", description="List the built-in presets, and whether each is in the local download cache.")
+    presets.add_argument("--family", choices=["bert", "albert", "fnet"], help="only this family")
+
+    inspect = commands.add_parser("inspect", help="describe a preset", description="Show a preset's family, config, parameter count, task, tokenizer and files.")
+    inspect.add_argument("preset", help="a preset directory, built-in name, kaggle:// or hf:// handle")
+    inspect.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    pretrain = commands.add_parser(
+        "pretrain",
+        help="train a vocabulary and a masked LM from scratch",
+        description=(
+            "Train a vocabulary and a masked language model from scratch with dynamic masking, "
+            "then save the task as a preset. Without --corpus, the docstrings of the Python "
+            "standard library serve as an embedded corpus (no download)."
+        ),
+    )
+    pretrain.add_argument("--corpus", nargs="+", metavar="PATH", help="text files, one sentence or paragraph per line")
+    pretrain.add_argument("--family", choices=["bert", "albert", "fnet"], default="bert")
+    pretrain.add_argument("--size", choices=["tiny", "small"], default="tiny")
+    pretrain.add_argument("--out", required=True, help="the preset directory to write")
+    pretrain.add_argument("--epochs", type=_positive_int, default=3)
+    pretrain.add_argument("--batch-size", type=_positive_int, default=32)
+    pretrain.add_argument("--max-sentences", type=_positive_int, help="use at most this many sentences")
+    pretrain.add_argument("--learning-rate", type=float, default=1e-3)
+    pretrain.add_argument("--seed", type=int, default=0)
+
+    fill = commands.add_parser("fill-mask", help="predict the [MASK] tokens of a text", description="Print the most likely tokens, with probabilities, for each [MASK] in the text.")
+    fill.add_argument("preset", help="a masked-LM task preset")
+    fill.add_argument("text", help='e.g. "Return the [MASK] of the list."')
+    fill.add_argument("--top-k", type=_positive_int, default=5)
+
+    classify = commands.add_parser("classify", help="classify texts with a classifier preset", description="Print the predicted class and class probabilities of each text, as JSON lines.")
+    classify.add_argument("preset", help="a text-classifier task preset")
+    classify.add_argument("texts", nargs="+", metavar="text")
+
+    embed = commands.add_parser("embed", help="pooled vectors of texts", description="Print the backbone's pooled vector of each text as JSON, or save them with --output as .npy.")
+    embed.add_argument("preset", help="any preset with a tokenizer")
+    embed.add_argument("texts", nargs="+", metavar="text")
+    embed.add_argument("--output", help="write a [texts, hidden] .npy file here instead of printing JSON")
+
+    convert = commands.add_parser("convert", help="convert a preset between formats", description="Convert a preset or checkpoint to a Keras-format preset (KerasHub's layout) or a Hugging Face transformers checkpoint.")
+    convert.add_argument("source", help="a preset directory or handle (Keras format or transformers checkpoint)")
+    convert.add_argument("destination", help="the directory to write")
+    convert.add_argument("--to", choices=["keras", "transformers"], default="keras")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not positive")
+    return value
+
+
+def run(arguments: argparse.Namespace) -> None:
+    """Carry out one parsed command, printing its results to stdout."""
+    command = arguments.command
+    if command == "presets":
+        from textbones.cli.inspection import format_table, preset_table
+
+        print(format_table(preset_table(arguments.family)))
+    elif command == "inspect":
+        from textbones.cli.inspection import format_inspection, inspect_preset
+
+        info = inspect_preset(arguments.preset)
+        print(json.dumps(info, indent=2) if arguments.json else format_inspection(info))
+    elif command == "pretrain":
+        from textbones.cli.corpus import read_corpus_files
+        from textbones.cli.pretrain import pretrain
+
+        corpus = read_corpus_files(arguments.corpus) if arguments.corpus else None
+        pretrain(
+            arguments.out,
+            corpus=corpus,
+            family=arguments.family,
+            size=arguments.size,
+            epochs=arguments.epochs,
+            batch_size=arguments.batch_size,
+            max_sentences=arguments.max_sentences,
+            learning_rate=arguments.learning_rate,
+            seed=arguments.seed,
+            verbose=1 if sys.stdout.isatty() else 2,
+        )
+    elif command == "fill-mask":
+        from textbones.cli.inference import fill_mask
+
+        for number, candidates in enumerate(fill_mask(arguments.preset, arguments.text, arguments.top_k), start=1):
+            print(f"[MASK] {number}:")
+            for token, probability in candidates:
+                print(f"  {probability:7.2%}  {token}")
+    elif command == "classify":
+        from textbones.cli.inference import classify
+
+        for row in classify(arguments.preset, arguments.texts):
+            print(json.dumps(row, ensure_ascii=False))
+    elif command == "embed":
+        import numpy as np
+
+        from textbones.cli.inference import embed
+
+        vectors = embed(arguments.preset, arguments.texts)
+        if arguments.output:
+            np.save(arguments.output, vectors)
+            print(f"Saved {vectors.shape[0]} vectors of size {vectors.shape[1]} to {arguments.output}")
+        else:
+            print(json.dumps([[round(float(v), 6) for v in row] for row in vectors]))
+    elif command == "convert":
+        from textbones.presets import convert
+
+        convert(arguments.source, arguments.destination, format=arguments.to)
+        print(f"Wrote {arguments.destination} ({arguments.to} format).")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``textbones`` console script; returns the exit status."""
+    arguments = build_parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        run(arguments)
+    except KeyboardInterrupt:
+        print("textbones: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # One line for the user; the traceback on request.
+        if os.environ.get("TEXTBONES_DEBUG"):
+            raise
+        message = " ".join(str(error).split()) or type(error).__name__
+        print(f"textbones {arguments.command}: error: {message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

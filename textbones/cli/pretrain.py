@@ -1,0 +1,197 @@
+"""``textbones pretrain``: a vocabulary and a masked language model trained from scratch."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+import sys
+import tempfile
+import time
+from typing import Any
+
+#: Model sizes: backbone arguments, packed length and mask slots per row.
+SIZES: dict[str, dict[str, Any]] = {
+    "tiny": dict(num_layers=2, hidden_dim=128, num_heads=2, intermediate_dim=512, embedding_dim=64, vocabulary_size=4000, sequence_length=64, mask_selection_length=16),
+    "small": dict(num_layers=4, hidden_dim=256, num_heads=4, intermediate_dim=1024, embedding_dim=128, vocabulary_size=8000, sequence_length=128, mask_selection_length=24),
+}
+FAMILIES = ("bert", "albert", "fnet")
+#: The share of the corpus held out to measure masked-token accuracy.
+HELD_OUT_FRACTION = 0.05
+
+
+@dataclasses.dataclass
+class PretrainResult:
+    """What a pretraining run produced: where, how long, and how well it learned."""
+
+    out: pathlib.Path
+    train_sentences: int
+    held_out_sentences: int
+    accuracy_before: float
+    accuracy_after: float
+    seconds: float
+
+
+def check_writable(out: pathlib.Path) -> None:
+    """Raise ``PermissionError`` now, not after training, if ``out`` can't be written."""
+    parent = out if out.exists() else out.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise NotADirectoryError(f"Can't write the preset to {out}: {parent} is a file, not a directory. Pick another --out.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionError(f"Can't write the preset to {out}: {parent} is not a writable directory. Pick another --out.")
+    try:
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as error:
+        raise PermissionError(f"Can't write the preset to {out} ({error.strerror}). Pick another --out.") from None
+
+
+def pretrain(
+    out: str | os.PathLike,
+    corpus: list[str] | None = None,
+    family: str = "bert",
+    size: str = "tiny",
+    epochs: int = 3,
+    batch_size: int = 32,
+    max_sentences: int | None = None,
+    learning_rate: float = 1e-3,
+    seed: int = 0,
+    verbose: int = 1,
+) -> PretrainResult:
+    """Train a vocabulary and a ``MaskedLM`` from scratch, then save the task as a preset.
+
+    Masks are drawn afresh every epoch. Accuracy on held-out sentences (fixed masks) is
+    measured before and after training.
+
+    Args:
+        out: the preset directory to write.
+        corpus: training sentences; ``None`` takes the standard library's docstrings.
+        family: ``"bert"``, ``"albert"`` or ``"fnet"``.
+        size: ``"tiny"`` or ``"small"`` (see ``SIZES``).
+        epochs: passes over the training sentences.
+        batch_size: sentences per step.
+        max_sentences: use at most this many sentences (for quick runs).
+        learning_rate: peak learning rate (linear warm-up, then linear decay).
+        seed: seed of everything random.
+        verbose: 0 silent, 1 progress bar, 2 one line per epoch.
+
+    Example:
+
+    >>> import tempfile
+    >>> corpus = ["the cat sat on the mat.", "the dog sat on the rug."] * 40
+    >>> result = pretrain(tempfile.mkdtemp() + "/tiny", corpus=corpus, epochs=1, verbose=0)
+    >>> result.train_sentences, result.held_out_sentences
+    (76, 4)
+    """
+    import keras
+    import numpy as np
+
+    import textbones
+    from textbones.cli.corpus import standard_library_sentences
+    from textbones.preprocessing.text_batches import TextBatches
+
+    if family not in FAMILIES:
+        raise ValueError(f"Unknown family {family!r}; choose one of {', '.join(FAMILIES)}.")
+    if size not in SIZES:
+        raise ValueError(f"Unknown size {size!r}; choose one of {', '.join(SIZES)}.")
+    out = pathlib.Path(out)
+    check_writable(out)
+    started = time.perf_counter()
+    sentences = standard_library_sentences() if corpus is None else [line for line in corpus if line.strip()]
+    if not sentences:
+        raise ValueError("The corpus is empty: there is no text to train on.")
+    order = np.random.default_rng(seed).permutation(len(sentences))
+    sentences = [sentences[i] for i in order[:max_sentences]]
+    held_out_count = max(1, int(len(sentences) * HELD_OUT_FRACTION))
+    if len(sentences) < 2 * held_out_count + 1:
+        raise ValueError(f"The corpus has only {len(sentences)} sentence(s); give at least a few dozen.")
+    held_out, train = sentences[:held_out_count], sentences[held_out_count:]
+
+    keras.utils.set_random_seed(seed)
+    settings = SIZES[size]
+    _say(verbose, f"Training a {settings['vocabulary_size']}-token vocabulary on {len(train)} sentences...")
+    tokenizer = _train_tokenizer(family, train, settings["vocabulary_size"])
+    classes = {
+        "bert": (textbones.models.BertBackbone, textbones.models.BertMaskedLMPreprocessor, textbones.models.BertMaskedLM),
+        "albert": (textbones.models.AlbertBackbone, textbones.models.AlbertMaskedLMPreprocessor, textbones.models.AlbertMaskedLM),
+        "fnet": (textbones.models.FNetBackbone, textbones.models.FNetMaskedLMPreprocessor, textbones.models.FNetMaskedLM),
+    }[family]
+    backbone_cls, preprocessor_cls, task_cls = classes
+    architecture = {
+        "vocabulary_size": tokenizer.vocabulary_size(),
+        "num_layers": settings["num_layers"],
+        "hidden_dim": settings["hidden_dim"],
+        "intermediate_dim": settings["intermediate_dim"],
+        "max_sequence_length": settings["sequence_length"],
+    }
+    if family != "fnet":
+        architecture["num_heads"] = settings["num_heads"]
+    if family == "albert":
+        architecture["embedding_dim"] = settings["embedding_dim"]
+    backbone = backbone_cls(**architecture)
+    preprocessor = preprocessor_cls(
+        tokenizer,
+        sequence_length=settings["sequence_length"],
+        mask_selection_length=settings["mask_selection_length"],
+    )
+    masked_lm = task_cls(backbone, preprocessor=preprocessor)
+    steps = epochs * -(-len(train) // batch_size)
+    schedule = _warmup_then_decay(learning_rate, steps)
+    masked_lm.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01))
+
+    held_out_batches = TextBatches(held_out, preprocessor=preprocessor, batch_size=batch_size, seed=seed, workers=1)
+
+    def held_out_accuracy() -> float:
+        return float(masked_lm.evaluate(held_out_batches, verbose=0, return_dict=True)["sparse_categorical_accuracy"])
+
+    before = held_out_accuracy()
+    _say(verbose, f"Held-out masked-token accuracy before training: {before:.1%}")
+    _say(verbose, f"Training a {family} {size} masked LM ({backbone.count_params():,} parameters), {epochs} epoch(s)...")
+    masked_lm.fit(train, batch_size=batch_size, epochs=epochs, verbose=verbose)
+    after = held_out_accuracy()
+    _say(verbose, f"Held-out masked-token accuracy after training: {after:.1%}")
+    masked_lm.save_to_preset(out)
+    seconds = time.perf_counter() - started
+    _say(verbose, f"Saved the preset to {out} ({seconds:.0f} s in all).")
+    return PretrainResult(out, len(train), len(held_out), before, after, seconds)
+
+
+def _train_tokenizer(family: str, sentences: list[str], vocabulary_size: int):
+    import textbones
+
+    if family == "bert":
+        vocabulary = textbones.tokenizers.compute_word_piece_vocabulary(sentences, vocabulary_size, lowercase=True)
+        return textbones.models.BertTokenizer(vocabulary=vocabulary, lowercase=True)
+    proto = textbones.tokenizers.compute_sentence_piece_proto(
+        sentences,
+        vocabulary_size,
+        lowercase=True,
+        bos_id=-1,
+        eos_id=-1,
+        pad_id=0,
+        unk_id=1,
+        control_symbols=["[CLS]", "[SEP]", "[MASK]"],
+        hard_vocab_limit=False,
+    )
+    tokenizer_cls = textbones.models.AlbertTokenizer if family == "albert" else textbones.models.FNetTokenizer
+    return tokenizer_cls(proto=proto)
+
+
+def _warmup_then_decay(peak: float, steps: int):
+    import keras
+
+    warmup = max(1, steps // 10)
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0,
+        decay_steps=max(1, steps - warmup),
+        warmup_target=peak,
+        warmup_steps=warmup,
+        alpha=0.1,
+    )
+
+
+def _say(verbose: int, message: str) -> None:
+    if verbose:
+        print(message, file=sys.stderr if verbose < 0 else sys.stdout, flush=True)
