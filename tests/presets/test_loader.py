@@ -117,9 +117,11 @@ def test_config_with_a_bad_argument(bert_preset):
 
 
 def test_transformers_config_is_recognised(tmp_path):
-    (tmp_path / "config.json").write_text(json.dumps({"model_type": "bert"}))
-    with pytest.raises(ValueError, match="Hugging Face transformers checkpoint"):
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "bert", "num_hidden_layers": 1}))
+    with pytest.raises(FileNotFoundError, match="holds a transformers config but no weights"):
         textbones.models.Backbone.from_preset(tmp_path)
+    backbone = textbones.models.Backbone.from_preset(tmp_path, load_weights=False)
+    assert (type(backbone).__name__, backbone.num_layers, backbone.hidden_dim) == ("BertBackbone", 1, 768)
 
 
 def test_missing_weights(bert_preset):

@@ -47,7 +47,8 @@ _SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # `snapshot_download` fetches every file of a repository unless told otherwise, and
 # `transformers` repositories often carry the same weights several times over (TensorFlow,
 # Flax, ONNX, Rust, Core ML ...). Only fetch what a textbones preset can consist of:
-# configs and tokenizer files, Keras weights (sharded or not) and PyTorch weights.
+# configs and tokenizer files, Keras weights (sharded or not) and safetensors weights;
+# PyTorch pickles only for a repository that has no safetensors (a second, rare call).
 _HF_ALLOW_PATTERNS = [
     "*.json",
     "*.txt",
@@ -55,9 +56,9 @@ _HF_ALLOW_PATTERNS = [
     "*.spm",
     "*.weights.h5",
     "*.safetensors",
-    "pytorch_model*.bin",
     "assets/*",
 ]
+_HF_TORCH_PATTERNS = ["pytorch_model*.bin"]
 
 
 def resolve_preset(preset: str | os.PathLike) -> pathlib.Path:
@@ -260,11 +261,25 @@ def _download_from_hugging_face(repo_id: str, *, requested: str) -> pathlib.Path
     try:
         import huggingface_hub
 
-        folder = huggingface_hub.snapshot_download(
-            repo_id=repo_id, allow_patterns=_HF_ALLOW_PATTERNS
+        folder = pathlib.Path(
+            huggingface_hub.snapshot_download(repo_id=repo_id, allow_patterns=_HF_ALLOW_PATTERNS)
         )
-        return pathlib.Path(folder)
+        if _needs_torch_weights(folder):
+            folder = pathlib.Path(
+                huggingface_hub.snapshot_download(
+                    repo_id=repo_id, allow_patterns=_HF_ALLOW_PATTERNS + _HF_TORCH_PATTERNS
+                )
+            )
+        return folder
     except Exception as error:  # Every failure of the download library is reported alike.
         reason = describe_failure(error, source="hf")
         message = failure_message(requested, reason=reason, source="hf")
     raise PresetDownloadError(message, handle=requested, reason=reason) from None
+
+
+def _needs_torch_weights(folder: pathlib.Path) -> bool:
+    """Whether a downloaded repository is a `transformers` checkpoint without safetensors."""
+    if any(folder.glob("*.safetensors")) or any(folder.glob("*.weights.h5")):
+        return False
+    config = folder / "config.json"
+    return config.is_file() and '"model_type"' in config.read_text(encoding="utf-8", errors="replace")

@@ -15,6 +15,7 @@ from textbones.presets.preset_files import (
     read_json,
 )
 from textbones.presets.registry import builtin_presets
+from textbones.presets.transformers.checkpoint import is_transformers_config
 
 
 def class_named(registry: dict[str, type], class_name: str, requested_cls: type, source: str) -> type:
@@ -49,8 +50,8 @@ def _class_name_of(config: dict[str, Any], config_path: pathlib.Path) -> str:
     if "model_type" in config:
         raise ValueError(
             f"{config_path} describes a Hugging Face transformers checkpoint "
-            f"(model_type={config['model_type']!r}); this version of textbones reads "
-            "Keras-format presets only."
+            f"(model_type={config['model_type']!r}), not a Keras object. Load the directory "
+            "with `from_preset` (of a backbone, task, tokenizer or preprocessor class)."
         )
     raise ValueError(
         f"{config_path} is neither a Keras-format preset config (no 'registered_name') "
@@ -91,6 +92,10 @@ def load_backbone(cls: type, preset, load_weights: bool = True, **kwargs):
 
     preset_dir = resolve_preset(preset)
     config = read_json(preset_dir, CONFIG_FILE)
+    if is_transformers_config(config):
+        from textbones.presets.transformers.loading import load_backbone as load_transformers_backbone
+
+        return load_transformers_backbone(cls, preset_dir, load_weights, kwargs)
     source = f"the preset at {preset_dir}"
     klass = class_named(
         Backbone._registry, _class_name_of(config, preset_dir / CONFIG_FILE), cls, source
@@ -212,8 +217,33 @@ def load_tokenizer(cls: type, preset, **kwargs):
     from textbones.preprocessing.tokenizer import TOKENIZER_CONFIG_FILE
 
     preset_dir = resolve_preset(preset)
+    transformers_config = read_transformers_config(preset_dir)
+    if transformers_config is not None:
+        from textbones.presets.transformers.loading import load_tokenizer as load_transformers_tokenizer
+
+        return load_transformers_tokenizer(cls, preset_dir, transformers_config, kwargs)
     config = read_json(preset_dir, TOKENIZER_CONFIG_FILE)
     return _tokenizer_from_json(config, cls, preset_dir, TOKENIZER_CONFIG_FILE, **kwargs)
+
+
+def read_transformers_config(preset_dir: pathlib.Path) -> dict[str, Any] | None:
+    """The ``config.json`` of a Hugging Face ``transformers`` checkpoint, or ``None`` when
+    ``preset_dir`` holds none (a Keras-format preset, or no ``config.json``).
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> read_transformers_config(folder) is None
+    True
+    >>> _ = (folder / "config.json").write_text('{"model_type": "bert"}')
+    >>> read_transformers_config(folder)
+    {'model_type': 'bert'}
+    """
+    if not (preset_dir / CONFIG_FILE).is_file():
+        return None
+    config = read_json(preset_dir, CONFIG_FILE)
+    return config if is_transformers_config(config) else None
 
 
 def _tokenizer_from_json(config: dict, cls: type, preset_dir: pathlib.Path, filename: str, **kwargs):
@@ -280,6 +310,11 @@ def load_preprocessor(cls: type, preset, **kwargs):
                 f"{len(candidates)} preprocessor classes under {cls.__name__}. Call a "
                 "family's preprocessor class instead, e.g. BertTextClassifierPreprocessor."
             )
+        transformers_config = read_transformers_config(preset_dir)
+        if transformers_config is not None:
+            from textbones.presets.transformers.loading import preprocessor_defaults
+
+            kwargs = {**preprocessor_defaults(preset_dir, transformers_config), **kwargs}
         return _instantiate(candidates[0], {"tokenizer": tokenizer, **kwargs}, source)
     klass = class_named(
         Preprocessor._registry, _class_name_of(config, preset_dir / PREPROCESSOR_CONFIG_FILE), cls, source

@@ -40,11 +40,39 @@ def serialized_json(obj) -> dict:
     }
 
 
+#: The formats ``save_to_preset`` writes.
+FORMATS = ("keras", "transformers")
+
+
+def transformers_writer(format: str, name: str):
+    """The ``transformers``-format writer called ``name``, or ``None`` for the Keras format.
+
+    Example:
+
+    >>> transformers_writer("keras", "save_backbone") is None
+    True
+    >>> transformers_writer("onnx", "save_backbone")
+    Traceback (most recent call last):
+    ...
+    ValueError: Unknown preset format 'onnx': use "keras" (KerasHub's layout, the default) or "transformers" (a Hugging Face checkpoint).
+    """
+    if format not in FORMATS:
+        raise ValueError(
+            f"Unknown preset format {format!r}: use \"keras\" (KerasHub's layout, the default) "
+            "or \"transformers\" (a Hugging Face checkpoint)."
+        )
+    if format == "keras":
+        return None
+    from textbones.presets.transformers import exporting
+
+    return getattr(exporting, name)
+
+
 def _write_json(path: pathlib.Path, content: dict) -> None:
     replace_file(path).write_text(json.dumps(content, indent=4) + "\n", encoding="utf-8")
 
 
-def save_backbone(backbone, preset_dir) -> None:
+def save_backbone(backbone, preset_dir, format: str = "keras") -> None:
     """Write ``config.json``, ``metadata.json`` and ``model.weights.h5`` atomically.
 
     See ``Backbone.save_to_preset``.
@@ -57,6 +85,10 @@ def save_backbone(backbone, preset_dir) -> None:
     >>> sorted(path.name for path in folder.iterdir())
     ['config.json', 'metadata.json', 'model.weights.h5']
     """
+    writer = transformers_writer(format, "save_backbone")
+    if writer is not None:
+        writer(backbone, preset_dir)
+        return
     with staged_directory(preset_dir) as staging:
         _write_backbone_files(backbone, staging)
 
@@ -93,7 +125,7 @@ def _write_backbone_files(backbone, folder: pathlib.Path) -> None:
     backbone.save_weights(str(replace_file(folder / WEIGHTS_FILE)))
 
 
-def save_tokenizer(tokenizer, preset_dir) -> None:
+def save_tokenizer(tokenizer, preset_dir, format: str = "keras") -> None:
     """Write ``tokenizer.json`` and the vocabulary under ``assets/tokenizer/`` atomically.
 
     See ``Tokenizer.save_to_preset``.
@@ -107,6 +139,10 @@ def save_tokenizer(tokenizer, preset_dir) -> None:
     >>> sorted(str(path.relative_to(folder)) for path in folder.rglob("*.*"))
     ['assets/tokenizer/vocabulary.txt', 'tokenizer.json']
     """
+    writer = transformers_writer(format, "save_tokenizer")
+    if writer is not None:
+        writer(tokenizer, preset_dir)
+        return
     with staged_directory(preset_dir) as staging:
         _write_tokenizer_files(tokenizer, staging)
 
@@ -120,7 +156,7 @@ def _write_tokenizer_files(tokenizer, folder: pathlib.Path) -> None:
     tokenizer.save_assets(assets)
 
 
-def save_preprocessor(preprocessor, preset_dir) -> None:
+def save_preprocessor(preprocessor, preset_dir, format: str = "keras") -> None:
     """Write ``preprocessor.json`` plus the tokenizer's files atomically.
 
     See ``Preprocessor.save_to_preset``.
@@ -135,6 +171,10 @@ def save_preprocessor(preprocessor, preset_dir) -> None:
     >>> sorted(path.name for path in folder.glob("*.json"))
     ['preprocessor.json', 'tokenizer.json']
     """
+    writer = transformers_writer(format, "save_preprocessor")
+    if writer is not None:
+        writer(preprocessor, preset_dir)
+        return
     with staged_directory(preset_dir) as staging:
         _write_preprocessor_files(preprocessor, staging)
 
@@ -146,7 +186,7 @@ def _write_preprocessor_files(preprocessor, folder: pathlib.Path) -> None:
     _write_json(folder / PREPROCESSOR_CONFIG_FILE, serialized_json(preprocessor))
 
 
-def save_task(task, preset_dir) -> None:
+def save_task(task, preset_dir, format: str = "keras") -> None:
     """Write a whole task atomically: backbone, preprocessor and tokenizer files,
     ``task.json`` and ``task.weights.h5`` (the weights outside the backbone).
 
@@ -161,6 +201,10 @@ def save_task(task, preset_dir) -> None:
     >>> sorted(path.name for path in folder.iterdir())
     ['config.json', 'metadata.json', 'model.weights.h5', 'task.json', 'task.weights.h5']
     """
+    writer = transformers_writer(format, "save_task")
+    if writer is not None:
+        writer(task, preset_dir)
+        return
     with staged_directory(preset_dir) as staging:
         _write_backbone_files(task.backbone, staging)
         if task.preprocessor is not None:

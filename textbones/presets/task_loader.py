@@ -12,6 +12,7 @@ from textbones.presets.loader import (
     load_backbone,
     load_h5_weights,
     load_preprocessor,
+    read_transformers_config,
 )
 from textbones.presets.preset_files import CONFIG_FILE, TASK_CONFIG_FILE, TASK_WEIGHTS_FILE, read_json
 from textbones.presets.registry import builtin_presets
@@ -35,7 +36,6 @@ def load_task(cls: type, preset, load_weights: bool = True, **kwargs):
     'BertMaskedLM'
     """
     from textbones.models.backbone import Backbone
-    from textbones.models.task import Task
 
     backbone_overrides = {"dtype": kwargs.pop("dtype")} if "dtype" in kwargs else {}
     if not load_weights and kwargs.get("preprocessor", ...) is None and isinstance(preset, str) and preset in builtin_presets():
@@ -46,6 +46,10 @@ def load_task(cls: type, preset, load_weights: bool = True, **kwargs):
         return klass(backbone=backbone, **kwargs)
 
     preset_dir = resolve_preset(preset)
+    if read_transformers_config(preset_dir) is not None:
+        from textbones.presets.transformers.loading import load_task as load_transformers_task
+
+        return load_transformers_task(cls, preset_dir, load_weights, {**kwargs, **backbone_overrides})
     source = f"the preset at {preset_dir}"
     saved = _saved_task_config(cls, preset_dir, kwargs)
     if saved is not None:
@@ -59,10 +63,14 @@ def load_task(cls: type, preset, load_weights: bool = True, **kwargs):
     backbone = load_backbone(klass.backbone_cls, preset_dir, load_weights=load_weights, **backbone_overrides)
     if "preprocessor" not in arguments:
         arguments["preprocessor"] = _load_task_preprocessor(klass, preset_dir)
+        preprocessor = arguments["preprocessor"]
+        if preprocessor is not None and preprocessor.sequence_length > backbone.max_sequence_length:
+            # A preprocessor made with the default length for a backbone that takes less.
+            preprocessor.sequence_length = backbone.max_sequence_length
     task = klass(backbone=backbone, **arguments)
     if saved is not None and load_weights and (preset_dir / TASK_WEIGHTS_FILE).is_file():
         skipped = list(backbone._flatten_layers())
-        if task.optimizer is not None:
+        if getattr(task, "optimizer", None) is not None:  # absent when built with compile=False
             skipped.append(task.optimizer)
         load_h5_weights(task, preset_dir / TASK_WEIGHTS_FILE, TASK_CONFIG_FILE, objects_to_skip=skipped)
     return task

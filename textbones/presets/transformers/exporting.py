@@ -1,0 +1,173 @@
+"""Write textbones models as ``transformers`` checkpoints (``config.json``, ``model.safetensors``,
+tokenizer files) that ``transformers.AutoModel*.from_pretrained`` load."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import shutil
+import warnings
+from typing import Any
+
+import keras
+import ml_dtypes
+import numpy as np
+
+from textbones.presets.atomic_directory import replace_file, staged_directory
+from textbones.presets.transformers.checkpoint import SAFETENSORS_FILE
+from textbones.presets.transformers.family import Family, activation_to_hf
+from textbones.presets.transformers.loading import family_of_backbone, family_of_tokenizer
+from textbones.presets.transformers.safetensors_file import write_safetensors
+from textbones.presets.transformers.tokenizer_files import FAST_TOKENIZER_FILE, write_tokenizer_files
+from textbones.presets.transformers.weight_rules import Rule
+
+#: Files of a Keras-format preset or of other weight formats: removed when a directory
+#: is rewritten as a ``transformers`` checkpoint, so it holds one consistent model.
+_STALE_MODEL_FILES = (
+    "metadata.json",
+    "model.weights.h5",
+    "model.weights.json",
+    "model_*.weights.h5",
+    "task.json",
+    "task.weights.h5",
+    "preprocessor.json",
+    "model.safetensors.index.json",
+    "model-*.safetensors",
+    "pytorch_model*.bin",
+    "pytorch_model.bin.index.json",
+)
+
+
+def _numpy_dtype(variable) -> np.dtype:
+    name = keras.backend.standardize_dtype(variable.dtype)
+    return np.dtype(ml_dtypes.bfloat16) if name == "bfloat16" else np.dtype(name)
+
+
+def _tensors(model, rules: list[Rule], prefix: str) -> list[tuple]:
+    """``(key, shape, dtype, produce)`` of every rule, each array made only when written."""
+    variables = {variable.path: variable for variable in model.weights}
+    tensors = []
+    for rule in rules:
+        variable = variables[rule.target]
+        shape = rule.layout.torch_shape(tuple(variable.shape), rule.flatten)
+
+        def produce(variable=variable, rule=rule, shape=shape):
+            return rule.layout.to_torch(keras.ops.convert_to_numpy(variable), shape)
+
+        tensors.append((prefix + rule.source, shape, _numpy_dtype(variable), produce))
+    return tensors
+
+
+def _base_config(family: Family, backbone, architecture: str) -> dict[str, Any]:
+    return {
+        "architectures": [family.architectures[architecture]],
+        "model_type": family.model_type,
+        **family.config_fields(backbone),
+        "initializer_range": 0.02,
+        "tie_word_embeddings": True,
+        "dtype": keras.backend.standardize_dtype(backbone.variable_dtype),
+    }
+
+
+def _clear_stale_files(folder: pathlib.Path) -> None:
+    for pattern in _STALE_MODEL_FILES:
+        for path in folder.glob(pattern):
+            path.unlink()
+    keras_tokenizer = folder / FAST_TOKENIZER_FILE
+    if keras_tokenizer.is_file() and '"registered_name"' in keras_tokenizer.read_text(encoding="utf-8", errors="replace"):
+        keras_tokenizer.unlink()
+    assets = folder / "assets"
+    if assets.is_dir():
+        shutil.rmtree(assets)
+
+
+def _write(folder: pathlib.Path, config: dict[str, Any], tensors: list[tuple]) -> None:
+    _clear_stale_files(folder)
+    replace_file(folder / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    write_safetensors(replace_file(folder / SAFETENSORS_FILE), tensors, metadata={"format": "pt"})
+
+
+def save_backbone(backbone, preset_dir) -> None:
+    """Write ``backbone`` as a bare-encoder checkpoint (``BertModel``, ``AlbertModel``, ``FNetModel``).
+
+    Tokenizer files already in ``preset_dir`` are kept.
+    """
+    family = family_of_backbone(backbone)
+    rules = family.backbone_rules(backbone) + family.pooler_rules
+    with staged_directory(preset_dir) as staging:
+        _write(staging, _base_config(family, backbone, "backbone"), _tensors(backbone, rules, ""))
+
+
+def save_task(task, preset_dir) -> None:
+    """Write a ``MaskedLM`` or ``TextClassifier`` as ``*ForMaskedLM`` /
+    ``*ForSequenceClassification``, with its tokenizer's files if it has a preprocessor.
+
+    A ``transformers`` config has one ``hidden_act`` and one ``layer_norm_eps`` for the
+    encoder and the masked-LM head alike. When the head's differ (as in KerasHub's
+    models, whose heads use exact GELU and epsilon 1e-5), the head is written with the
+    encoder's, with a warning: its logits then differ slightly in ``transformers``.
+    A classifier's output ``activation`` is not written: ``transformers`` gives logits.
+    """
+    from textbones.models.masked_lm import MaskedLM
+    from textbones.models.text_classifier import TextClassifier
+
+    backbone = task.backbone
+    family = family_of_backbone(backbone)
+    encoder_rules = family.backbone_rules(backbone) + family.pooler_rules
+    tensors = _tensors(task, encoder_rules, family.base_prefix + ".")
+    if isinstance(task, MaskedLM):
+        config = _base_config(family, backbone, "masked_lm")
+        _warn_if_head_differs(task, config)
+        tensors += _tensors(task, family.masked_lm_rules, "")
+    elif isinstance(task, TextClassifier):
+        config = _base_config(family, backbone, "classifier")
+        labels = {str(index): f"LABEL_{index}" for index in range(task.num_classes)}
+        config.update(id2label=labels, label2id={name: int(index) for index, name in labels.items()})
+        if family.classifier_dropout_field:
+            config[family.classifier_dropout_field] = task.dropout
+        activation = keras.activations.serialize(task.activation)
+        if activation not in ("linear", "softmax"):
+            raise ValueError(
+                f"This {type(task).__name__} applies {activation!r} to its outputs; transformers' "
+                "sequence classifiers output logits, so only a linear (or softmax) output "
+                "layer can be exported."
+            )
+        tensors += _tensors(task, family.classifier_rules, "")
+    else:
+        raise ValueError(f"textbones cannot write a {type(task).__name__} in transformers format.")
+    with staged_directory(preset_dir) as staging:
+        if task.preprocessor is not None:
+            config["pad_token_id"] = int(task.preprocessor.tokenizer.pad_token_id)
+            write_tokenizer_files(task.preprocessor.tokenizer, family, staging, task.preprocessor.sequence_length)
+        _write(staging, config, tensors)
+
+
+def _warn_if_head_differs(task, config: dict[str, Any]) -> None:
+    differences = []
+    if activation_to_hf(task.head_activation, "The masked-LM head") != config["hidden_act"]:
+        differences.append(f"activation {task.head_activation!r} (encoder: {task.backbone.activation!r})")
+    if task.head_layer_norm_epsilon != config["layer_norm_eps"]:
+        differences.append(
+            f"layer norm epsilon {task.head_layer_norm_epsilon:g} (encoder: {config['layer_norm_eps']:g})"
+        )
+    if differences:
+        warnings.warn(
+            f"The masked-LM head of this {type(task).__name__} uses {' and '.join(differences)}; "
+            "a transformers config has one hidden_act and layer_norm_eps for both, so "
+            "transformers will compute the head with the encoder's and its logits will "
+            "differ slightly from textbones'.",
+            stacklevel=4,
+        )
+
+
+def save_tokenizer(tokenizer, preset_dir, model_max_length: int | None = None) -> None:
+    """Write ``vocab.txt`` or ``spiece.model`` and ``tokenizer_config.json``; other files stay."""
+    family = family_of_tokenizer(tokenizer)
+    with staged_directory(preset_dir) as staging:
+        write_tokenizer_files(tokenizer, family, staging, model_max_length)
+
+
+def save_preprocessor(preprocessor, preset_dir) -> None:
+    """The tokenizer's files, with the preprocessor's ``sequence_length`` as ``model_max_length``
+    (a ``transformers`` checkpoint has no preprocessor of its own)."""
+    save_tokenizer(preprocessor.tokenizer, preset_dir, preprocessor.sequence_length)

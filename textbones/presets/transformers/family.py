@@ -1,0 +1,148 @@
+"""What a converter says about one family, and the config handling all three share."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from textbones.presets.transformers.weight_rules import DENSE, Rule, module
+
+#: ``hidden_act`` values textbones can compute exactly, and the Keras activation of each.
+#: ``gelu_new``, ``gelu_fast`` and ``gelu_pytorch_tanh`` are three codings of one formula.
+_ACTIVATIONS_FROM_HF = {
+    "gelu": "gelu",
+    "gelu_python": "gelu",
+    "gelu_new": "gelu_approximate",
+    "gelu_fast": "gelu_approximate",
+    "gelu_pytorch_tanh": "gelu_approximate",
+    "gelu_python_tanh": "gelu_approximate",
+    "relu": "relu",
+    "silu": "silu",
+    "swish": "silu",
+    "tanh": "tanh",
+    "sigmoid": "sigmoid",
+    "linear": "linear",
+}
+_ACTIVATIONS_TO_HF = {
+    "gelu": "gelu",
+    "gelu_approximate": "gelu_new",
+    "relu": "relu",
+    "silu": "silu",
+    "tanh": "tanh",
+    "sigmoid": "sigmoid",
+    "linear": "linear",
+}
+
+
+class UnsupportedCheckpointError(ValueError):
+    """A ``transformers`` checkpoint that textbones cannot compute exactly."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Family:
+    """The conversion table of one family.
+
+    Attributes:
+        model_type: ``config.json``'s ``model_type``.
+        backbone_class: the textbones backbone's class name.
+        base_prefix: the attribute holding the encoder in ``*For...`` models
+            (``"bert"``), which prefixes its keys there.
+        architectures: the ``transformers`` class names of the bare encoder, the masked LM
+            and the sequence classifier.
+        defaults: the ``transformers`` config defaults of the fields read.
+        backbone_arguments: ``(config, source) -> constructor arguments`` (config with
+            defaults; ``source`` names the file in errors).
+        config_fields: ``(backbone) -> config.json fields`` for export.
+        backbone_rules: ``(backbone) -> rules`` of the encoder without its pooler.
+        pooler_rules: the pooler's rules (absent from BERT's and ALBERT's masked LMs).
+        masked_lm_rules: the masked-LM head's rules (keys without base prefix).
+        classifier_dropout_field: the config field of the classifier's dropout rate
+            (``None``: ``hidden_dropout_prob``).
+        word_piece: the tokenizer is WordPiece (``vocab.txt``) rather than
+            SentencePiece (``spiece.model``).
+        tokenizer_class: the ``transformers`` tokenizer class name.
+        tokenizer_defaults: ``tokenizer_config.json`` values assumed when absent.
+    """
+
+    model_type: str
+    backbone_class: str
+    base_prefix: str
+    architectures: dict[str, str]
+    defaults: dict[str, Any]
+    backbone_arguments: Callable[[dict[str, Any], str], dict[str, Any]]
+    config_fields: Callable[[Any], dict[str, Any]]
+    backbone_rules: Callable[[Any], list[Rule]]
+    pooler_rules: list[Rule]
+    masked_lm_rules: list[Rule]
+    classifier_dropout_field: str | None
+    word_piece: bool
+    tokenizer_class: str
+    tokenizer_defaults: dict[str, Any]
+    classifier_rules: list[Rule] = dataclasses.field(
+        default_factory=lambda: module("classifier", "logits", DENSE)
+    )
+
+    @property
+    def textbones_tokenizer(self) -> str:
+        """The class name of the family's textbones tokenizer (``BertTokenizer``, ...)."""
+        return self.backbone_class.replace("Backbone", "Tokenizer")
+
+    def config_with_defaults(self, config: dict[str, Any], source: str) -> dict[str, Any]:
+        """``config`` completed with ``transformers``' defaults, after refusing what cannot
+        be computed here."""
+        check_representable(config, source)
+        return {**self.defaults, **config}
+
+
+def activation_from_hf(name: Any, source: str) -> str:
+    """The Keras activation computing ``hidden_act=name`` exactly.
+
+    Example:
+
+    >>> activation_from_hf("gelu", "a config"), activation_from_hf("gelu_new", "a config")
+    ('gelu', 'gelu_approximate')
+    """
+    if name not in _ACTIVATIONS_FROM_HF:
+        raise UnsupportedCheckpointError(
+            f"{source} sets hidden_act={name!r}, which textbones cannot compute. It supports "
+            f"{', '.join(sorted(_ACTIVATIONS_FROM_HF))}."
+        )
+    return _ACTIVATIONS_FROM_HF[name]
+
+
+def activation_to_hf(name: Any, what: str) -> str:
+    """The ``hidden_act`` value of a Keras activation name (a ``ValueError`` if none).
+
+    Example:
+
+    >>> activation_to_hf("gelu_approximate", "the backbone")
+    'gelu_new'
+    """
+    if not isinstance(name, str) or name not in _ACTIVATIONS_TO_HF:
+        raise ValueError(
+            f"{what} uses the activation {name!r}, which has no transformers `hidden_act` "
+            f"name. Exportable activations: {', '.join(sorted(_ACTIVATIONS_TO_HF))}."
+        )
+    return _ACTIVATIONS_TO_HF[name]
+
+
+def check_representable(config: dict[str, Any], source: str) -> None:
+    """Refuse the config fields that change the computation in ways textbones cannot follow."""
+    position_type = config.get("position_embedding_type", "absolute")
+    if position_type != "absolute":
+        raise UnsupportedCheckpointError(
+            f"{source} sets position_embedding_type={position_type!r}; textbones computes "
+            "absolute position embeddings only, so this checkpoint cannot be loaded exactly."
+        )
+    for flag in ("is_decoder", "add_cross_attention"):
+        if config.get(flag):
+            raise UnsupportedCheckpointError(
+                f"{source} sets {flag}=true (a causal decoder / cross-attention); textbones "
+                "implements the bidirectional encoder only."
+            )
+    if config.get("quantization_config"):
+        raise UnsupportedCheckpointError(
+            f"{source} holds quantized weights (quantization_config); textbones reads "
+            "float weights only. Load the unquantized checkpoint."
+        )
