@@ -1,4 +1,4 @@
-"""The backbone examples of the user's reference pages run verbatim against textbones.
+"""The code examples of the user's reference pages (backbones, AlbertMaskedLM) run against textbones.
 
 The pages live in ``../shared/spec/seeds`` beside the repository. Examples that need a
 built-in preset's weights are run twice: offline as written (they must fail with the
@@ -9,11 +9,13 @@ import pathlib
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 
 import textbones
 from tests.conftest import perturb_weights, to_numpy
+from tests.helpers.sentence_piece import tiny_proto
 from textbones.presets.handles import PresetDownloadError
 
 SEEDS = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "spec" / "seeds"
@@ -109,3 +111,153 @@ def test_custom_config_example_with_python_dash_c(name):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "(1, 12, 256) (1, 256)"
     assert "Traceback" not in result.stderr
+
+
+# The AlbertMaskedLM page (004): raw-string fit, preprocessed fit, Task.from_preset. ---------
+
+ALBERT_PAGE = "004_988ff3b69d4c968a.txt"
+
+
+def code_between(text: str, first: str, last: str, occurrence_of_last: int = 1) -> str:
+    """The page's lines from the one starting with ``first`` through the ``occurrence_of_last``-th
+    line after it that reads ``last``."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith(first))
+    ends = [i for i, line in enumerate(lines) if i > start and line.strip() == last]
+    return "\n".join(lines[start : ends[occurrence_of_last - 1] + 1])
+
+
+def albert_page_examples() -> dict[str, str]:
+    text = page(ALBERT_PAGE)
+    return {
+        "raw": code_between(text, 'features = ["The quick brown fox jumped."', "masked_lm.fit(x=features, batch_size=2)", 2),
+        "preprocessed": code_between(text, "# Create preprocessed batch", "masked_lm.fit(x=features, y=labels, batch_size=2)"),
+        "from_preset": code_between(text, "# Load a Gemma generative task.", ")", 2),
+    }
+
+
+def run_page(code: str) -> dict:
+    """Run page code as a user would after ``import keras``, ``import numpy as np`` and
+    ``import textbones as keras_nlp``."""
+    return run(code, {"keras": keras})
+
+
+@pytest.fixture(scope="module")
+def albert_preset(tmp_path_factory) -> pathlib.Path:
+    """A tiny ALBERT masked LM saved as a preset, with a SentencePiece vocabulary trained here.
+
+    Its preprocessor selects half the tokens, so that even the page's two short sentences
+    surely get masked tokens (and the head a gradient) in every ``fit``.
+    """
+    keras.utils.set_random_seed(0)
+    tokenizer = textbones.models.AlbertTokenizer(proto=tiny_proto("albert"))
+    assert tokenizer.vocabulary_size() > 8  # the preprocessed example uses ids up to 8
+    backbone = textbones.models.AlbertBackbone(
+        vocabulary_size=tokenizer.vocabulary_size(), num_layers=2, num_heads=2, embedding_dim=8,
+        hidden_dim=16, intermediate_dim=32, num_groups=1, max_sequence_length=32,
+    )
+    preprocessor = textbones.models.AlbertMaskedLMPreprocessor(
+        tokenizer, sequence_length=32, mask_selection_rate=0.5, mask_selection_length=8
+    )
+    folder = tmp_path_factory.mktemp("presets") / "albert"
+    textbones.models.AlbertMaskedLM(backbone, preprocessor=preprocessor).save_to_preset(folder)
+    return folder
+
+
+def local_bert_preset(folder: pathlib.Path) -> pathlib.Path:
+    """A tiny BERT backbone and tokenizer saved as a preset (no task), as the built-in ones are."""
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + "the quick brown fox jumped . i forgot my homework".split()
+    backbone = textbones.models.BertBackbone(
+        vocabulary_size=len(vocabulary), num_layers=1, num_heads=2, hidden_dim=8, intermediate_dim=16, max_sequence_length=16
+    )
+    backbone.save_to_preset(folder)
+    textbones.models.BertTokenizer(vocabulary=vocabulary, lowercase=True).save_to_preset(folder)
+    return folder
+
+
+def weights_by_id(variables) -> dict[int, np.ndarray]:
+    return {id(variable): to_numpy(variable).copy() for variable in variables}
+
+
+def test_albert_page_examples_are_all_found():
+    examples = albert_page_examples()
+    assert examples["raw"].count("masked_lm.fit(x=features, batch_size=2)") == 2
+    assert "jit_compile=True" in examples["raw"] and "masked_lm.backbone.trainable = False" in examples["raw"]
+    assert '"mask_positions": np.array([[2, 4]] * 2)' in examples["preprocessed"]
+    assert "preprocessor=None" in examples["preprocessed"]
+    assert examples["from_preset"].count("from_preset(") == 2 and examples["from_preset"].endswith(")")
+
+
+@pytest.mark.parametrize("example", ["raw", "preprocessed"])
+def test_albert_masked_lm_examples_offline_fail_clearly(example):
+    code = albert_page_examples()[example]
+    assert '"albert_base_en_uncased"' in code
+    with pytest.raises(PresetDownloadError, match="Could not download the built-in preset 'albert_base_en_uncased'"):
+        run_page(code)
+
+
+def test_albert_masked_lm_raw_string_example_with_a_local_preset(albert_preset):
+    """Fit, re-compile with ``jit_compile=True``, freeze the backbone, fit again: the second
+    fit trains the head alone."""
+    code = albert_page_examples()["raw"].replace('"albert_base_en_uncased"', repr(str(albert_preset)))
+    first_fit, refit = code.index("masked_lm.fit("), code.index("# Re-compile")
+    load, first_fit, refit = code[:first_fit], code[first_fit:refit], code[refit:]
+
+    namespace = run_page(load)
+    masked_lm = namespace["masked_lm"]
+    assert type(masked_lm).__name__ == "AlbertMaskedLM"
+    assert type(masked_lm.preprocessor).__name__ == "AlbertMaskedLMPreprocessor"
+    backbone_ids = {id(variable) for variable in masked_lm.backbone.weights}
+    head_variables = [variable for variable in masked_lm.weights if id(variable) not in backbone_ids]
+    assert head_variables, "the masked LM has no weights of its own"
+    loaded = weights_by_id(masked_lm.backbone.weights)
+
+    run(first_fit, namespace)
+    backbone_before = weights_by_id(masked_lm.backbone.weights)
+    assert any(not np.array_equal(backbone_before[key], value) for key, value in loaded.items()), (
+        "the first fit did not train the backbone"
+    )
+    head_before = weights_by_id(head_variables)
+
+    run(refit, namespace)
+    assert namespace["masked_lm"] is masked_lm
+    assert masked_lm.jit_compile is True
+    assert isinstance(masked_lm.loss, keras.losses.SparseCategoricalCrossentropy)
+    assert float(masked_lm.optimizer.learning_rate.numpy()) == pytest.approx(5e-5)
+    assert masked_lm.backbone.trainable is False and not masked_lm.backbone.trainable_weights
+    backbone_after = weights_by_id(masked_lm.backbone.weights)
+    for key, before in backbone_before.items():
+        np.testing.assert_array_equal(backbone_after[key], before)  # frozen
+    head_after = weights_by_id(head_variables)
+    changed = [key for key, before in head_before.items() if not np.array_equal(head_after[key], before)]
+    assert changed, "the second fit did not train the masked-LM head"
+
+
+def test_albert_masked_lm_preprocessed_example_with_a_local_preset(albert_preset):
+    code = albert_page_examples()["preprocessed"].replace('"albert_base_en_uncased"', repr(str(albert_preset)))
+    code = code.replace("masked_lm.fit(x=features, y=labels", "history = masked_lm.fit(x=features, y=labels")
+    code += "\nlogits = masked_lm.predict(features, verbose=0)"
+    namespace = run_page(code)
+    masked_lm = namespace["masked_lm"]
+    assert masked_lm.preprocessor is None
+    assert np.isfinite(namespace["history"].history["loss"]).all()
+    assert to_numpy(namespace["logits"]).shape == (2, 2, masked_lm.backbone.vocabulary_size)
+
+
+def test_task_from_preset_examples(tmp_path):
+    code = albert_page_examples()["from_preset"]
+    gemma, bert = code.split("# Load a Bert classification task.")
+    assert '"gemma_2b_en"' in gemma and '"bert_base_en"' in bert
+    # Not a preset textbones (or KerasHub) knows for these families: an unknown name.
+    with pytest.raises(ValueError, match="Unknown preset 'gemma_2b_en'"):
+        run_page(gemma)
+    # A built-in name: offline, the clear download error.
+    with pytest.raises(PresetDownloadError, match="Could not download the built-in preset 'bert_base_en'"):
+        run_page(bert)
+    # The same call on a local BERT preset gives a BERT classifier that reads raw text.
+    local = local_bert_preset(tmp_path / "bert")
+    namespace = run_page(bert.replace('"bert_base_en"', repr(str(local))))
+    model = namespace["model"]
+    assert type(model).__name__ == "BertTextClassifier" and model.num_classes == 2
+    assert type(model.preprocessor).__name__ == "BertTextClassifierPreprocessor"
+    assert to_numpy(model.predict(["The quick brown fox jumped.", "I forgot my homework."], verbose=0)).shape == (2, 2)

@@ -17,6 +17,7 @@ from textbones.models.albert.masked_lm import AlbertMaskedLM
 from textbones.models.albert.text_classifier import AlbertTextClassifier
 from textbones.models.bert.masked_lm import BertMaskedLM
 from textbones.models.bert.text_classifier import BertTextClassifier
+from textbones.models.causal_lm import CausalLM
 from textbones.models.f_net.masked_lm import FNetMaskedLM
 from textbones.models.f_net.text_classifier import FNetTextClassifier
 from textbones.models.masked_lm import MaskedLM
@@ -53,6 +54,7 @@ __all__ = [
     "BertTextClassifier",
     "BertTextClassifierPreprocessor",
     "BertTokenizer",
+    "CausalLM",
     "Classifier",
     "FNetBackbone",
     "FNetClassifier",

@@ -35,6 +35,9 @@ class Backbone(keras.Model):
     input_names: ClassVar[tuple[str, ...]] = ()
     #: Every concrete backbone class by name, for presets and deserialization.
     _registry: ClassVar[dict[str, type["Backbone"]]] = {}
+    #: Constructor arguments KerasHub's class does not have: ``get_config`` writes them
+    #: only when they differ from their default, so KerasHub still reads the config.
+    _keras_hub_unknown_arguments: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -112,15 +115,24 @@ class Backbone(keras.Model):
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments (read back from the attributes of the same names),
-        plus ``name``, ``trainable`` and the serialized ``dtype`` policy."""
+        plus ``name``, ``trainable`` and the serialized ``dtype`` policy.
+
+        Arguments that KerasHub's class lacks (``activation``, ``layer_norm_epsilon``)
+        are left out while they hold their default, so KerasHub can read the config of
+        any backbone it could have built itself.
+        """
         config = {
             "name": self.name,
             "trainable": self.trainable,
             "dtype": keras.dtype_policies.serialize(self.dtype_policy),
         }
-        for argument in inspect.signature(type(self).__init__).parameters:
-            if argument not in ("self", "dtype", "kwargs"):
-                config[argument] = getattr(self, argument)
+        for argument, parameter in inspect.signature(type(self).__init__).parameters.items():
+            if argument in ("self", "dtype", "kwargs"):
+                continue
+            value = getattr(self, argument)
+            if argument in self._keras_hub_unknown_arguments and value == parameter.default:
+                continue
+            config[argument] = value
         return config
 
     @classmethod
@@ -152,6 +164,11 @@ class Backbone(keras.Model):
         ``Backbone`` itself, the class is read from the preset; called on a family's
         class, a preset of another family is refused.
 
+        The directory (or ``hf://`` repository) may hold a Keras-format preset or a
+        Hugging Face ``transformers`` checkpoint of BERT, ALBERT or FNet (``config.json``
+        with ``model_type``, and ``model.safetensors``, sharded safetensors or
+        ``pytorch_model.bin``); see the README's "Hugging Face checkpoints".
+
         Args:
             preset: the preset handle.
             load_weights: load the saved weights (``True``) or keep the random
@@ -171,13 +188,18 @@ class Backbone(keras.Model):
 
         return load_backbone(cls, preset, load_weights=load_weights, **kwargs)
 
-    def save_to_preset(self, preset_dir) -> None:
+    def save_to_preset(self, preset_dir, format: str = "keras") -> None:
         """Write this backbone as a preset directory that KerasHub can load too.
 
         Writes ``config.json``, ``metadata.json`` and ``model.weights.h5``. The write is
         atomic: the files are staged beside ``preset_dir`` and swapped in at the end, so
         an interrupted save leaves the previous preset as it was. Other files already in
         the directory (a tokenizer's, say) are kept.
+
+        With ``format="transformers"`` it writes a Hugging Face checkpoint instead
+        (``config.json`` and ``model.safetensors`` of a ``BertModel``, ``AlbertModel`` or
+        ``FNetModel``) that ``transformers.AutoModel.from_pretrained`` loads and that
+        ``from_preset`` reads back.
 
         Example:
 
@@ -191,4 +213,4 @@ class Backbone(keras.Model):
         """
         from textbones.presets.saver import save_backbone
 
-        save_backbone(self, preset_dir)
+        save_backbone(self, preset_dir, format=format)

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import keras
 import numpy as np
 
+from textbones.layers.activations import get_activation, serialize_activation
 from textbones.layers.masked_lm_head import MaskedLMHead
 from textbones.models.backbone import Backbone
 from textbones.models.task import Task
@@ -34,7 +35,16 @@ class MaskedLM(Task):
     Args:
         backbone: the family's backbone.
         preprocessor: a ``MaskedLMPreprocessor`` of the family, or ``None``.
+        head_activation: activation of the head's intermediate layer; ``None`` takes the
+            family's (exact GELU for BERT and FNet, tanh GELU for ALBERT, as KerasHub's
+            weights were trained). Hugging Face checkpoints set it from ``hidden_act``.
+        head_layer_norm_epsilon: epsilon of the head's layer norm (1e-5 as in KerasHub;
+            Hugging Face checkpoints set it from ``layer_norm_eps``).
         **kwargs: ``name``, ``compile`` and other ``keras.Model`` arguments.
+
+    ``head_activation`` and ``head_layer_norm_epsilon`` are written to the task's config
+    only when they differ from the family's defaults: KerasHub's classes have no such
+    arguments, so a ``task.json`` holding them can be read by textbones only.
 
     Example:
 
@@ -51,11 +61,21 @@ class MaskedLM(Task):
     (1, 1, 30)
     """
 
-    #: The activation of the head's intermediate layer (each family's pretraining used its own).
+    #: The default activation of the head's intermediate layer (each family's
+    #: pretraining used its own).
     head_activation: ClassVar[str] = "gelu"
+    #: The default epsilon of the head's layer norm.
+    head_layer_norm_epsilon: ClassVar[float] = 1e-5
     _labels_from_caller = False
 
-    def __init__(self, backbone: Backbone, preprocessor: Preprocessor | None = None, **kwargs):
+    def __init__(
+        self,
+        backbone: Backbone,
+        preprocessor: Preprocessor | None = None,
+        head_activation=None,
+        head_layer_norm_epsilon: float | None = None,
+        **kwargs,
+    ):
         if self.backbone_cls is not None and not isinstance(backbone, self.backbone_cls):
             raise ValueError(
                 f"{type(self).__name__} needs a {self.backbone_cls.__name__}, got a "
@@ -64,10 +84,15 @@ class MaskedLM(Task):
         inputs = dict(backbone.input)
         inputs["mask_positions"] = keras.Input(shape=(None,), dtype="int32", name="mask_positions")
         sequence_output = backbone({name: inputs[name] for name in backbone.input_names})["sequence_output"]
+        if head_activation is None:
+            head_activation = type(self).head_activation
+        if head_layer_norm_epsilon is None:
+            head_layer_norm_epsilon = type(self).head_layer_norm_epsilon
         head = MaskedLMHead(
             vocabulary_size=backbone.vocabulary_size,
             token_embedding=backbone.token_embedding,
-            intermediate_activation=self.head_activation,
+            intermediate_activation=head_activation,
+            layer_norm_epsilon=float(head_layer_norm_epsilon),
             kernel_initializer=self._kernel_initializer(),
             dtype=backbone.dtype_policy,
             name="mlm_head",
@@ -75,7 +100,17 @@ class MaskedLM(Task):
         outputs = head(sequence_output, inputs["mask_positions"])
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         self.masked_lm_head = head
+        self.head_activation = serialize_activation(head.intermediate_activation)
+        self.head_layer_norm_epsilon = float(head_layer_norm_epsilon)
         self._attach(backbone, preprocessor)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        if self.head_activation != serialize_activation(get_activation(type(self).head_activation)):
+            config["head_activation"] = self.head_activation
+        if self.head_layer_norm_epsilon != type(self).head_layer_norm_epsilon:
+            config["head_layer_norm_epsilon"] = self.head_layer_norm_epsilon
+        return config
 
     @staticmethod
     def _kernel_initializer():
@@ -93,7 +128,7 @@ class MaskedLM(Task):
     def _preprocess_options(self, purpose: str) -> dict[str, Any]:
         # `predict` concatenates the logits of all batches, so their mask slots must
         # have one width; training and evaluation may trim unused slots.
-        return {"trim_mask_slots": purpose != "predict"}
+        return {"trim_mask_slots": purpose != "predict" and self._batch_widths_may_vary}
 
     def _check_labels(self, y: np.ndarray) -> None:
         if y.dtype.kind not in "iu":

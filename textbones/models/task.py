@@ -33,7 +33,9 @@ class Task(keras.Model):
     longest row, rounded up to 16, 32, 64, ... ``sequence_length`` (so compiled steps
     are reused), instead of always to ``sequence_length``; the outputs for real tokens
     are the same. Set ``task.dynamic_padding = False`` for fixed shapes. FNet mixes the
-    padding into its outputs, so it always keeps its fixed length.
+    padding into its outputs, so it always keeps its fixed length; so does every model
+    on the TensorFlow backend, where Keras feeds batches through ``tf.data`` with one
+    shape for all.
 
     A task compiles itself with the defaults of its kind when built; call ``compile``
     again with any Keras argument to change them, or pass ``compile=False``.
@@ -114,8 +116,17 @@ class Task(keras.Model):
     @property
     def _uses_dynamic_length(self) -> bool:
         return bool(
-            self.dynamic_padding and self.preprocessor is not None and self.preprocessor.has_padding_mask
+            self.dynamic_padding
+            and self.preprocessor is not None
+            and self.preprocessor.has_padding_mask
+            and self._batch_widths_may_vary
         )
+
+    @property
+    def _batch_widths_may_vary(self) -> bool:
+        # Not on TensorFlow: Keras turns a PyDataset into a tf.data.Dataset there, with one
+        # signature taken from the first batches, which a wider batch later breaks.
+        return keras.backend.backend() != "tensorflow"
 
     # Compilation ---------------------------------------------------------------
 
@@ -204,6 +215,10 @@ class Task(keras.Model):
             if preprocessor is None:
                 return {"x": x}, None
             cardinality = int(x.cardinality())
+            if cardinality == -2:  # tf.data.UNKNOWN_CARDINALITY (after `filter`, a TextLineDataset, ...)
+                # Counted once, so that each epoch reads the dataset afresh: a generator
+                # would be used up by the first epoch.
+                cardinality = int(x.reduce(np.int64(0), lambda count, *_: count + 1))
             if cardinality >= 0:
                 return {"x": text_batches.IterableBatches(x.as_numpy_iterator, cardinality, preprocessor, self._uses_dynamic_length, seed)}, None
             return {"x": text_batches.preprocessed_generator(x.as_numpy_iterator(), preprocessor, self._uses_dynamic_length, seed)}, None
@@ -214,6 +229,14 @@ class Task(keras.Model):
         if text_batches.is_text(x):
             if preprocessor is None:
                 raise self._no_preprocessor_error()
+            if not self._labels_from_caller and (y is not None or sample_weight is not None):
+                # Checked before Keras's loop starts: an error raised from a batch inside it
+                # can leave a JAX model's variables without their values.
+                raise ValueError(
+                    f"{type(self).__name__} makes its own labels and weights from raw text; pass "
+                    "the text alone (or set `preprocessor=None` and pass preprocessed inputs, "
+                    "labels and weights)."
+                )
             if needs_labels and y is None and self._labels_from_caller:
                 raise ValueError(
                     f"{type(self).__name__} needs labels to train or evaluate: pass `y` "
@@ -331,6 +354,11 @@ class Task(keras.Model):
             x, y, sample_weight, batch_size=batch_size, shuffle=shuffle, needs_labels=True,
             preprocess_options=self._preprocess_options("fit"), **pipeline,
         )
+        # Keras's `shuffle` reorders a PyDataset's batches: as asked for the caller's own;
+        # never for raw text (TextBatches shuffles its rows itself, or keeps them in order)
+        # nor for a tf.data.Dataset (IterableBatches must be read in order).
+        ordered = isinstance(arguments["x"], (text_batches.TextBatches, text_batches.IterableBatches))
+        arguments.setdefault("shuffle", shuffle and not ordered)
         if validation_data is not None:
             val_x, val_y, val_weight = _unpack_validation(validation_data)
             # A fixed seed: the validation masks stay the same from epoch to epoch, so
@@ -479,7 +507,10 @@ class Task(keras.Model):
         backbone and a preprocessor made from its tokenizer, with a fresh head. Called on
         a generic base (``MaskedLM``, ``TextClassifier``), the family's subclass is
         picked from the preset. ``preset`` takes the handles ``Backbone.from_preset``
-        takes.
+        takes. From a Hugging Face ``transformers`` checkpoint, a ``*ForMaskedLM`` gives
+        a masked LM with its trained head, a ``*ForSequenceClassification`` a classifier
+        with its trained head and ``num_labels`` classes; called on ``Task`` itself, the
+        checkpoint's head decides which.
 
         Args:
             preset: a built-in name, ``kaggle://`` or ``hf://`` handle, or a directory.
@@ -502,11 +533,17 @@ class Task(keras.Model):
 
         return load_task(cls, preset, load_weights=load_weights, **kwargs)
 
-    def save_to_preset(self, preset_dir) -> None:
+    def save_to_preset(self, preset_dir, format: str = "keras") -> None:
         """Write the whole task as a preset directory (KerasHub's layout), atomically.
 
         Writes the backbone's files, the preprocessor's and tokenizer's (if any),
         ``task.json``, and ``task.weights.h5`` with the weights outside the backbone.
+
+        With ``format="transformers"`` it writes a Hugging Face checkpoint instead: a
+        ``*ForMaskedLM`` or ``*ForSequenceClassification`` (``config.json``,
+        ``model.safetensors``) plus the tokenizer's ``vocab.txt`` or ``spiece.model`` and
+        ``tokenizer_config.json``, which ``transformers.AutoModelForMaskedLM`` /
+        ``AutoModelForSequenceClassification`` and ``AutoTokenizer`` load.
 
         Example:
 
@@ -519,7 +556,7 @@ class Task(keras.Model):
         """
         from textbones.presets.saver import save_task
 
-        save_task(self, preset_dir)
+        save_task(self, preset_dir, format=format)
 
 
 def _is_tf_dataset(x) -> bool:

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import keras
 import numpy as np
 
+from textbones.layers.dropout import Dropout
 from textbones.models.backbone import Backbone
 from textbones.models.task import Task
 from textbones.preprocessing.preprocessor import Preprocessor
@@ -66,7 +67,7 @@ class TextClassifier(Task):
             raise ValueError(f"`num_classes` must be a positive integer, got {num_classes!r}.")
         inputs = dict(backbone.input)
         pooled = backbone(inputs)["pooled_output"]
-        output_dropout = keras.layers.Dropout(dropout, dtype=backbone.dtype_policy, name="output_dropout")
+        output_dropout = Dropout(dropout, dtype=backbone.dtype_policy, name="output_dropout")
         output_dense = keras.layers.Dense(
             int(num_classes),
             activation=activation,

@@ -13,7 +13,7 @@ class TextEmbeddings(NamedTuple):
     """The five layers that embed ``token_ids`` and ``segment_ids``, named as in the presets.
 
     Calling the tuple on the two id tensors returns
-    ``LayerNorm(token + position + segment)`` with layer norm epsilon 1e-12.
+    ``LayerNorm(token + position + segment)``, by default with layer norm epsilon 1e-12.
 
     Example:
 
@@ -41,6 +41,7 @@ class TextEmbeddings(NamedTuple):
         num_segments: int,
         initializer: Callable[[], object],
         dtype,
+        layer_norm_epsilon: float = 1e-12,
     ) -> "TextEmbeddings":
         """Build the layers; ``initializer()`` gives a fresh initializer for each table."""
         return cls(
@@ -66,7 +67,7 @@ class TextEmbeddings(NamedTuple):
             ),
             embeddings_add=keras.layers.Add(dtype=dtype, name="embeddings_add"),
             embeddings_layer_norm=keras.layers.LayerNormalization(
-                epsilon=1e-12, dtype=dtype, name="embeddings_layer_norm"
+                epsilon=layer_norm_epsilon, dtype=dtype, name="embeddings_layer_norm"
             ),
         )
 

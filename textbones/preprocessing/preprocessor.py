@@ -175,8 +175,12 @@ class Preprocessor:
 
         return load_preprocessor(cls, preset, **kwargs)
 
-    def save_to_preset(self, preset_dir) -> None:
-        """Write ``preprocessor.json`` and the tokenizer's files, atomically."""
+    def save_to_preset(self, preset_dir, format: str = "keras") -> None:
+        """Write ``preprocessor.json`` and the tokenizer's files, atomically.
+
+        With ``format="transformers"``, only the tokenizer's Hugging Face files (a
+        ``transformers`` checkpoint has no preprocessor of its own).
+        """
         from textbones.presets.saver import save_preprocessor
 
-        save_preprocessor(self, preset_dir)
+        save_preprocessor(self, preset_dir, format=format)

@@ -10,6 +10,7 @@ import base64
 import binascii
 import os
 import pathlib
+import re
 from typing import Any
 
 import keras
@@ -44,7 +45,18 @@ class SentencePieceTokenizer(Tokenizer):
         add_eos: put the model's end-of-sentence id after every row (likewise); with
             ``sequence_length`` it may be truncated away, as the rows are cut after it
             is added.
+        lowercase: lowercase the text before SentencePiece sees it.
+        strip_accents: decompose the text (NFKD) and drop its combining marks first.
+        normalize_quotes: replace the LaTeX-style quotes ````` and ``''`` by ``"`` first.
+        special_tokens_in_strings: special tokens typed in the text (``[MASK]``, ...) give
+            their ids, and the text between them is encoded piece by piece.
         **kwargs: ``name``, ``dtype`` and the other ``Tokenizer`` arguments.
+
+    The last four are the text handling of Hugging Face's ``AlbertTokenizer`` and
+    ``FNetTokenizer`` (``do_lower_case``, ``keep_accents=False``; the first three are also
+    ALBERT's original text preparation); loading a Hugging Face checkpoint sets them from
+    its ``tokenizer_config.json``. They default to off, as in KerasHub, and are written to
+    the config only when on.
 
     Example:
 
@@ -68,9 +80,18 @@ class SentencePieceTokenizer(Tokenizer):
         sequence_length: int | None = None,
         add_bos: bool = False,
         add_eos: bool = False,
+        lowercase: bool = False,
+        strip_accents: bool = False,
+        normalize_quotes: bool = False,
+        special_tokens_in_strings: bool = False,
         **kwargs,
     ):
         super().__init__(sequence_length=sequence_length, **kwargs)
+        self.lowercase = bool(lowercase)
+        self.strip_accents = bool(strip_accents)
+        self.normalize_quotes = bool(normalize_quotes)
+        self.special_tokens_in_strings = bool(special_tokens_in_strings)
+        self._normalizer = self._text_normalizer()
         if np.dtype(self.dtype).kind not in "iu":
             raise ValueError(
                 f"{type(self).__name__} outputs integer ids, so `dtype` must be an integer "
@@ -143,14 +164,53 @@ class SentencePieceTokenizer(Tokenizer):
         """The id of a special token, or ``None`` while no model is loaded."""
         return None if self._processor is None else self.token_to_id(token)
 
+    def _text_normalizer(self):
+        """The ``tokenizers`` normalizer of the text preparation asked for, or ``None``.
+
+        The same Rust normalizers Hugging Face's tokenizers run, so the prepared text
+        (and hence the ids) match theirs character for character.
+        """
+        from tokenizers import normalizers
+
+        steps = []
+        if self.normalize_quotes:
+            steps += [normalizers.Replace("``", '"'), normalizers.Replace("''", '"')]
+        if self.strip_accents:
+            steps += [normalizers.NFKD(), normalizers.StripAccents()]
+        if self.lowercase:
+            steps.append(normalizers.Lowercase())
+        return normalizers.Sequence(steps) if steps else None
+
     # -- Tokenizer hooks -------------------------------------------------------------------
     def _tokenize_batch(self, texts: list[str]) -> list[list[int]]:
+        if self.special_tokens_in_strings and self.special_tokens:
+            return self._tokenize_around_special_tokens(texts)
+        return self._encode(texts, add_bos=self.add_bos, add_eos=self.add_eos)
+
+    def _tokenize_around_special_tokens(self, texts: list[str]) -> list[list[int]]:
+        """Split each text at the special tokens it holds (matched before any
+        normalization), encode the pieces between them, and put the tokens' ids back."""
+        pattern = re.compile("|".join(re.escape(token) for token in sorted(self.special_tokens, key=len, reverse=True)))
+        splits = [pattern.split(text) for text in texts]
+        found = [pattern.findall(text) for text in texts]
+        encoded = iter(self._encode([piece for pieces in splits for piece in pieces]))
+        rows = []
+        for pieces, tokens in zip(splits, found):
+            row = [self._require_processor().bos_id()] if self.add_bos else []
+            for index, piece in enumerate(pieces):
+                row += next(encoded)
+                if index < len(tokens):
+                    row.append(self.token_to_id(tokens[index]))
+            rows.append(row + ([self._require_processor().eos_id()] if self.add_eos else []))
+        return rows
+
+    def _encode(self, texts: list[str], add_bos: bool = False, add_eos: bool = False) -> list[list[int]]:
         processor = self._require_processor()
+        if self._normalizer is not None:
+            texts = [self._normalizer.normalize_str(text) for text in texts]
         threads = max(1, min(os.cpu_count() or 1, len(texts) // _ROWS_PER_THREAD))
         try:
-            return processor.encode(
-                texts, out_type=int, add_bos=self.add_bos, add_eos=self.add_eos, num_threads=threads
-            )
+            return processor.encode(texts, out_type=int, add_bos=add_bos, add_eos=add_eos, num_threads=threads)
         except TypeError:
             # The binding's message for text it cannot encode names no row; find the row.
             for index, text in enumerate(texts):
@@ -263,16 +323,22 @@ class SentencePieceTokenizer(Tokenizer):
         config.update(
             proto=None, sequence_length=sequence_length, add_bos=self.add_bos, add_eos=self.add_eos
         )
+        # Written only when on: KerasHub's tokenizers take no such arguments.
+        for option in ("lowercase", "strip_accents", "normalize_quotes", "special_tokens_in_strings"):
+            if getattr(self, option):
+                config[option] = True
         return config
 
     def __getstate__(self) -> dict[str, Any]:
         # The C++ processor does not pickle; the proto bytes rebuild it (worker processes).
         state = dict(self.__dict__)
         state["_processor"] = None
+        state["_normalizer"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self._normalizer = self._text_normalizer()
         if self.proto is not None:
             self._processor = _load_processor(self.proto)
 

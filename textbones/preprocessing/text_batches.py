@@ -268,7 +268,8 @@ def preprocess_item(item, preprocessor, dynamic_length: bool, rng: np.random.Gen
     >>> x["token_ids"].tolist(), y.tolist()
     ([[2, 5, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]], [1])
     """
-    if isinstance(item, list):
+    if isinstance(item, list) and not is_text(item):
+        # `[x, y]` as a tuple; a list of strings is a batch of text, not a pair.
         item = tuple(item)
     x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(item if isinstance(item, tuple) and not is_text(item) else (item,))
     if not is_text(x):

@@ -216,11 +216,15 @@ class Tokenizer:
 
         return load_tokenizer(cls, preset, **kwargs)
 
-    def save_to_preset(self, preset_dir) -> None:
-        """Write ``tokenizer.json`` and the vocabulary under ``assets/tokenizer/``, atomically."""
+    def save_to_preset(self, preset_dir, format: str = "keras") -> None:
+        """Write ``tokenizer.json`` and the vocabulary under ``assets/tokenizer/``, atomically.
+
+        With ``format="transformers"``: ``vocab.txt`` or ``spiece.model`` and
+        ``tokenizer_config.json``, as Hugging Face's ``AutoTokenizer`` reads them.
+        """
         from textbones.presets.saver import save_tokenizer
 
-        save_tokenizer(self, preset_dir)
+        save_tokenizer(self, preset_dir, format=format)
 
     # -- helpers ---------------------------------------------------------------------------
     def _pad(self, rows: list[list[int]]) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 import keras
 
+from textbones.layers.activations import get_activation, serialize_activation
+from textbones.layers.dropout import Dropout
 from textbones.layers.transformer_encoder import TransformerEncoder
 from textbones.models.backbone import Backbone
 from textbones.models.text_embeddings import TextEmbeddings
@@ -23,7 +25,8 @@ class AlbertBackbone(Backbone):
     ``num_layers`` layers of depth run through the groups in order, each group used for
     ``num_layers // num_groups`` consecutive layers (so ``num_layers`` must be a multiple
     of ``num_groups``). Otherwise it computes as BERT does: same inputs, post-norm blocks
-    with tanh-approximate GELU, layer norm epsilon 1e-12, a tanh pooler on the first token.
+    with tanh-approximate GELU and layer norm epsilon 1e-12 by default, a tanh pooler on
+    the first token.
 
     Args:
         vocabulary_size: number of token ids.
@@ -37,6 +40,11 @@ class AlbertBackbone(Backbone):
         dropout: dropout rate after the embeddings and inside the blocks.
         max_sequence_length: the longest input the position table covers.
         num_segments: number of distinct ``segment_ids``.
+        activation: the feed-forward activation of every block: ``"gelu_approximate"``
+            (tanh GELU, the default, which KerasHub's weights use), ``"gelu"`` (exact, as
+            Hugging Face's ``hidden_act="gelu"``), ``"relu"``, ... Written to the config
+            only when not the default (KerasHub's class has no such argument).
+        layer_norm_epsilon: epsilon of every layer norm (likewise written only when not 1e-12).
         dtype: dtype policy; layer norm and softmax always compute in float32.
         **kwargs: ``name`` and other ``keras.Model`` arguments.
 
@@ -55,6 +63,7 @@ class AlbertBackbone(Backbone):
     (1, 16)
     """
 
+    _keras_hub_unknown_arguments = ("activation", "layer_norm_epsilon")
     input_names = ("token_ids", "segment_ids", "padding_mask")
 
     def __init__(
@@ -70,6 +79,8 @@ class AlbertBackbone(Backbone):
         dropout: float = 0.0,
         max_sequence_length: int = 512,
         num_segments: int = 2,
+        activation="gelu_approximate",
+        layer_norm_epsilon: float = 1e-12,
         dtype=None,
         **kwargs,
     ):
@@ -92,8 +103,9 @@ class AlbertBackbone(Backbone):
             num_segments=num_segments,
             initializer=_albert_kernel_initializer,
             dtype=dtype,
+            layer_norm_epsilon=layer_norm_epsilon,
         )
-        embeddings_dropout = keras.layers.Dropout(
+        embeddings_dropout = Dropout(
             dropout, dtype=dtype, name="embeddings_dropout"
         )
         embedding_projection = keras.layers.Dense(
@@ -108,8 +120,8 @@ class AlbertBackbone(Backbone):
                     intermediate_dim=intermediate_dim,
                     num_heads=num_heads,
                     dropout=dropout,
-                    activation="gelu_approximate",
-                    layer_norm_epsilon=1e-12,
+                    activation=activation,
+                    layer_norm_epsilon=layer_norm_epsilon,
                     kernel_initializer=_albert_kernel_initializer(),
                     dtype=dtype,
                     name=f"group_{group}_inner_layer_{inner}",
@@ -166,3 +178,5 @@ class AlbertBackbone(Backbone):
         self.dropout = dropout
         self.max_sequence_length = max_sequence_length
         self.num_segments = num_segments
+        self.activation = serialize_activation(get_activation(activation))
+        self.layer_norm_epsilon = float(layer_norm_epsilon)

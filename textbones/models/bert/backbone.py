@@ -2,6 +2,8 @@
 
 import keras
 
+from textbones.layers.activations import get_activation, serialize_activation
+from textbones.layers.dropout import Dropout
 from textbones.layers.transformer_encoder import TransformerEncoder
 from textbones.models.backbone import Backbone
 from textbones.models.text_embeddings import TextEmbeddings
@@ -20,7 +22,8 @@ class BertBackbone(Backbone):
     Inputs are a dict of int arrays ``[batch, T]``: ``token_ids``, ``segment_ids`` and
     ``padding_mask`` (1 for real tokens, 0 for padding). The sum of token, position and
     segment embeddings is layer-normalised (epsilon 1e-12) and passed through
-    ``num_layers`` post-norm ``TransformerEncoder`` blocks with tanh-approximate GELU.
+    ``num_layers`` post-norm ``TransformerEncoder`` blocks with tanh-approximate GELU
+    (both the defaults; see ``activation`` and ``layer_norm_epsilon``).
     Outputs are ``sequence_output [batch, T, hidden_dim]`` and ``pooled_output
     [batch, hidden_dim]``, a tanh dense layer applied to the first token. Kernels and
     embeddings start from TruncatedNormal(0.02), biases from zero.
@@ -35,6 +38,11 @@ class BertBackbone(Backbone):
             both residual branches of every block.
         max_sequence_length: the longest input the position table covers.
         num_segments: number of distinct ``segment_ids``.
+        activation: the feed-forward activation of every block: ``"gelu_approximate"``
+            (tanh GELU, the default, which KerasHub's weights use), ``"gelu"`` (exact, as
+            Hugging Face's ``hidden_act="gelu"``), ``"relu"``, ... Written to the config
+            only when not the default (KerasHub's class has no such argument).
+        layer_norm_epsilon: epsilon of every layer norm (likewise written only when not 1e-12).
         dtype: dtype policy, e.g. ``"float32"``, ``"bfloat16"`` or ``"mixed_bfloat16"``;
             layer norm and softmax always compute in float32.
         **kwargs: ``name`` and other ``keras.Model`` arguments.
@@ -53,6 +61,7 @@ class BertBackbone(Backbone):
     ((1, 5, 16), (1, 16))
     """
 
+    _keras_hub_unknown_arguments = ("activation", "layer_norm_epsilon")
     input_names = ("token_ids", "segment_ids", "padding_mask")
 
     def __init__(
@@ -65,6 +74,8 @@ class BertBackbone(Backbone):
         dropout: float = 0.1,
         max_sequence_length: int = 512,
         num_segments: int = 2,
+        activation="gelu_approximate",
+        layer_norm_epsilon: float = 1e-12,
         dtype=None,
         **kwargs,
     ):
@@ -81,8 +92,9 @@ class BertBackbone(Backbone):
             num_segments=num_segments,
             initializer=_bert_kernel_initializer,
             dtype=dtype,
+            layer_norm_epsilon=layer_norm_epsilon,
         )
-        embeddings_dropout = keras.layers.Dropout(
+        embeddings_dropout = Dropout(
             dropout, dtype=dtype, name="embeddings_dropout"
         )
         transformer_layers = [
@@ -90,8 +102,8 @@ class BertBackbone(Backbone):
                 intermediate_dim=intermediate_dim,
                 num_heads=num_heads,
                 dropout=dropout,
-                activation="gelu_approximate",
-                layer_norm_epsilon=1e-12,
+                activation=activation,
+                layer_norm_epsilon=layer_norm_epsilon,
                 kernel_initializer=_bert_kernel_initializer(),
                 dtype=dtype,
                 name=f"transformer_layer_{index}",
@@ -139,3 +151,5 @@ class BertBackbone(Backbone):
         self.dropout = dropout
         self.max_sequence_length = max_sequence_length
         self.num_segments = num_segments
+        self.activation = serialize_activation(get_activation(activation))
+        self.layer_norm_epsilon = float(layer_norm_epsilon)

@@ -2,6 +2,8 @@
 
 import keras
 
+from textbones.layers.activations import get_activation, serialize_activation
+from textbones.layers.dropout import Dropout
 from textbones.layers.f_net_encoder import FNetEncoder
 from textbones.models.backbone import Backbone
 from textbones.models.text_embeddings import TextEmbeddings
@@ -33,6 +35,11 @@ class FNetBackbone(Backbone):
         dropout: dropout rate after the embedding projection and in the blocks.
         max_sequence_length: the longest input the position table covers.
         num_segments: number of distinct ``segment_ids``.
+        activation: the feed-forward activation of every block: ``"gelu_approximate"``
+            (tanh GELU, the default, which KerasHub's weights use), ``"gelu"`` (exact, as
+            Hugging Face's ``hidden_act="gelu"``), ``"relu"``, ... Written to the config
+            only when not the default (KerasHub's class has no such argument).
+        layer_norm_epsilon: epsilon of every layer norm (likewise written only when not 1e-12).
         dtype: dtype policy; layer norm and the Fourier transform compute in float32.
         **kwargs: ``name`` and other ``keras.Model`` arguments.
 
@@ -47,6 +54,7 @@ class FNetBackbone(Backbone):
     (1, 4, 16)
     """
 
+    _keras_hub_unknown_arguments = ("activation", "layer_norm_epsilon")
     input_names = ("token_ids", "segment_ids")
 
     def __init__(
@@ -58,6 +66,8 @@ class FNetBackbone(Backbone):
         dropout: float = 0.1,
         max_sequence_length: int = 512,
         num_segments: int = 4,
+        activation="gelu_approximate",
+        layer_norm_epsilon: float = 1e-12,
         dtype=None,
         **kwargs,
     ):
@@ -68,6 +78,7 @@ class FNetBackbone(Backbone):
             num_segments=num_segments,
             initializer=_f_net_initializer,
             dtype=dtype,
+            layer_norm_epsilon=layer_norm_epsilon,
         )
         embedding_projection = keras.layers.Dense(
             hidden_dim,
@@ -76,15 +87,15 @@ class FNetBackbone(Backbone):
             dtype=dtype,
             name="embedding_projection",
         )
-        embeddings_dropout = keras.layers.Dropout(
+        embeddings_dropout = Dropout(
             dropout, dtype=dtype, name="embeddings_dropout"
         )
         transformer_layers = [
             FNetEncoder(
                 intermediate_dim=intermediate_dim,
                 dropout=dropout,
-                activation="gelu_approximate",
-                layer_norm_epsilon=1e-12,
+                activation=activation,
+                layer_norm_epsilon=layer_norm_epsilon,
                 kernel_initializer=_f_net_initializer(),
                 bias_initializer=_f_net_initializer(),
                 dtype=dtype,
@@ -129,3 +140,5 @@ class FNetBackbone(Backbone):
         self.dropout = dropout
         self.max_sequence_length = max_sequence_length
         self.num_segments = num_segments
+        self.activation = serialize_activation(get_activation(activation))
+        self.layer_norm_epsilon = float(layer_norm_epsilon)
