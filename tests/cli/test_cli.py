@@ -18,7 +18,7 @@ CORPUS = [
 ]
 
 
-def textbones(*arguments, cwd=None):
+def run_cli(*arguments, cwd=None):
     """Run ``python -m textbones ARGUMENTS`` offline; return (exit status, stdout, stderr)."""
     environment = {
         **os.environ,
@@ -39,7 +39,7 @@ def pretrained(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli")
     corpus = folder / "corpus.txt"
     corpus.write_text("\n".join(CORPUS * 2) + "\n")
-    status, out, err = textbones(
+    status, out, err = run_cli(
         "pretrain", "--corpus", corpus, "--epochs", "2", "--batch-size", "16", "--out", folder / "mlm", cwd=folder
     )
     assert status == 0, err
@@ -47,22 +47,22 @@ def pretrained(tmp_path_factory):
 
 
 def test_help_of_every_subcommand():
-    status, out, _ = textbones("--help")
+    status, out, _ = run_cli("--help")
     assert status == 0 and "pretrain" in out and "fill-mask" in out
     for command in ("presets", "inspect", "pretrain", "fill-mask", "classify", "embed", "convert"):
-        status, out, _ = textbones(command, "--help")
+        status, out, _ = run_cli(command, "--help")
         assert status == 0 and f"usage: textbones {command}" in out
 
 
 def test_usage_errors_exit_with_2():
-    status, _, err = textbones("train")
+    status, _, err = run_cli("train")
     assert status == 2 and "invalid choice: 'train'" in err
-    status, _, err = textbones("pretrain", "--out", "x", "--epochs", "0")
+    status, _, err = run_cli("pretrain", "--out", "x", "--epochs", "0")
     assert status == 2 and "0 is not positive" in err
 
 
 def test_presets_lists_the_built_in_table(tmp_path):
-    status, out, _ = textbones("presets", "--family", "fnet", cwd=tmp_path)
+    status, out, _ = run_cli("presets", "--family", "fnet", cwd=tmp_path)
     lines = out.splitlines()
     assert status == 0
     assert lines[0].split() == ["name", "family", "parameters", "cached", "description"]
@@ -75,24 +75,24 @@ def test_pretrain_then_use_what_it_wrote(pretrained, tmp_path):
     assert "Held-out masked-token accuracy before training" in log and "after training" in log
     assert {"task.json", "task.weights.h5", "model.weights.h5", "tokenizer.json"} <= {p.name for p in preset.iterdir()}
 
-    status, out, err = textbones("fill-mask", preset, "the cat sat on the [MASK].", "--top-k", "3")
+    status, out, err = run_cli("fill-mask", preset, "the cat sat on the [MASK].", "--top-k", "3")
     assert status == 0, err
     lines = out.splitlines()
     assert lines[0] == "[MASK] 1:" and len(lines) == 4
     probabilities = [float(line.split("%")[0]) for line in lines[1:]]
     assert probabilities == sorted(probabilities, reverse=True) and 0 < sum(probabilities) <= 100.0001
 
-    status, out, err = textbones("inspect", preset, "--json")
+    status, out, err = run_cli("inspect", preset, "--json")
     info = json.loads(out)
     assert status == 0, err
     assert (info["family"], info["backbone"], info["task"]) == ("bert", "BertBackbone", "BertMaskedLM")
     assert info["config"]["num_layers"] == 2 and info["config"]["hidden_dim"] == 128
 
-    status, out, err = textbones("embed", preset, "the cat", "a dog ran")
+    status, out, err = run_cli("embed", preset, "the cat", "a dog ran")
     vectors = np.array(json.loads(out))
     assert status == 0, err
     assert vectors.shape == (2, 128) and np.all(np.abs(vectors) <= 1.0)
-    status, out, _ = textbones("embed", preset, "the cat", "--output", tmp_path / "v.npy")
+    status, out, _ = run_cli("embed", preset, "the cat", "--output", tmp_path / "v.npy")
     assert status == 0 and np.load(tmp_path / "v.npy").shape == (1, 128)
     np.testing.assert_allclose(np.load(tmp_path / "v.npy")[0], vectors[0], atol=1e-5)
 
@@ -107,7 +107,7 @@ def test_classify_prints_a_json_line_per_text(tmp_path):
     classifier.save_to_preset(tmp_path / "clf")
     expected = classifier.predict(["good", "bad bad"], verbose=0)
 
-    status, out, err = textbones("classify", tmp_path / "clf", "good", "bad bad")
+    status, out, err = run_cli("classify", tmp_path / "clf", "good", "bad bad")
     assert status == 0, err
     rows = [json.loads(line) for line in out.splitlines()]
     assert [row["text"] for row in rows] == ["good", "bad bad"]
@@ -133,7 +133,7 @@ def test_failures_are_one_line_with_exit_status_1(pretrained, tmp_path):
     corpus.write_text("\n".join(CORPUS))
     cases.append((("pretrain", "--corpus", corpus, "--out", a_file / "sub"), "is a file, not a directory"))
     for arguments, expected in cases:
-        status, out, err = textbones(*arguments, cwd=tmp_path)
+        status, out, err = run_cli(*arguments, cwd=tmp_path)
         assert status == 1, (arguments, out, err)
         assert err.count("\n") == 1 and err.startswith(f"textbones {arguments[0]}: error:"), err
         assert expected in err, err
