@@ -26,12 +26,22 @@ def test_readme_block_runs(index, tmp_path, monkeypatch):
     assert printed.getvalue().splitlines() == promised
 
 
-def test_first_command_example_script_runs():
-    """The README's first command ends by running examples/quickstart.py."""
+def test_first_command_pretrains_then_fills_a_mask():
+    """The README's first command installs, runs `textbones pretrain` and then `fill-mask` on
+    its output (tests/cli runs both commands for real, on a small corpus)."""
+    first_block = README.read_text(encoding="utf-8").split("```bash", 1)[1].split("```")[0]
+    first_command = next(line for line in first_block.splitlines() if line.startswith("python3 -m venv"))
+    steps = [step.strip() for step in first_command.split("&&")]
+    assert steps[1] == '.venv/bin/pip install -e ".[jax]"'
+    assert steps[2] == ".venv/bin/textbones pretrain --out ./my_bert"
+    assert steps[3].startswith(".venv/bin/textbones fill-mask ./my_bert ") and "[MASK]" in steps[3]
+
+
+def test_quickstart_script_runs():
+    """examples/quickstart.py, which the README points to, runs and prints what it says."""
     import subprocess
     import sys
 
-    assert "examples/quickstart.py" in README.read_text(encoding="utf-8").split("```bash", 1)[1].split("```")[0]
     script = README.parent / "examples" / "quickstart.py"
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr

@@ -94,7 +94,7 @@ def inspect_preset(preset: str) -> dict[str, Any]:
     >>> textbones.models.FNetBackbone(50, 1, 8, 16).save_to_preset(folder)
     >>> info = inspect_preset(folder)
     >>> info["backbone"], info["parameters"], info["task"]
-    ('FNetBackbone', 1258, None)
+    ('FNetBackbone', 5000, None)
     """
     import textbones
     from textbones.presets.handles import resolve_preset
