@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from textbones.layers.activations import get_activation, serialize_activation
+from textbones.layers.dropout import Dropout
 
 
 def fourier_mix(x):
@@ -91,7 +92,7 @@ class FNetEncoder(keras.layers.Layer):
             name="output_dense",
         )
         self._output_dense.build(tuple(inputs_shape[:-1]) + (self.intermediate_dim,))
-        self._output_dropout = keras.layers.Dropout(
+        self._output_dropout = Dropout(
             self.dropout, dtype=self.dtype_policy, name="output_dropout"
         )
         self._output_layer_norm = keras.layers.LayerNormalization(

@@ -5,6 +5,8 @@ import math
 import keras
 from keras import ops
 
+from textbones.layers.dropout import Dropout
+
 
 @keras.saving.register_keras_serializable(package="textbones")
 class SelfAttention(keras.layers.Layer):
@@ -77,7 +79,7 @@ class SelfAttention(keras.layers.Layer):
         for projection in (self.query_dense, self.key_dense, self.value_dense):
             projection.build(inputs_shape)
         self.output_dense.build(tuple(inputs_shape[:-1]) + (self.num_heads, self.head_dim))
-        self._probability_dropout = keras.layers.Dropout(
+        self._probability_dropout = Dropout(
             self.dropout, dtype=self.dtype_policy, name="attention_dropout"
         )
 

@@ -3,6 +3,7 @@
 import keras
 
 from textbones.layers.activations import get_activation, serialize_activation
+from textbones.layers.dropout import Dropout
 from textbones.layers.self_attention import SelfAttention
 
 
@@ -90,7 +91,7 @@ class TransformerEncoder(keras.layers.Layer):
         self._self_attention_layer.build(inputs_shape)
         self._self_attention_layer_norm = self._layer_norm("self_attention_layer_norm")
         self._self_attention_layer_norm.build(inputs_shape)
-        self._self_attention_dropout = keras.layers.Dropout(
+        self._self_attention_dropout = Dropout(
             self.dropout, dtype=self.dtype_policy, name="self_attention_dropout"
         )
         self._feedforward_layer_norm = self._layer_norm("feedforward_layer_norm")
@@ -103,7 +104,7 @@ class TransformerEncoder(keras.layers.Layer):
         self._feedforward_output_dense.build(
             tuple(inputs_shape[:-1]) + (self.intermediate_dim,)
         )
-        self._feedforward_dropout = keras.layers.Dropout(
+        self._feedforward_dropout = Dropout(
             self.dropout, dtype=self.dtype_policy, name="feedforward_dropout"
         )
 
