@@ -137,3 +137,26 @@ def test_failures_are_one_line_with_exit_status_1(pretrained, tmp_path):
         assert status == 1, (arguments, out, err)
         assert err.count("\n") == 1 and err.startswith(f"textbones {arguments[0]}: error:"), err
         assert expected in err, err
+
+
+def test_convert_to_transformers_and_back_keeps_the_predictions(pretrained, tmp_path):
+    preset, _ = pretrained
+    status, out, err = run_cli("convert", preset, tmp_path / "hf", "--to", "transformers")
+    assert status == 0, err
+    assert out.strip() == f"Wrote {tmp_path / 'hf'} (transformers format)."
+    written = {p.name for p in (tmp_path / "hf").iterdir()}
+    assert {"config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"} <= written
+    assert "task.json" not in written
+    config = json.loads((tmp_path / "hf" / "config.json").read_text())
+    assert config["architectures"] == ["BertForMaskedLM"] and config["num_hidden_layers"] == 2
+
+    status, _, err = run_cli("convert", tmp_path / "hf", tmp_path / "back")
+    assert status == 0, err
+    assert {"task.json", "task.weights.h5", "model.weights.h5"} <= {p.name for p in (tmp_path / "back").iterdir()}
+
+    # The same top predictions, with the same scores, from the original, the checkpoint
+    # and the preset converted back.
+    text = "the dog slept on the [MASK]."
+    outputs = [run_cli("fill-mask", folder, text, "--top-k", "3") for folder in (preset, tmp_path / "hf", tmp_path / "back")]
+    assert all(status == 0 for status, _, _ in outputs), outputs
+    assert outputs[0][1] == outputs[1][1] == outputs[2][1]
