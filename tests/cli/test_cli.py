@@ -144,6 +144,7 @@ def test_convert_to_transformers_and_back_keeps_the_predictions(pretrained, tmp_
     status, out, err = run_cli("convert", preset, tmp_path / "hf", "--to", "transformers")
     assert status == 0, err
     assert out.strip() == f"Wrote {tmp_path / 'hf'} (transformers format)."
+    assert "The masked-LM head of this BertMaskedLM uses activation 'gelu'" in err
     written = {p.name for p in (tmp_path / "hf").iterdir()}
     assert {"config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"} <= written
     assert "task.json" not in written
@@ -154,9 +155,15 @@ def test_convert_to_transformers_and_back_keeps_the_predictions(pretrained, tmp_
     assert status == 0, err
     assert {"task.json", "task.weights.h5", "model.weights.h5"} <= {p.name for p in (tmp_path / "back").iterdir()}
 
-    # The same top predictions, with the same scores, from the original, the checkpoint
-    # and the preset converted back.
+    # The same top predictions from the original, the checkpoint and the preset converted
+    # back. The scores agree to rounding only: a transformers config has one activation
+    # and one layer-norm epsilon for the whole model, so the exported masked-LM head uses
+    # the encoder's (the export warns about it).
     text = "the dog slept on the [MASK]."
     outputs = [run_cli("fill-mask", folder, text, "--top-k", "3") for folder in (preset, tmp_path / "hf", tmp_path / "back")]
     assert all(status == 0 for status, _, _ in outputs), outputs
-    assert outputs[0][1] == outputs[1][1] == outputs[2][1]
+    rows = [[line.split() for line in out.splitlines()[1:]] for _, out, _ in outputs]
+    assert rows[0] and [token for _, token in rows[0]] == [token for _, token in rows[1]] == [token for _, token in rows[2]]
+    scores = np.array([[float(score.rstrip("%")) for score, _ in row] for row in rows])
+    np.testing.assert_allclose(scores[1], scores[0], atol=0.05)
+    np.testing.assert_array_equal(scores[2], scores[1])
