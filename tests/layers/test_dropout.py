@@ -68,18 +68,32 @@ def test_config_round_trip():
     assert type(clone) is Dropout and clone.get_config() == layer.get_config()
 
 
-@pytest.mark.skipif(keras.backend.backend() != "jax", reason="the hashed mask is the JAX path")
-class TestHashedKeepMask:
-    def test_neighbouring_entries_and_seeds_are_uncorrelated(self):
-        mask = to_numpy(hashed_keep_mask((512, 512), 0.5, np.array([11, 0]))).astype("float64")
-        for shift in (1, 2, 512):
-            flat = mask.ravel()
-            assert abs(np.corrcoef(flat[:-shift], flat[shift:])[0, 1]) < 0.01
-        for seed in ([11, 1], [12, 0]):
-            other = to_numpy(hashed_keep_mask((512, 512), 0.5, np.array(seed))).astype("float64")
-            assert abs(np.corrcoef(mask.ravel(), other.ravel())[0, 1]) < 0.01
+def test_neighbouring_entries_calls_and_seeds_are_uncorrelated():
+    ones = np.ones((512, 512), "float32")
+    layer = Dropout(0.5, seed=11)
+    mask = (dropped(layer, ones) != 0).astype("float64").ravel()
+    for shift in (1, 2, 512):
+        assert abs(np.corrcoef(mask[:-shift], mask[shift:])[0, 1]) < 0.01
+    next_call = dropped(layer, ones)
+    other_seed = dropped(Dropout(0.5, seed=12), ones)
+    for other in (next_call, other_seed):
+        assert abs(np.corrcoef(mask, (other != 0).astype("float64").ravel())[0, 1]) < 0.01
 
-    def test_runs_under_jit_with_a_traced_seed(self):
+
+def test_the_hashed_mask_is_the_jax_path_and_compiles_with_a_traced_seed(monkeypatch):
+    import textbones.layers.dropout as dropout_module
+
+    calls = []
+
+    def spy(shape, rate, seed):
+        calls.append(shape)
+        return hashed_keep_mask(shape, rate, seed)
+
+    monkeypatch.setattr(dropout_module, "hashed_keep_mask", spy)
+    dropped(Dropout(0.5, seed=1), np.ones((8, 4), "float32"))
+    # JAX draws its masks from the hash; the other backends use keras.random.dropout.
+    assert calls == ([(8, 4)] if keras.backend.backend() == "jax" else [])
+    if keras.backend.backend() == "jax":
         import jax
 
         masks = jax.jit(lambda seed: hashed_keep_mask((100, 100), 0.2, seed))
