@@ -47,8 +47,8 @@ def bert_forward_flops(config: dict, batch: int, length: int) -> float:
     return config["num_layers"] * per_layer + 2 * batch * hidden * hidden
 
 
-def matmul_rate(size: int = 2048, repeats: int = 10) -> float:
-    """Float32 GFLOP/s of a square matmul on this backend, best of ``repeats``."""
+def matmul_timer(size: int = 2048):
+    """A function that times one float32 ``size``-cubed matmul on this backend (compiled first)."""
     a = keras.ops.convert_to_tensor(np.random.rand(size, size).astype("float32"))
     b = keras.ops.convert_to_tensor(np.random.rand(size, size).astype("float32"))
     if keras.backend.backend() == "jax":
@@ -58,12 +58,19 @@ def matmul_rate(size: int = 2048, repeats: int = 10) -> float:
     else:
         matmul = keras.ops.matmul
     keras.ops.convert_to_numpy(matmul(a, b))
-    best = float("inf")
-    for _ in range(repeats):
+
+    def run() -> float:
         start = time.perf_counter()
         keras.ops.convert_to_numpy(matmul(a, b))
-        best = min(best, time.perf_counter() - start)
-    return 2 * size**3 / best / 1e9
+        return time.perf_counter() - start
+
+    return run
+
+
+def matmul_rate(size: int = 2048, repeats: int = 10) -> float:
+    """Float32 GFLOP/s of a square matmul on this backend, best of ``repeats``."""
+    timer = matmul_timer(size)
+    return 2 * size**3 / min(timer() for _ in range(repeats)) / 1e9
 
 
 def make_inputs(seed: int = 0) -> dict:

@@ -86,26 +86,6 @@ def build_models(textbones_only: bool) -> dict:
     return models
 
 
-def matmul_seconds(size: int = 2048):
-    """A timer of one float32 ``size``-cubed matmul on this backend."""
-    a = keras.ops.convert_to_tensor(np.random.rand(size, size).astype("float32"))
-    b = keras.ops.convert_to_tensor(np.random.rand(size, size).astype("float32"))
-    if keras.backend.backend() == "jax":
-        import jax
-
-        matmul = jax.jit(lambda x, y: x @ y)
-    else:
-        matmul = keras.ops.matmul
-    keras.ops.convert_to_numpy(matmul(a, b))
-
-    def run() -> float:
-        start = time.perf_counter()
-        keras.ops.convert_to_numpy(matmul(a, b))
-        return time.perf_counter() - start
-
-    return run
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10, help="timed steps per library")
@@ -123,7 +103,7 @@ def main() -> None:
 
     # Each round times the matmul and one step of each library, so that the rate the
     # steps are compared with was measured under the same load.
-    matmul = matmul_seconds()
+    matmul = backbone_inference.matmul_timer()
     matmul_times, times, cpu_times = [], {name: [] for name in models}, {name: [] for name in models}
     for _ in range(args.rounds):
         matmul_times.append(min(matmul() for _ in range(3)))
