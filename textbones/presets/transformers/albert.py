@@ -9,8 +9,8 @@ from textbones.presets.transformers.bert import EMBEDDINGS
 from textbones.presets.transformers.family import (
     Family,
     UnsupportedCheckpointError,
-    activation_from_hf,
-    activation_to_hf,
+    shared_backbone_arguments,
+    shared_config_fields,
 )
 from textbones.presets.transformers.weight_rules import (
     BIAS,
@@ -60,38 +60,22 @@ def _backbone_arguments(config, source):
             "num_hidden_layers must be a multiple of num_hidden_groups."
         )
     return {
-        "vocabulary_size": config["vocab_size"],
-        "num_layers": layers,
+        **shared_backbone_arguments(config, source),
         "num_heads": config["num_attention_heads"],
         "embedding_dim": config["embedding_size"],
-        "hidden_dim": config["hidden_size"],
-        "intermediate_dim": config["intermediate_size"],
         "num_groups": groups,
         "num_inner_repetitions": config["inner_group_num"],
-        "dropout": config["hidden_dropout_prob"],
-        "max_sequence_length": config["max_position_embeddings"],
-        "num_segments": config["type_vocab_size"],
-        "activation": activation_from_hf(config["hidden_act"], source),
-        "layer_norm_epsilon": config["layer_norm_eps"],
     }
 
 
 def _config_fields(backbone):
     return {
-        "vocab_size": backbone.vocabulary_size,
+        **shared_config_fields(backbone),
         "embedding_size": backbone.embedding_dim,
-        "hidden_size": backbone.hidden_dim,
-        "num_hidden_layers": backbone.num_layers,
         "num_hidden_groups": backbone.num_groups,
         "num_attention_heads": backbone.num_heads,
-        "intermediate_size": backbone.intermediate_dim,
         "inner_group_num": backbone.num_inner_repetitions,
-        "hidden_act": activation_to_hf(backbone.activation, f"This {type(backbone).__name__}"),
-        "hidden_dropout_prob": backbone.dropout,
         "attention_probs_dropout_prob": backbone.dropout,
-        "max_position_embeddings": backbone.max_sequence_length,
-        "type_vocab_size": backbone.num_segments,
-        "layer_norm_eps": backbone.layer_norm_epsilon,
         "position_embedding_type": "absolute",
     }
 

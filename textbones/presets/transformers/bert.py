@@ -1,6 +1,6 @@
 """BERT: ``transformers``' ``BertModel`` keys and config fields to ``BertBackbone``."""
 
-from textbones.presets.transformers.family import Family, activation_from_hf, activation_to_hf
+from textbones.presets.transformers.family import Family, shared_backbone_arguments, shared_config_fields
 from textbones.presets.transformers.weight_rules import (
     BIAS,
     DENSE,
@@ -58,33 +58,14 @@ _DEFAULTS = {
 
 
 def _backbone_arguments(config, source):
-    return {
-        "vocabulary_size": config["vocab_size"],
-        "num_layers": config["num_hidden_layers"],
-        "num_heads": config["num_attention_heads"],
-        "hidden_dim": config["hidden_size"],
-        "intermediate_dim": config["intermediate_size"],
-        "dropout": config["hidden_dropout_prob"],
-        "max_sequence_length": config["max_position_embeddings"],
-        "num_segments": config["type_vocab_size"],
-        "activation": activation_from_hf(config["hidden_act"], source),
-        "layer_norm_epsilon": config["layer_norm_eps"],
-    }
+    return {**shared_backbone_arguments(config, source), "num_heads": config["num_attention_heads"]}
 
 
 def _config_fields(backbone):
     return {
-        "vocab_size": backbone.vocabulary_size,
-        "hidden_size": backbone.hidden_dim,
-        "num_hidden_layers": backbone.num_layers,
+        **shared_config_fields(backbone),
         "num_attention_heads": backbone.num_heads,
-        "intermediate_size": backbone.intermediate_dim,
-        "hidden_act": activation_to_hf(backbone.activation, f"This {type(backbone).__name__}"),
-        "hidden_dropout_prob": backbone.dropout,
         "attention_probs_dropout_prob": backbone.dropout,
-        "max_position_embeddings": backbone.max_sequence_length,
-        "type_vocab_size": backbone.num_segments,
-        "layer_norm_eps": backbone.layer_norm_epsilon,
         "position_embedding_type": "absolute",
     }
 

@@ -6,7 +6,7 @@ as DFT matrix products): the same unnormalised 2-D DFT as ``FNetEncoder``.
 """
 
 from textbones.presets.transformers.bert import EMBEDDINGS, MASKED_LM_HEAD
-from textbones.presets.transformers.family import Family, activation_from_hf, activation_to_hf
+from textbones.presets.transformers.family import Family, shared_backbone_arguments, shared_config_fields
 from textbones.presets.transformers.weight_rules import DENSE, LAYER_NORM, modules
 
 #: One ``encoder.layer.{i}`` against one ``FNetEncoder``.
@@ -31,33 +31,8 @@ _DEFAULTS = {
 }
 
 
-def _backbone_arguments(config, source):
-    return {
-        "vocabulary_size": config["vocab_size"],
-        "num_layers": config["num_hidden_layers"],
-        "hidden_dim": config["hidden_size"],
-        "intermediate_dim": config["intermediate_size"],
-        "dropout": config["hidden_dropout_prob"],
-        "max_sequence_length": config["max_position_embeddings"],
-        "num_segments": config["type_vocab_size"],
-        "activation": activation_from_hf(config["hidden_act"], source),
-        "layer_norm_epsilon": config["layer_norm_eps"],
-    }
-
-
 def _config_fields(backbone):
-    return {
-        "vocab_size": backbone.vocabulary_size,
-        "hidden_size": backbone.hidden_dim,
-        "num_hidden_layers": backbone.num_layers,
-        "intermediate_size": backbone.intermediate_dim,
-        "hidden_act": activation_to_hf(backbone.activation, f"This {type(backbone).__name__}"),
-        "hidden_dropout_prob": backbone.dropout,
-        "max_position_embeddings": backbone.max_sequence_length,
-        "type_vocab_size": backbone.num_segments,
-        "layer_norm_eps": backbone.layer_norm_epsilon,
-        "use_tpu_fourier_optimizations": False,
-    }
+    return {**shared_config_fields(backbone), "use_tpu_fourier_optimizations": False}
 
 
 def _backbone_rules(backbone):
@@ -77,7 +52,7 @@ F_NET = Family(
         "classifier": "FNetForSequenceClassification",
     },
     defaults=_DEFAULTS,
-    backbone_arguments=_backbone_arguments,
+    backbone_arguments=shared_backbone_arguments,
     config_fields=_config_fields,
     backbone_rules=_backbone_rules,
     pooler_rules=modules("", "", (("pooler.dense", "pooled_dense", DENSE),)),

@@ -95,6 +95,58 @@ class Family:
         return {**self.defaults, **config}
 
 
+def shared_backbone_arguments(config: dict[str, Any], source: str) -> dict[str, Any]:
+    """The backbone arguments every family reads the same way from a ``transformers`` config.
+
+    Each family adds its own (heads, groups, embedding width) to these.
+
+    Example:
+
+    >>> config = {"vocab_size": 100, "num_hidden_layers": 2, "hidden_size": 8,
+    ...           "intermediate_size": 16, "hidden_dropout_prob": 0.1,
+    ...           "max_position_embeddings": 64, "type_vocab_size": 2,
+    ...           "hidden_act": "gelu", "layer_norm_eps": 1e-12}
+    >>> shared_backbone_arguments(config, "a config")["num_layers"]
+    2
+    """
+    return {
+        "vocabulary_size": config["vocab_size"],
+        "num_layers": config["num_hidden_layers"],
+        "hidden_dim": config["hidden_size"],
+        "intermediate_dim": config["intermediate_size"],
+        "dropout": config["hidden_dropout_prob"],
+        "max_sequence_length": config["max_position_embeddings"],
+        "num_segments": config["type_vocab_size"],
+        "activation": activation_from_hf(config["hidden_act"], source),
+        "layer_norm_epsilon": config["layer_norm_eps"],
+    }
+
+
+def shared_config_fields(backbone) -> dict[str, Any]:
+    """The ``transformers`` config fields every family writes the same way from a backbone.
+
+    The inverse of ``shared_backbone_arguments``; each family adds its own fields.
+
+    Example:
+
+    >>> import textbones
+    >>> backbone = textbones.models.FNetBackbone(50, 1, 8, 16)
+    >>> shared_config_fields(backbone)["hidden_act"]
+    'gelu_new'
+    """
+    return {
+        "vocab_size": backbone.vocabulary_size,
+        "hidden_size": backbone.hidden_dim,
+        "num_hidden_layers": backbone.num_layers,
+        "intermediate_size": backbone.intermediate_dim,
+        "hidden_act": activation_to_hf(backbone.activation, f"This {type(backbone).__name__}"),
+        "hidden_dropout_prob": backbone.dropout,
+        "max_position_embeddings": backbone.max_sequence_length,
+        "type_vocab_size": backbone.num_segments,
+        "layer_norm_eps": backbone.layer_norm_epsilon,
+    }
+
+
 def activation_from_hf(name: Any, source: str) -> str:
     """The Keras activation computing ``hidden_act=name`` exactly.
 
