@@ -22,10 +22,13 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
 def read_corpus_files(paths: Iterable[str | os.PathLike]) -> list[str]:
-    """The non-empty lines of the given text files, in order.
+    """The non-empty lines of the given UTF-8 text files, in order.
 
-    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` when the files hold
-    no text at all.
+    Each path must be a readable text file (a pipe such as ``<(zcat corpus.gz)`` works
+    too) that holds some text. A missing path, a folder, a file that is not UTF-8 text or
+    holds NUL bytes (a binary file), and a file with no text (empty, or ``/dev/null``) are
+    refused with an error that names the file and the problem; nothing of its content is
+    repeated.
 
     Example:
 
@@ -34,17 +37,55 @@ def read_corpus_files(paths: Iterable[str | os.PathLike]) -> list[str]:
     >>> _ = path.write_text("first line\\n\\n  second line  \\n")
     >>> read_corpus_files([path])
     ['first line', 'second line']
+    >>> _ = path.write_bytes(b"\\x7fELF\\x02\\x01\\x00\\x00")
+    >>> read_corpus_files([path])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Corpus file ... is not text: line 1 holds a NUL byte (a binary file?). ...
     """
     lines: list[str] = []
     for path in map(pathlib.Path, paths):
-        if not path.is_file():
-            raise FileNotFoundError(f"Corpus file {path} does not exist. Give text files, one sentence or paragraph per line.")
-        with path.open(encoding="utf-8", errors="replace") as handle:
-            lines.extend(line.strip() for line in handle if line.strip())
+        lines.extend(_text_lines(path))
+    return lines
+
+
+def _text_lines(path: pathlib.Path) -> list[str]:
+    """The non-blank lines of one corpus file, stripped; refuses what is not text."""
+    fix = "Give UTF-8 text files, one sentence or paragraph per line."
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"Corpus path {path} is a folder, not a file: --corpus takes text files. Name "
+            f"the files inside it (e.g. --corpus {path / '*.txt'})."
+        )
+    if not path.exists():
+        problem = "is a broken symbolic link" if path.is_symlink() else "does not exist"
+        raise FileNotFoundError(f"Corpus file {path} {problem}. {fix}")
+    lines: list[str] = []
+    try:
+        with path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                if b"\0" in raw:
+                    raise ValueError(
+                        f"Corpus file {path} is not text: line {number} holds a NUL byte "
+                        f"(a binary file?). {fix}"
+                    )
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as error:
+                    raise ValueError(
+                        f"Corpus file {path} is not UTF-8 text: line {number} holds a byte "
+                        f"UTF-8 does not allow (column {error.start + 1}). Convert the file "
+                        "to UTF-8 first (e.g. with iconv), or leave it out."
+                    ) from None
+                line = line.removeprefix("\ufeff").strip() if number == 1 else line.strip()
+                if line:
+                    lines.append(line)
+    except PermissionError:
+        raise PermissionError(f"Corpus file {path} can't be read (permission denied).") from None
     if not lines:
         raise ValueError(
-            "The corpus is empty: the given files hold no text. Give text files with one "
-            "sentence or paragraph per line (or no --corpus, for the embedded default)."
+            f"The corpus is empty: {path} holds no text (it is empty or only blank lines). "
+            f"{fix} Or leave out --corpus for the embedded default."
         )
     return lines
 

@@ -2,9 +2,81 @@
 
 from __future__ import annotations
 
+import os
+import pathlib
+import tempfile
 from typing import Any
 
 import numpy as np
+
+#: What each subcommand needs of a preset: a task kind (``None``: any model) and in words.
+NEEDS = {
+    "fill-mask": ("masked_lm", "a masked-LM task preset (a MaskedLM saved with its head)"),
+    "classify": ("classifier", "a text-classifier task preset (a TextClassifier saved with its head)"),
+    "embed": (None, "a preset with a backbone"),
+}
+#: The subcommands that fit each task kind.
+FITTING = {"masked_lm": "fill-mask or embed", "classifier": "classify or embed", None: "embed"}
+
+
+def check_preset_fits(command: str, preset: str | os.PathLike, kind) -> None:
+    """Refuse a preset whose kind (a :class:`~textbones.presets.preset_kind.PresetKind`)
+    ``command`` can't use, naming the kind and the subcommands that fit it.
+
+    Example:
+
+    >>> from textbones.presets.preset_kind import PresetKind
+    >>> classifier = PresetKind("classifier", "BertTextClassifier", "BertBackbone", True)
+    >>> check_preset_fits("classify", "./clf", classifier)
+    >>> check_preset_fits("fill-mask", "./clf", classifier)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: ./clf is a text-classifier task preset (BertTextClassifier), not a masked-LM task preset ... Use `textbones classify or embed` with it.
+    """
+    wanted, needed = NEEDS[command]
+    has_model = kind.backbone_class is not None
+    if has_model and (wanted is None or kind.task == wanted):
+        if not kind.has_tokenizer:
+            raise ValueError(
+                f"The preset {preset} has no tokenizer, so it can't read text. Save the "
+                "tokenizer into it (`tokenizer.save_to_preset(...)`), or use a preset with one."
+            )
+        return
+    if not has_model:
+        advice = "`textbones inspect` shows what it holds"
+    elif kind.task == "unknown":
+        advice = "`textbones embed` can still use its backbone"
+    else:
+        advice = f"Use `textbones {FITTING[kind.task]}` with it"
+    untrained = " (its head would be untrained, the predictions random)" if wanted else ""
+    raise ValueError(
+        f"{preset} is {kind.describe()}, not {needed}, so `textbones {command}` can't use "
+        f"it{untrained}. {advice}."
+    )
+
+
+def preset_directory_for(command: str, preset: str | os.PathLike) -> pathlib.Path:
+    """The local directory of ``preset``, once its kind is known to fit ``command``.
+
+    A built-in preset name is checked against the shipped registry before any download.
+
+    Example:
+
+    >>> preset_directory_for("fill-mask", "bert_tiny_en_uncased")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: bert_tiny_en_uncased is a backbone preset (BertBackbone, no task head), ...
+    """
+    from textbones.presets.handles import resolve_preset
+    from textbones.presets.preset_kind import builtin_preset_kind, preset_kind
+
+    if isinstance(preset, str) and not os.path.isdir(os.path.expanduser(preset)):
+        builtin = builtin_preset_kind(preset.strip())
+        if builtin is not None:
+            check_preset_fits(command, preset, builtin)
+    directory = resolve_preset(preset)
+    check_preset_fits(command, preset, preset_kind(directory))
+    return directory
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -30,7 +102,7 @@ def fill_mask(preset: str, text: str, top_k: int = 5) -> list[list[tuple[str, fl
     """
     import textbones
 
-    masked_lm = textbones.models.MaskedLM.from_preset(preset)
+    masked_lm = textbones.models.MaskedLM.from_preset(preset_directory_for("fill-mask", preset))
     preprocessor = masked_lm.preprocessor
     if preprocessor is None:
         raise ValueError(f"The preset {preset} has no tokenizer, so it can't read text.")
@@ -81,7 +153,8 @@ def classify(preset: str, texts: list[str]) -> list[dict[str, Any]]:
     """
     import textbones
 
-    classifier = textbones.models.TextClassifier.from_preset(preset)
+    directory = preset_directory_for("classify", preset)
+    classifier = textbones.models.TextClassifier.from_preset(directory)
     if classifier.preprocessor is None:
         raise ValueError(f"The preset {preset} has no tokenizer, so it can't read text.")
     outputs = np.asarray(classifier.predict(texts, verbose=0), dtype=np.float64)
@@ -111,8 +184,82 @@ def embed(preset: str, texts: list[str]) -> np.ndarray:
     """
     import textbones
 
-    backbone = textbones.models.Backbone.from_preset(preset)
-    preprocessor = textbones.models.TextClassifierPreprocessor.from_preset(preset)
+    directory = preset_directory_for("embed", preset)
+    backbone = textbones.models.Backbone.from_preset(directory)
+    preprocessor = textbones.models.TextClassifierPreprocessor.from_preset(directory)
     preprocessor.sequence_length = min(preprocessor.sequence_length, backbone.max_sequence_length)
     inputs = preprocessor(texts)
     return np.asarray(backbone.predict(inputs, verbose=0)["pooled_output"], dtype=np.float32)
+
+
+def npy_output_path(output: str | os.PathLike, overwrite: bool = False) -> pathlib.Path:
+    """The file ``np.save(output, ...)`` writes (``.npy`` added when missing), checked
+    before any work: never a folder, and an existing file only with ``overwrite``.
+
+    Example:
+
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> npy_output_path(folder + "/vectors").name
+    'vectors.npy'
+    >>> npy_output_path(folder)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    IsADirectoryError: --output ... is a folder; give a file path such as .../vectors.npy.
+    """
+    given = pathlib.Path(os.path.expanduser(os.fspath(output)))
+    if given.is_dir():
+        raise IsADirectoryError(
+            f"--output {given} is a folder; give a file path such as {given / 'vectors.npy'}."
+        )
+    path = given if given.name.endswith(".npy") else given.with_name(given.name + ".npy")
+    if path.is_dir():
+        raise IsADirectoryError(f"--output {path} is a folder; give another file path.")
+    if (path.exists() or path.is_symlink()) and not overwrite:
+        raise FileExistsError(
+            f"--output {path} already exists. Pass --overwrite to replace it, or choose "
+            "another file."
+        )
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"--output {path}: the folder {path.parent} does not exist.")
+    return path
+
+
+def save_npy(path: pathlib.Path, array: np.ndarray, overwrite: bool = False) -> None:
+    """Write ``array`` to the ``.npy`` file ``path`` whole or not at all (through a
+    temporary file beside it), replacing an existing file only with ``overwrite``.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "v.npy"
+    >>> save_npy(path, np.ones((2, 3)))
+    >>> np.load(path).shape
+    (2, 3)
+    """
+    path = npy_output_path(path, overwrite=overwrite)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            np.save(file, array)
+        os.chmod(temporary, 0o666 & ~_umask())
+        if overwrite:
+            os.replace(temporary, path)
+        else:  # a link fails, where a rename would not, if a file appeared there meanwhile
+            try:
+                os.link(temporary, path)
+            except FileExistsError:
+                raise FileExistsError(
+                    f"--output {path} appeared while the vectors were computed; it was left "
+                    "alone. Pass --overwrite to replace it, or choose another file."
+                ) from None
+            except OSError:  # a file system without hard links
+                os.replace(temporary, path)
+    finally:
+        pathlib.Path(temporary).unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

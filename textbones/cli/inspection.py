@@ -85,7 +85,12 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 
 def inspect_preset(preset: str) -> dict[str, Any]:
-    """What a preset holds: backbone class and config, parameters, task, tokenizer, files.
+    """What a preset holds: its kind, backbone class and config, parameters, task,
+    tokenizer, files.
+
+    A built-in preset name that is not in the download cache is described from the
+    configs shipped with textbones, with no download (``files`` is then empty and
+    ``downloaded`` false).
 
     Example:
 
@@ -98,47 +103,96 @@ def inspect_preset(preset: str) -> dict[str, Any]:
     """
     import textbones
     from textbones.presets.handles import resolve_preset
+    from textbones.presets.preset_kind import preset_kind
+    from textbones.presets.registry import builtin_presets
 
+    name = preset.strip() if isinstance(preset, str) else None
+    entry = builtin_presets().get(name) if name and not os.path.isdir(os.path.expanduser(preset)) else None
+    if entry is not None and not is_cached(entry["kaggle_handle"]):
+        return _builtin_inspection(name, entry)
     directory = resolve_preset(preset)
-    backbone = textbones.models.Backbone.from_preset(directory, load_weights=False)
-    config = {key: value for key, value in backbone.get_config().items() if key not in ("name", "trainable", "dtype")}
-    task = None
-    if (directory / "task.json").is_file():
-        task_config = json.loads((directory / "task.json").read_text(encoding="utf-8"))
-        task = task_config.get("class_name")
+    kind = preset_kind(directory)
+    backbone, config, parameters = None, {}, None
+    if kind.backbone_class is not None:
+        backbone = textbones.models.Backbone.from_preset(directory, load_weights=False)
+        config = {key: value for key, value in backbone.get_config().items() if key not in ("name", "trainable", "dtype")}
+        parameters = backbone.count_params()
     tokenizer = None
-    try:
+    if kind.has_tokenizer:
         loaded = textbones.tokenizers.Tokenizer.from_preset(directory)
         tokenizer = f"{type(loaded).__name__} ({loaded.vocabulary_size()} tokens)"
-    except (FileNotFoundError, ValueError):
-        pass
     files = [
         {"file": str(path.relative_to(directory)), "size": _human_bytes(path.stat().st_size)}
         for path in sorted(directory.rglob("*"))
         if path.is_file()
     ]
+    backbone_name = kind.backbone_class
     return {
         "preset": str(directory),
-        "family": {"BertBackbone": "bert", "AlbertBackbone": "albert", "FNetBackbone": "fnet"}.get(type(backbone).__name__, "?"),
-        "backbone": type(backbone).__name__,
+        "kind": kind.describe(),
+        "family": _FAMILIES.get(backbone_name, "?") if backbone_name else None,
+        "backbone": backbone_name,
         "config": config,
-        "parameters": backbone.count_params(),
-        "task": task,
+        "parameters": parameters,
+        "task": kind.task_class,
         "tokenizer": tokenizer,
+        "downloaded": True,
         "files": files,
     }
 
 
+_FAMILIES = {"BertBackbone": "bert", "AlbertBackbone": "albert", "FNetBackbone": "fnet"}
+
+
+def _builtin_inspection(name: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """A built-in preset described from the registry shipped with textbones (no download)."""
+    from textbones.presets.preset_kind import builtin_preset_kind
+
+    kind = builtin_preset_kind(name)
+    backbone_name = entry["class_name"]
+    return {
+        "preset": name,
+        "kind": kind.describe(),
+        "family": _FAMILIES.get(backbone_name, "?"),
+        "backbone": backbone_name,
+        "config": dict(entry["config"]),
+        "parameters": entry["parameter_count"],
+        "task": kind.task_class,
+        "tokenizer": backbone_name.replace("Backbone", "Tokenizer"),
+        "downloaded": False,
+        "files": [],
+        "kaggle_handle": entry["kaggle_handle"],
+    }
+
+
 def format_inspection(info: dict[str, Any]) -> str:
-    """``inspect_preset``'s result as readable text."""
+    """``inspect_preset``'s result as readable text.
+
+    Example:
+
+    >>> from textbones.presets.registry import builtin_presets
+    >>> info = _builtin_inspection("f_net_base_en", builtin_presets()["f_net_base_en"])
+    >>> print(format_inspection(info))  # doctest: +ELLIPSIS
+    preset      f_net_base_en
+    kind        a backbone preset (FNetBackbone, no task head)
+    family      fnet (FNetBackbone)
+    parameters  82,861,056
+    ...
+    files       not downloaded (from_preset fetches them from kaggle://keras/f_net/...)
+    """
+    parameters = info["parameters"]
     lines = [
         f"preset      {info['preset']}",
-        f"family      {info['family']} ({info['backbone']})",
-        f"parameters  {info['parameters']:,}",
+        f"kind        {info['kind']}",
+        f"family      {info['family']} ({info['backbone']})" if info["backbone"] else "family      (no model)",
+        f"parameters  {parameters:,}" if parameters is not None else "parameters  (no model)",
         f"task        {info['task'] or '(backbone only)'}",
         f"tokenizer   {info['tokenizer'] or '(none)'}",
         "config      " + ", ".join(f"{key}={value}" for key, value in info["config"].items()),
-        "files",
     ]
-    lines += [f"  {entry['size']:>10}  {entry['file']}" for entry in info["files"]]
+    if not info.get("downloaded", True):
+        lines.append(f"files       not downloaded (from_preset fetches them from {info['kaggle_handle']})")
+    else:
+        lines.append("files")
+        lines += [f"  {entry['size']:>10}  {entry['file']}" for entry in info["files"]]
     return "\n".join(lines)

@@ -9,8 +9,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import pathlib
 import sys
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors are one line (and exit status 2)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,16 +30,27 @@ def build_parser() -> argparse.ArgumentParser:
     >>> build_parser().parse_args(["fill-mask", "./p", "a [MASK] day"]).top_k
     5
     """
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="textbones",
-        description="Pretrain, inspect, convert and use BERT, ALBERT and FNet models (KerasHub-compatible presets).",
+        description=(
+            "Pretrain, inspect, convert and use BERT, ALBERT and FNet models "
+            "(KerasHub-compatible presets)."
+        ),
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     presets = commands.add_parser("presets", help="list the built-in presets", description="List the built-in presets, and whether each is in the local download cache.")
     presets.add_argument("--family", choices=["bert", "albert", "fnet"], help="only this family")
 
-    inspect = commands.add_parser("inspect", help="describe a preset", description="Show a preset's family, config, parameter count, task, tokenizer and files.")
+    inspect = commands.add_parser(
+        "inspect",
+        help="describe a preset",
+        description=(
+            "Show a preset's kind, family, config, parameter count, task, tokenizer and "
+            "files. A built-in preset name is described from the configs shipped with "
+            "textbones when it has not been downloaded (no network needed)."
+        ),
+    )
     inspect.add_argument("preset", help="a preset directory, built-in name, kaggle:// or hf:// handle")
     inspect.add_argument("--json", action="store_true", help="print JSON instead of text")
 
@@ -43,14 +63,26 @@ def build_parser() -> argparse.ArgumentParser:
             "standard library serve as an embedded corpus (no download)."
         ),
     )
-    pretrain.add_argument("--corpus", nargs="+", metavar="PATH", help="text files, one sentence or paragraph per line")
+    pretrain.add_argument(
+        "--corpus", nargs="+", metavar="PATH",
+        help="UTF-8 text files, one sentence or paragraph per line",
+    )
     pretrain.add_argument("--family", choices=["bert", "albert", "fnet"], default="bert")
     pretrain.add_argument("--size", choices=["tiny", "small"], default="tiny")
-    pretrain.add_argument("--out", required=True, help="the preset directory to write")
+    pretrain.add_argument(
+        "--out", required=True,
+        help="the preset directory to write: new, empty, or a preset with --overwrite",
+    )
+    pretrain.add_argument(
+        "--overwrite", action="store_true", help="replace a preset already at --out"
+    )
     pretrain.add_argument("--epochs", type=_positive_int, default=3)
     pretrain.add_argument("--batch-size", type=_positive_int, default=32)
     pretrain.add_argument("--max-sentences", type=_positive_int, help="use at most this many sentences")
-    pretrain.add_argument("--learning-rate", type=float, default=1e-3)
+    pretrain.add_argument(
+        "--learning-rate", type=_learning_rate, default=1e-3,
+        help="peak learning rate, a finite number above 0 (default 1e-3)",
+    )
     pretrain.add_argument("--seed", type=int, default=0)
 
     fill = commands.add_parser("fill-mask", help="predict the [MASK] tokens of a text", description="Print the most likely tokens, with probabilities, for each [MASK] in the text.")
@@ -63,14 +95,35 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("texts", nargs="+", metavar="text")
 
     embed = commands.add_parser("embed", help="pooled vectors of texts", description="Print the backbone's pooled vector of each text as JSON, or save them with --output as .npy.")
-    embed.add_argument("preset", help="any preset with a tokenizer")
+    embed.add_argument("preset", help="any preset with a backbone and a tokenizer")
     embed.add_argument("texts", nargs="+", metavar="text")
-    embed.add_argument("--output", help="write a [texts, hidden] .npy file here instead of printing JSON")
+    embed.add_argument(
+        "--output", metavar="FILE.npy",
+        help="write a [texts, hidden] .npy file here instead of printing JSON "
+        "('.npy' is added when missing)",
+    )
+    embed.add_argument(
+        "--overwrite", action="store_true", help="replace the --output file if it exists"
+    )
 
-    convert = commands.add_parser("convert", help="convert a preset between formats", description="Convert a preset or checkpoint to a Keras-format preset (KerasHub's layout) or a Hugging Face transformers checkpoint.")
+    convert = commands.add_parser(
+        "convert",
+        help="convert a preset between formats",
+        description=(
+            "Convert a preset or checkpoint to a Keras-format preset (KerasHub's layout) or a "
+            "Hugging Face transformers checkpoint."
+        ),
+    )
     convert.add_argument("source", help="a preset directory or handle (Keras format or transformers checkpoint)")
-    convert.add_argument("destination", help="the directory to write")
+    convert.add_argument(
+        "destination",
+        help="the directory to write: new, empty, or a preset with --overwrite "
+        "(never the source)",
+    )
     convert.add_argument("--to", choices=["keras", "transformers"], default="keras")
+    convert.add_argument(
+        "--overwrite", action="store_true", help="replace a preset already at DESTINATION"
+    )
     return parser
 
 
@@ -81,6 +134,18 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is not positive")
+    return value
+
+
+def _learning_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a finite number above 0 (e.g. 1e-3, the default)"
+        )
     return value
 
 
@@ -98,8 +163,9 @@ def run(arguments: argparse.Namespace) -> None:
         print(json.dumps(info, indent=2) if arguments.json else format_inspection(info))
     elif command == "pretrain":
         from textbones.cli.corpus import read_corpus_files
-        from textbones.cli.pretrain import pretrain
+        from textbones.cli.pretrain import check_target, pretrain
 
+        check_target(pathlib.Path(arguments.out), arguments.overwrite)  # before any work
         corpus = read_corpus_files(arguments.corpus) if arguments.corpus else None
         pretrain(
             arguments.out,
@@ -112,11 +178,13 @@ def run(arguments: argparse.Namespace) -> None:
             learning_rate=arguments.learning_rate,
             seed=arguments.seed,
             verbose=1 if sys.stdout.isatty() else 2,
+            overwrite=arguments.overwrite,
         )
     elif command == "fill-mask":
         from textbones.cli.inference import fill_mask
 
-        for number, candidates in enumerate(fill_mask(arguments.preset, arguments.text, arguments.top_k), start=1):
+        predictions = fill_mask(arguments.preset, arguments.text, arguments.top_k)
+        for number, candidates in enumerate(predictions, start=1):
             print(f"[MASK] {number}:")
             for token, probability in candidates:
                 print(f"  {probability:7.2%}  {token}")
@@ -126,31 +194,65 @@ def run(arguments: argparse.Namespace) -> None:
         for row in classify(arguments.preset, arguments.texts):
             print(json.dumps(row, ensure_ascii=False))
     elif command == "embed":
-        import numpy as np
+        from textbones.cli.inference import embed, npy_output_path, save_npy
 
-        from textbones.cli.inference import embed
-
+        output = None
+        if arguments.output:  # checked before the model is loaded
+            output = npy_output_path(arguments.output, overwrite=arguments.overwrite)
         vectors = embed(arguments.preset, arguments.texts)
-        if arguments.output:
-            np.save(arguments.output, vectors)
-            print(f"Saved {vectors.shape[0]} vectors of size {vectors.shape[1]} to {arguments.output}")
+        if output is not None:
+            save_npy(output, vectors, overwrite=arguments.overwrite)
+            rows, size = vectors.shape
+            print(f"Saved {rows} vectors of size {size} to {output}")
         else:
             print(json.dumps([[round(float(v), 6) for v in row] for row in vectors]))
     elif command == "convert":
         from textbones.presets import convert
 
-        convert(arguments.source, arguments.destination, format=arguments.to)
+        convert(
+            arguments.source,
+            arguments.destination,
+            format=arguments.to,
+            overwrite=arguments.overwrite,
+        )
         print(f"Wrote {arguments.destination} ({arguments.to} format).")
 
 
+def _interruption_message(arguments: argparse.Namespace) -> str:
+    if arguments.command == "pretrain":
+        return f"interrupted; nothing was saved to {arguments.out}."
+    if arguments.command == "convert":
+        return f"interrupted; nothing was saved to {arguments.destination}."
+    return "interrupted."
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``textbones`` console script; returns the exit status."""
-    arguments = build_parser().parse_args(argv)
+    """Entry point of the ``textbones`` console script; returns the exit status.
+
+    ``argv`` defaults to the command line. Exit status: 0 on success, 2 for a usage error,
+    1 when the command fails, 130 when interrupted (Ctrl-C). Run as the program
+    (``argv`` left out), an interrupted command ends the process at once after flushing
+    its output: an XLA compilation cut short by Ctrl-C otherwise crashes the interpreter
+    as it shuts down.
+
+    Example:
+
+    >>> main(["inspect", "./no-such-preset"])
+    1
+    >>> main(["pretrain", "--out", "./p", "--learning-rate", "nan"])
+    2
+    """
+    try:
+        arguments = build_parser().parse_args(argv)
+    except SystemExit as exit:  # a usage error (2), or --help (0)
+        return exit.code if isinstance(exit.code, int) else 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         run(arguments)
     except KeyboardInterrupt:
-        print("textbones: interrupted", file=sys.stderr)
+        print(f"textbones {arguments.command}: {_interruption_message(arguments)}", file=sys.stderr)
+        if argv is None:
+            _exit_now(130)
         return 130
     except Exception as error:  # One line for the user; the traceback on request.
         if os.environ.get("TEXTBONES_DEBUG"):
@@ -159,6 +261,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"textbones {arguments.command}: error: {message}", file=sys.stderr)
         return 1
     return 0
+
+
+def _exit_now(status: int) -> None:
+    """Flush the output and end the process without the interpreter's shutdown."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(status)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import pathlib
 import sys
@@ -48,6 +49,54 @@ def check_writable(out: pathlib.Path) -> None:
         raise PermissionError(f"Can't write the preset to {out} ({error.strerror}). Pick another --out.") from None
 
 
+def check_target(out: pathlib.Path, overwrite: bool = False) -> None:
+    """Refuse, before any work, an ``out`` that ``pretrain`` must not write to.
+
+    ``out`` must be new, an empty folder or (with ``overwrite``) a preset, and writable.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> check_target(folder / "new")
+    >>> _ = (folder / "config.json").write_text("{}")  # a project's own config
+    >>> check_target(folder, overwrite=True)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    FileExistsError: Will not save the pretrained preset to ... not a preset, ...
+    """
+    from textbones.presets.save_target import check_save_target
+
+    check_save_target(out, allow_preset=overwrite, what="the pretrained preset")
+    check_writable(out)
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training stopped because the loss stopped being a finite number."""
+
+
+def _stop_on_non_finite_loss():
+    """A callback that ends training at the first step whose loss is not finite, and
+    remembers where (``TerminateOnNaN``, plus the place to report)."""
+    import keras
+
+    class StopOnNonFiniteLoss(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.epoch, self.stopped_at = 0, None
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            loss = (logs or {}).get("loss")
+            if loss is not None and not math.isfinite(float(loss)) and self.stopped_at is None:
+                self.stopped_at = (self.epoch + 1, batch + 1, float(loss))
+                self.model.stop_training = True
+
+    return StopOnNonFiniteLoss()
+
+
 def pretrain(
     out: str | os.PathLike,
     corpus: list[str] | None = None,
@@ -59,6 +108,7 @@ def pretrain(
     learning_rate: float = 1e-3,
     seed: int = 0,
     verbose: int = 1,
+    overwrite: bool = False,
 ) -> PretrainResult:
     """Train a vocabulary and a ``MaskedLM`` from scratch, then save the task as a preset.
 
@@ -76,6 +126,14 @@ def pretrain(
         learning_rate: peak learning rate (linear warm-up, then linear decay).
         seed: seed of everything random.
         verbose: 0 silent, 1 progress bar, 2 one line per epoch.
+        overwrite: replace a preset already at ``out`` (any other non-empty folder is
+            refused, before training).
+
+    Raises:
+        FileExistsError: ``out`` holds files that are not a preset, or a preset and
+            ``overwrite`` is false.
+        NonFiniteLossError: the loss became NaN or infinite (the learning rate is too
+            high); nothing is saved.
 
     Example:
 
@@ -96,8 +154,9 @@ def pretrain(
         raise ValueError(f"Unknown family {family!r}; choose one of {', '.join(FAMILIES)}.")
     if size not in SIZES:
         raise ValueError(f"Unknown size {size!r}; choose one of {', '.join(SIZES)}.")
+    _check_arguments(learning_rate, epochs=epochs, batch_size=batch_size, max_sentences=max_sentences)
     out = pathlib.Path(out)
-    check_writable(out)
+    check_target(out, overwrite)
     started = time.perf_counter()
     sentences = standard_library_sentences() if corpus is None else [line for line in corpus if line.strip()]
     if not sentences:
@@ -149,13 +208,33 @@ def pretrain(
     before = held_out_accuracy()
     _say(verbose, f"Held-out masked-token accuracy before training: {before:.1%}")
     _say(verbose, f"Training a {family} {size} masked LM ({backbone.count_params():,} parameters), {epochs} epoch(s)...")
-    masked_lm.fit(train, batch_size=batch_size, epochs=epochs, verbose=verbose)
+    guard = _stop_on_non_finite_loss()
+    masked_lm.fit(train, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=[guard])
+    if guard.stopped_at is not None:
+        epoch, step, loss = guard.stopped_at
+        raise NonFiniteLossError(
+            f"Training stopped at epoch {epoch}, step {step}: the loss became {loss} (the "
+            f"learning rate {learning_rate:g} is too high for this model), so nothing was "
+            f"saved to {out}. Try a smaller learning rate (--learning-rate; the default is 1e-3)."
+        )
     after = held_out_accuracy()
     _say(verbose, f"Held-out masked-token accuracy after training: {after:.1%}")
     masked_lm.save_to_preset(out)
     seconds = time.perf_counter() - started
     _say(verbose, f"Saved the preset to {out} ({seconds:.0f} s in all).")
     return PretrainResult(out, len(train), len(held_out), before, after, seconds)
+
+
+def _check_arguments(learning_rate: float, **counts: int | None) -> None:
+    try:
+        rate_ok = math.isfinite(float(learning_rate)) and float(learning_rate) > 0
+    except (TypeError, ValueError):
+        rate_ok = False
+    if not rate_ok:
+        raise ValueError(f"The learning rate must be a finite number above 0, not {learning_rate!r}.")
+    for name, value in counts.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}.")
 
 
 def _train_tokenizer(family: str, sentences: list[str], vocabulary_size: int):

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
+import pathlib
 
 from textbones.presets.handles import resolve_preset
-from textbones.presets.preset_files import TASK_CONFIG_FILE, read_json
 
 
-def convert(src: str | os.PathLike, dst: str | os.PathLike, format: str = "transformers") -> str:
+def convert(
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    format: str = "transformers",
+    *,
+    overwrite: bool = False,
+) -> str:
     """Read the preset ``src`` and write it to the directory ``dst`` in ``format``.
 
     What ``src`` holds is kept: a task (a Keras preset with ``task.json``, or a
@@ -16,11 +22,17 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, format: str = "trans
     task, trained head and tokenizer included; anything else as its backbone, plus its
     tokenizer when ``src`` has one. ``src`` takes every handle ``from_preset`` takes.
 
+    ``dst`` must be new, an empty folder, or (with ``overwrite=True``) an existing preset;
+    a folder that holds anything else is refused, and so is ``dst`` naming ``src`` itself
+    or a folder inside or around it (symbolic links followed). Both are checked before
+    anything is read or written.
+
     Args:
         src: a preset handle or directory, in either format.
         dst: the directory to write (atomically; see ``save_to_preset``).
         format: ``"transformers"`` (a Hugging Face checkpoint) or ``"keras"``
             (KerasHub's layout).
+        overwrite: replace a preset already at ``dst``.
 
     Returns:
         The name of the class written (``"BertMaskedLM"``, ``"FNetBackbone"``, ...).
@@ -34,56 +46,62 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, format: str = "trans
     'FNetBackbone'
     >>> sorted(path.name for path in (folder / "hf").iterdir())
     ['config.json', 'model.safetensors']
+    >>> textbones.presets.convert(folder / "keras", folder / "keras")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Will not convert .../keras into itself: ...
     """
     from textbones.models.backbone import Backbone
     from textbones.models.masked_lm import MaskedLM
     from textbones.models.text_classifier import TextClassifier
     from textbones.preprocessing.tokenizer import Tokenizer
+    from textbones.presets.preset_kind import preset_kind
+    from textbones.presets.save_target import check_save_target
     from textbones.presets.saver import transformers_writer
 
     transformers_writer(format, "save_backbone")  # refuses an unknown format before any work
+    if isinstance(src, os.PathLike) or os.path.isdir(os.path.expanduser(str(src))):
+        _check_distinct(pathlib.Path(os.path.expanduser(os.fspath(src))), dst)
+    check_save_target(dst, allow_preset=overwrite, what="the converted preset")
     preset_dir = resolve_preset(src)
-    task_cls = {"masked_lm": MaskedLM, "classifier": TextClassifier}.get(_task_kind(preset_dir))
-    has_tokenizer = _has_tokenizer(preset_dir)
+    _check_distinct(preset_dir, dst)  # a handle may resolve to dst (a download cache)
+    kind = preset_kind(preset_dir)
+    if kind.task == "unknown":
+        raise ValueError(
+            f"Can't convert {src}: it is {kind.describe()}, so its head can't be carried "
+            "over. Convert the preset with a textbones task class, or its backbone alone."
+        )
+    if kind.backbone_class is None:
+        raise ValueError(
+            f"Can't convert {src}: it is {kind.describe()}. `convert` writes models; save a "
+            "tokenizer with `Tokenizer.from_preset(...).save_to_preset(...)`."
+        )
+    task_cls = {"masked_lm": MaskedLM, "classifier": TextClassifier}.get(kind.task)
     if task_cls is not None:
-        kwargs = {} if has_tokenizer else {"preprocessor": None}
+        kwargs = {} if kind.has_tokenizer else {"preprocessor": None}
         model = task_cls.from_preset(preset_dir, **kwargs)
         model.save_to_preset(dst, format=format)
         return type(model).__name__
     backbone = Backbone.from_preset(preset_dir)
     backbone.save_to_preset(dst, format=format)
-    if has_tokenizer:
+    if kind.has_tokenizer:
         Tokenizer.from_preset(preset_dir).save_to_preset(dst, format=format)
     return type(backbone).__name__
 
 
-def _task_kind(preset_dir) -> str | None:
-    from textbones.models.masked_lm import MaskedLM
-    from textbones.models.task import Task
-    from textbones.models.text_classifier import TextClassifier
-    from textbones.presets.loader import read_transformers_config
-
-    if read_transformers_config(preset_dir) is not None:
-        from textbones.presets.transformers.loading import head_kind
-
-        return head_kind(preset_dir)
-    if not (preset_dir / TASK_CONFIG_FILE).is_file():
-        return None
-    registered = str(read_json(preset_dir, TASK_CONFIG_FILE).get("registered_name", ""))
-    klass = Task._registry.get(registered.split(">")[-1])
-    if klass is not None and issubclass(klass, MaskedLM):
-        return "masked_lm"
-    if klass is not None and issubclass(klass, TextClassifier):
-        return "classifier"
-    return None
-
-
-def _has_tokenizer(preset_dir) -> bool:
-    from textbones.preprocessing.tokenizer import TOKENIZER_CONFIG_FILE
-    from textbones.presets.loader import read_transformers_config
-
-    if read_transformers_config(preset_dir) is not None:
-        from textbones.presets.transformers.tokenizer_files import has_tokenizer_files
-
-        return has_tokenizer_files(preset_dir)
-    return (preset_dir / TOKENIZER_CONFIG_FILE).is_file()
+def _check_distinct(source: pathlib.Path, dst: str | os.PathLike) -> None:
+    """Refuse a destination that is the source, or holds it, or lies inside it."""
+    source_path = source.resolve()
+    target_path = pathlib.Path(os.path.expanduser(os.fspath(dst))).resolve()
+    if target_path == source_path:
+        relation = "into itself"
+    elif source_path in target_path.parents:
+        relation = f"into {target_path}, a folder inside it"
+    elif target_path in source_path.parents:
+        relation = f"into {target_path}, a folder that holds it"
+    else:
+        return
+    raise ValueError(
+        f"Will not convert {source} {relation}: writing there would replace or mix with the "
+        "preset being read. Choose a destination outside the source preset."
+    )
