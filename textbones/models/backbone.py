@@ -1,11 +1,14 @@
 """The ``Backbone`` base class: what every encoder family shares."""
 
 import difflib
+import functools
 import inspect
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import keras
 
+from textbones.models import config_checks
 from textbones.models.classproperty import classproperty
 from textbones.models.input_checks import check_backbone_inputs
 from textbones.serialization import register_keras_hub_aliases
@@ -19,8 +22,20 @@ class Backbone(keras.Model):
     base class adds what all families share: input checks with readable errors, the
     ``token_embedding`` property, config serialization, and loading and saving presets.
 
-    Subclasses build their graph in ``__init__``, set ``input_names``, and store their
-    constructor arguments as attributes named like the arguments.
+    Subclasses build their graph in ``__init__``, set ``input_names``, store their
+    constructor arguments as attributes named like the arguments, and implement
+    ``parameter_parts`` (their parameter count, computed from the arguments alone).
+
+    Config checks: before a family's ``__init__`` allocates anything, ``check_config``
+    refuses counts that are not integers >= 1 (``num_layers=-1``, ``num_heads=0``,
+    ``hidden_dim=True``, ``num_layers=12.0``), a ``dropout`` outside [0, 1), and
+    inconsistent fields (``num_heads`` not dividing ``hidden_dim``), naming the field. It
+    also refuses absurd sizes, naming the field responsible and the parameters and bytes
+    (at the variable dtype) it implies: more than 20 billion parameters (BERT-large has
+    335 million), or more than 1024 blocks in depth (a deeper graph takes Keras hours to
+    build). Lift these bounds with the environment variables
+    ``TEXTBONES_MAX_PARAMETERS`` and ``TEXTBONES_MAX_LAYERS`` (a larger count, or
+    ``none``); see ``textbones.models.config_checks``.
 
     Example:
 
@@ -29,6 +44,12 @@ class Backbone(keras.Model):
     ...     "bert_tiny_en_uncased", load_weights=False)
     >>> type(backbone).__name__, backbone.count_params()
     ('BertBackbone', 4385920)
+    >>> textbones.models.BertBackbone(
+    ...     vocabulary_size=10**12, num_layers=2, num_heads=2, hidden_dim=128,
+    ...     intermediate_dim=512)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: BertBackbone would hold 128,000,000,... parameters (512.0 TB as float32), ...
     """
 
     #: The keys of the input dict, in the order the model declares its inputs.
@@ -44,6 +65,8 @@ class Backbone(keras.Model):
         if cls.input_names:
             Backbone._registry[cls.__name__] = cls
             register_keras_hub_aliases(cls)
+        if "parameter_parts" in cls.__dict__ and "__init__" in cls.__dict__:
+            cls.__init__ = _checking_config_first(cls, cls.__init__)
 
     def __init__(self, *args, dtype=None, **kwargs):
         unexpected = sorted(set(kwargs) - {"inputs", "outputs", "name", "trainable"})
@@ -72,6 +95,90 @@ class Backbone(keras.Model):
             # Through the setter, which freezes every inner layer too; the constructor
             # argument alone would leave them trainable inside an enclosing task.
             self.trainable = False
+
+    # Config checks ----------------------------------------------------------------
+
+    @classmethod
+    def parameter_parts(cls, config: Mapping[str, Any]) -> list[config_checks.ParameterPart]:
+        """The parameters the backbone of ``config`` would hold, part by part, without building it.
+
+        Each part names the config field that scales it (``vocabulary_size`` for the token
+        embedding, ``num_layers`` for the blocks, ...); their sum equals
+        ``count_params()`` of the built model. ``config`` holds every constructor
+        argument (defaults included), already checked by ``check_config``.
+        """
+        raise NotImplementedError(f"{cls.__name__} does not implement `parameter_parts`.")
+
+    @classmethod
+    def _depth(cls, config: Mapping[str, Any]) -> tuple[int, str]:
+        """How many blocks the model applies in depth, and the field(s) that set it."""
+        return config["num_layers"], f"`num_layers`={config['num_layers']}"
+
+    @classmethod
+    def _check_consistency(cls, config: Mapping[str, Any]) -> None:
+        """Family-specific rules between fields (the base checks each field alone)."""
+
+    @classmethod
+    def _config_with_defaults(cls, config: Mapping[str, Any]) -> dict[str, Any]:
+        parameters = inspect.signature(cls.__init__).parameters
+        full = {
+            name: parameter.default
+            for name, parameter in parameters.items()
+            if name not in ("self", "kwargs") and parameter.default is not inspect.Parameter.empty
+        }
+        full.update(config)
+        missing = [
+            name
+            for name, parameter in parameters.items()
+            if name not in ("self", "kwargs") and name not in full
+        ]
+        if missing:
+            raise TypeError(f"{cls.__name__} config lacks {', '.join(map(repr, missing))}.")
+        return full
+
+    @classmethod
+    def estimate_parameter_count(cls, config: Mapping[str, Any]) -> int:
+        """The ``count_params()`` a backbone built from ``config`` would have, without building it.
+
+        ``config`` is a dict of constructor arguments (missing ones take their defaults).
+
+        Example:
+
+        >>> import textbones
+        >>> textbones.models.BertBackbone.estimate_parameter_count({
+        ...     "vocabulary_size": 30522, "num_layers": 2, "num_heads": 2,
+        ...     "hidden_dim": 128, "intermediate_dim": 512})
+        4385920
+        """
+        config = cls._config_with_defaults(config)
+        config_checks.check_argument_values(cls.__name__, config)
+        return sum(part.parameters for part in cls.parameter_parts(config))
+
+    @classmethod
+    def check_config(cls, config: Mapping[str, Any]) -> None:
+        """Raise a ``ValueError`` naming the field if ``config`` can't make a sound backbone.
+
+        Runs automatically before every family's constructor; see the class docstring
+        for the rules and the bounds on size.
+
+        Example:
+
+        >>> import textbones
+        >>> textbones.models.FNetBackbone.check_config(
+        ...     {"vocabulary_size": 50, "num_layers": 0, "hidden_dim": 8, "intermediate_dim": 16})
+        Traceback (most recent call last):
+        ...
+        ValueError: FNetBackbone: `num_layers` must be an integer >= 1, got 0.
+        """
+        config = cls._config_with_defaults(config)
+        config_checks.check_argument_values(cls.__name__, config)
+        cls._check_consistency(config)
+        config_checks.check_backbone_size(
+            cls.__name__,
+            cls.parameter_parts(config),
+            cls._depth(config),
+            _variable_dtype(config.get("dtype")),
+        )
 
     @property
     def token_embedding(self) -> keras.layers.Embedding:
@@ -214,3 +321,35 @@ class Backbone(keras.Model):
         from textbones.presets.saver import save_backbone
 
         save_backbone(self, preset_dir, format=format)
+
+
+def _variable_dtype(dtype) -> str:
+    """The name of the dtype the variables of a model built with ``dtype`` are stored in."""
+    try:
+        if dtype is None:
+            policy = keras.config.dtype_policy()
+        else:
+            policy = keras.dtype_policies.get(dtype)
+        return str(policy.variable_dtype)
+    except (ValueError, TypeError):
+        return "float32"  # the constructor reports a bad dtype itself
+
+
+def _checking_config_first(cls: type[Backbone], init):
+    """``init`` preceded by ``cls.check_config`` on its arguments (defaults filled in)."""
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def checked_init(self, *args, **kwargs):
+        try:
+            bound = signature.bind(self, *args, **kwargs)
+        except TypeError:
+            bound = None  # a missing or unknown argument: the constructor says which
+        if bound is not None:
+            arguments = dict(bound.arguments)
+            arguments.pop("self")
+            arguments.pop("kwargs", None)
+            cls.check_config(arguments)
+        init(self, *args, **kwargs)
+
+    return checked_init

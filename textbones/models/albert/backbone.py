@@ -6,6 +6,11 @@ from textbones.layers.activations import get_activation, serialize_activation
 from textbones.layers.dropout import Dropout
 from textbones.layers.transformer_encoder import TransformerEncoder
 from textbones.models.backbone import Backbone
+from textbones.models.config_checks import (
+    ParameterPart,
+    embedding_parts,
+    transformer_block_parameters,
+)
 from textbones.models.text_embeddings import TextEmbeddings
 
 
@@ -66,6 +71,54 @@ class AlbertBackbone(Backbone):
     _keras_hub_unknown_arguments = ("activation", "layer_norm_epsilon")
     input_names = ("token_ids", "segment_ids", "padding_mask")
 
+    @classmethod
+    def _check_consistency(cls, config) -> None:
+        num_layers, num_groups = config["num_layers"], config["num_groups"]
+        if num_layers % num_groups != 0:
+            raise ValueError(
+                f"`num_layers` ({num_layers}) must be a multiple of `num_groups` "
+                f"({num_groups}): each group of shared blocks covers "
+                "num_layers / num_groups consecutive layers. Change one of them."
+            )
+
+    @classmethod
+    def _depth(cls, config) -> tuple[int, str]:
+        layers, inner = config["num_layers"], config["num_inner_repetitions"]
+        return layers * inner, f"`num_layers`={layers} x `num_inner_repetitions`={inner}"
+
+    @classmethod
+    def parameter_parts(cls, config) -> list[ParameterPart]:
+        """ALBERT's parameters by part: the embedding tables, the shared blocks, the rest.
+
+        The blocks count once per group and inner repetition, whatever ``num_layers``.
+
+        Example:
+
+        >>> parts = AlbertBackbone.parameter_parts(
+        ...     {"vocabulary_size": 100, "num_layers": 4, "num_heads": 2, "embedding_dim": 8,
+        ...      "hidden_dim": 16, "intermediate_dim": 32, "num_groups": 2,
+        ...      "num_inner_repetitions": 1, "max_sequence_length": 512, "num_segments": 2})
+        >>> sum(part.parameters for part in parts)
+        9792
+        """
+        embedding, hidden = config["embedding_dim"], config["hidden_dim"]
+        blocks = config["num_groups"] * config["num_inner_repetitions"]
+        block = transformer_block_parameters(hidden, config["intermediate_dim"])
+        return [
+            *embedding_parts(config, embedding),
+            ParameterPart(
+                "num_groups",
+                blocks * block,
+                f"the shared transformer blocks (num_groups {config['num_groups']:,} x "
+                f"num_inner_repetitions {config['num_inner_repetitions']:,} x {block:,} each)",
+            ),
+            ParameterPart(
+                "hidden_dim",
+                2 * embedding + embedding * hidden + hidden + hidden * hidden + hidden,
+                f"the embedding layer norm and projection and the pooler (hidden_dim {hidden:,})",
+            ),
+        ]
+
     def __init__(
         self,
         vocabulary_size: int,
@@ -84,18 +137,6 @@ class AlbertBackbone(Backbone):
         dtype=None,
         **kwargs,
     ):
-        if num_groups <= 0 or num_layers % num_groups != 0:
-            raise ValueError(
-                f"`num_layers` ({num_layers}) must be a multiple of `num_groups` "
-                f"({num_groups}): each group of shared blocks covers "
-                "num_layers / num_groups consecutive layers. Change one of them."
-            )
-        if hidden_dim % num_heads != 0:
-            raise ValueError(
-                f"`hidden_dim` ({hidden_dim}) must be divisible by `num_heads` "
-                f"({num_heads}) so that every head gets hidden_dim / num_heads features. "
-                "Change one of them."
-            )
         embeddings = TextEmbeddings.create(
             vocabulary_size=vocabulary_size,
             width=embedding_dim,

@@ -6,6 +6,11 @@ from textbones.layers.activations import get_activation, serialize_activation
 from textbones.layers.dropout import Dropout
 from textbones.layers.transformer_encoder import TransformerEncoder
 from textbones.models.backbone import Backbone
+from textbones.models.config_checks import (
+    ParameterPart,
+    embedding_parts,
+    transformer_block_parameters,
+)
 from textbones.models.text_embeddings import TextEmbeddings
 
 
@@ -64,6 +69,36 @@ class BertBackbone(Backbone):
     _keras_hub_unknown_arguments = ("activation", "layer_norm_epsilon")
     input_names = ("token_ids", "segment_ids", "padding_mask")
 
+    @classmethod
+    def parameter_parts(cls, config) -> list[ParameterPart]:
+        """BERT's parameters by part: the three embedding tables, the blocks, the rest.
+
+        Example:
+
+        >>> parts = BertBackbone.parameter_parts(
+        ...     {"vocabulary_size": 100, "num_layers": 2, "num_heads": 2, "hidden_dim": 16,
+        ...      "intermediate_dim": 32, "max_sequence_length": 8, "num_segments": 2})
+        >>> [part.field for part in parts]
+        ['vocabulary_size', 'max_sequence_length', 'num_segments', 'num_layers', 'hidden_dim']
+        >>> sum(part.parameters for part in parts)
+        6512
+        """
+        hidden, layers = config["hidden_dim"], config["num_layers"]
+        block = transformer_block_parameters(hidden, config["intermediate_dim"])
+        return [
+            *embedding_parts(config, hidden),
+            ParameterPart(
+                "num_layers",
+                layers * block,
+                f"the transformer blocks (num_layers {layers:,} x {block:,} each)",
+            ),
+            ParameterPart(
+                "hidden_dim",
+                2 * hidden + hidden * hidden + hidden,
+                f"the embedding layer norm and the pooler (hidden_dim {hidden:,})",
+            ),
+        ]
+
     def __init__(
         self,
         vocabulary_size: int,
@@ -79,12 +114,6 @@ class BertBackbone(Backbone):
         dtype=None,
         **kwargs,
     ):
-        if hidden_dim % num_heads != 0:
-            raise ValueError(
-                f"`hidden_dim` ({hidden_dim}) must be divisible by `num_heads` "
-                f"({num_heads}) so that every head gets hidden_dim / num_heads features. "
-                "Change one of them."
-            )
         embeddings = TextEmbeddings.create(
             vocabulary_size=vocabulary_size,
             width=hidden_dim,

@@ -6,6 +6,7 @@ from textbones.layers.activations import get_activation, serialize_activation
 from textbones.layers.dropout import Dropout
 from textbones.layers.f_net_encoder import FNetEncoder
 from textbones.models.backbone import Backbone
+from textbones.models.config_checks import ParameterPart, embedding_parts, f_net_block_parameters
 from textbones.models.text_embeddings import TextEmbeddings
 
 
@@ -56,6 +57,34 @@ class FNetBackbone(Backbone):
 
     _keras_hub_unknown_arguments = ("activation", "layer_norm_epsilon")
     input_names = ("token_ids", "segment_ids")
+
+    @classmethod
+    def parameter_parts(cls, config) -> list[ParameterPart]:
+        """FNet's parameters by part: the embedding tables, the blocks, the rest.
+
+        Example:
+
+        >>> parts = FNetBackbone.parameter_parts(
+        ...     {"vocabulary_size": 100, "num_layers": 2, "hidden_dim": 16,
+        ...      "intermediate_dim": 32, "max_sequence_length": 8, "num_segments": 4})
+        >>> sum(part.parameters for part in parts)
+        4640
+        """
+        hidden, layers = config["hidden_dim"], config["num_layers"]
+        block = f_net_block_parameters(hidden, config["intermediate_dim"])
+        return [
+            *embedding_parts(config, hidden),
+            ParameterPart(
+                "num_layers",
+                layers * block,
+                f"the FNet blocks (num_layers {layers:,} x {block:,} each)",
+            ),
+            ParameterPart(
+                "hidden_dim",
+                2 * hidden + 2 * (hidden * hidden + hidden),
+                f"the embedding layer norm, projection and pooler (hidden_dim {hidden:,})",
+            ),
+        ]
 
     def __init__(
         self,
