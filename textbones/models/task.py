@@ -30,6 +30,10 @@ class Task(TaskInputs, keras.Model):
     NumPy, on any backend. With ``preprocessor=None`` they take the preprocessed integer
     dicts the model itself takes.
 
+    Every item of raw text must be a string (or UTF-8 bytes): ``None``, NaN, numbers and
+    the like are refused naming their index (and, for pairs, their segment), never read
+    as the text ``"None"`` or ``"nan"``; empty inputs (``predict([])``) are refused too.
+
     Padding: models with a padding mask (BERT, ALBERT) pad each batch only to its
     longest row, rounded up to 16, 32, 64, ... ``sequence_length`` (so compiled steps
     are reused), instead of always to ``sequence_length``; the outputs for real tokens
@@ -197,11 +201,13 @@ class Task(TaskInputs, keras.Model):
         """
         pipeline = {"workers": workers, "use_multiprocessing": use_multiprocessing, "max_queue_size": max_queue_size}
         if validation_split and text_batches.is_text(x) and validation_data is None:
-            x, y, sample_weight, validation_data = split_text(x, y, sample_weight, validation_split)
+            x, y, sample_weight, validation_data = split_text(
+                x, y, sample_weight, validation_split, type(self).__name__
+            )
             validation_split = 0.0
         arguments, _ = self._adapt_data(
             x, y, sample_weight, batch_size=batch_size, shuffle=shuffle, needs_labels=True,
-            preprocess_options=self._preprocess_options("fit"), **pipeline,
+            purpose="fit", **pipeline,
         )
         # Keras's `shuffle` reorders a PyDataset's batches: as asked for the caller's own;
         # never for raw text (TextBatches shuffles its rows itself, or keeps them in order)
@@ -214,7 +220,7 @@ class Task(TaskInputs, keras.Model):
             # the validation loss of different epochs can be compared.
             val_arguments, _ = self._adapt_data(
                 val_x, val_y, val_weight, batch_size=validation_batch_size or batch_size,
-                needs_labels=True, seed=0, preprocess_options=self._preprocess_options("evaluate"), **pipeline,
+                needs_labels=True, seed=0, purpose="evaluate", **pipeline,
             )
             validation_data = as_validation(val_arguments)
             if "y" not in val_arguments:
@@ -255,8 +261,7 @@ class Task(TaskInputs, keras.Model):
             # Called by `fit` for validation, on data `fit` has already adapted.
             return super().evaluate(x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight, steps=steps, callbacks=callbacks, return_dict=return_dict, **kwargs)
         arguments, _ = self._adapt_data(
-            x, y, sample_weight, batch_size=batch_size, needs_labels=True,
-            preprocess_options=self._preprocess_options("evaluate"),
+            x, y, sample_weight, batch_size=batch_size, needs_labels=True, purpose="evaluate",
             workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size,
         )
         arguments.pop("shuffle", None)
@@ -280,8 +285,7 @@ class Task(TaskInputs, keras.Model):
         outputs come back in the order of ``x``.
         """
         arguments, batches = self._adapt_data(
-            x, batch_size=batch_size, sort_by_length=True,
-            preprocess_options=self._preprocess_options("predict"),
+            x, batch_size=batch_size, sort_by_length=True, purpose="predict",
             workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size,
         )
         for unused in ("y", "sample_weight", "shuffle"):

@@ -37,6 +37,23 @@ class TaskInputs:
             )
         self.backbone.check_inputs({name: x[name] for name in self.backbone.input_names if name in x})
 
+    def _refuse_empty(self, x, purpose: str) -> None:
+        """Raise a ``ValueError`` if ``x`` is a container of no examples (``predict([])``)."""
+        if isinstance(x, dict):
+            values = list(x.values())
+            empty = bool(values) and all(_rows(value) == 0 for value in values)
+        elif isinstance(x, tuple) and x and all(isinstance(c, (list, np.ndarray)) for c in x):
+            empty = all(_rows(column) == 0 for column in x)
+        else:
+            empty = isinstance(x, (list, np.ndarray)) and _rows(x) == 0
+        if empty:
+            doing = {"fit": "train on", "evaluate": "evaluate"}.get(purpose, purpose)
+            raise ValueError(
+                f"{type(self).__name__} got no examples to {doing}: `x` is an empty "
+                f"{type(x).__name__}. Pass at least one text (or sentence pair), or "
+                "preprocessed arrays with at least one row."
+            )
+
     def _no_preprocessor_error(self) -> ValueError:
         return ValueError(
             f"{type(self).__name__} got raw text but has no preprocessor (preprocessor=None). "
@@ -54,6 +71,7 @@ class TaskInputs:
         batch_size=None,
         shuffle: bool = False,
         needs_labels: bool = False,
+        purpose: str = "predict",
         seed: int | None = None,
         sort_by_length: bool = False,
         preprocess_options: dict[str, Any] | None = None,
@@ -65,8 +83,17 @@ class TaskInputs:
 
         Returns the keyword arguments (``x`` and, for arrays, ``y``, ``sample_weight``,
         ``batch_size``, ``shuffle``) and the ``TextBatches`` made (or ``None``).
+        ``purpose`` (``"fit"``, ``"evaluate"`` or ``"predict"``) picks the preprocessor
+        options unless ``preprocess_options`` is given, and words the errors.
+
+        With a preprocessor, every list, array or tuple of them is read as raw text, so a
+        ``None``, NaN or number among the texts is refused with its index (see
+        ``text_batches.as_text_columns``) rather than mistaken for another kind of input.
         """
         preprocessor = self.preprocessor
+        if preprocess_options is None:
+            preprocess_options = self._preprocess_options(purpose)
+        self._refuse_empty(x, purpose)
         if isinstance(x, keras.utils.PyDataset):
             if preprocessor is not None:
                 x = text_batches.MappedBatches(x, preprocessor, self._uses_dynamic_length, seed)
@@ -86,9 +113,14 @@ class TaskInputs:
             if preprocessor is None:
                 return {"x": x}, None
             return {"x": text_batches.preprocessed_generator(x, preprocessor, self._uses_dynamic_length, seed)}, None
-        if text_batches.is_text(x):
+        read_as_text = text_batches.is_text(x) or (
+            preprocessor is not None and text_batches.is_text_container(x)
+        )
+        if read_as_text:
             if preprocessor is None:
                 raise self._no_preprocessor_error()
+            columns = text_batches.as_text_columns(x, type(self).__name__)
+            x = columns if len(columns) > 1 else columns[0]
             if not self._labels_from_caller and (y is not None or sample_weight is not None):
                 # Checked before Keras's loop starts: an error raised from a batch inside it
                 # can leave a JAX model's variables without their values.
@@ -151,7 +183,11 @@ class TaskInputs:
 
     def _preprocess_batch(self, x, y=None, sample_weight=None, purpose: str = "fit"):
         """One batch of raw text preprocessed (for the ``*_on_batch`` methods)."""
-        if not text_batches.is_text(x):
+        self._refuse_empty(x, purpose)
+        is_text = text_batches.is_text(x) or (
+            self.preprocessor is not None and text_batches.is_text_container(x)
+        )
+        if not is_text:
             if isinstance(x, dict):
                 self._check_preprocessed(x)
             if y is not None:
@@ -159,9 +195,14 @@ class TaskInputs:
             return x, y, sample_weight
         if self.preprocessor is None:
             raise self._no_preprocessor_error()
+        columns = text_batches.as_text_columns(x, type(self).__name__)
         if y is not None:
             self._check_labels(np.asarray(y))
-        columns = text_batches.as_text_columns(x)
+            y = text_batches.rows_per_example(y, len(columns[0]), "y")
+        if sample_weight is not None:
+            sample_weight = text_batches.rows_per_example(
+                sample_weight, len(columns[0]), "sample_weight", "float32"
+            )
         rng = np.random.default_rng(np.random.randint(0, 2**31 - 1))
         batch = self.preprocessor._preprocess(
             columns if len(columns) > 1 else columns[0],
@@ -172,6 +213,14 @@ class TaskInputs:
             **self._preprocess_options(purpose),
         )
         return keras.utils.unpack_x_y_sample_weight(batch)
+
+
+def _rows(value) -> int | None:
+    """The length of the first axis of a list or array, ``None`` if it has none."""
+    shape = getattr(value, "shape", None)
+    if shape is not None:
+        return shape[0] if len(shape) else None
+    return len(value) if isinstance(value, (list, tuple)) else None
 
 
 def _is_tf_dataset(x) -> bool:
@@ -192,11 +241,11 @@ def as_validation(arguments: dict[str, Any]):
     return keras.utils.pack_x_y_sample_weight(arguments["x"], arguments["y"], arguments["sample_weight"])
 
 
-def split_text(x, y, sample_weight, fraction: float):
+def split_text(x, y, sample_weight, fraction: float, owner: str = "The text input"):
     """The last ``fraction`` of the rows of raw text (and labels) as validation data."""
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"`validation_split` must be between 0 and 1, got {fraction}.")
-    columns = text_batches.as_text_columns(x)
+    columns = text_batches.as_text_columns(x, owner)
     split = int(len(columns[0]) * (1.0 - fraction))
 
     def cut(values, part):

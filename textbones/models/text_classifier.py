@@ -22,7 +22,10 @@ class TextClassifier(Task):
 
     Default ``compile()``: ``Adam`` (learning rate 5e-5; 1e-5 for ALBERT),
     ``SparseCategoricalCrossentropy`` (on logits unless ``activation`` is softmax) and
-    ``SparseCategoricalAccuracy``.
+    ``SparseCategoricalAccuracy``. Labels are then one integer class id per example;
+    one-hot labels of shape ``(n, num_classes)`` are refused with a hint, and train after
+    ``compile(loss=keras.losses.CategoricalCrossentropy(from_logits=True))`` (whose
+    default metric is ``CategoricalAccuracy``).
 
     Use a family's class (``BertTextClassifier``, ...), or ``TextClassifier.from_preset``
     to pick it from a preset.
@@ -97,7 +100,56 @@ class TextClassifier(Task):
             "metrics": [keras.metrics.SparseCategoricalAccuracy()],
         }
 
+    def compile(
+        self, optimizer="auto", loss="auto", *, metrics="auto", weighted_metrics="auto", **kwargs
+    ) -> None:
+        """As ``Task.compile``; with a categorical loss the default metric is categorical accuracy.
+
+        Example:
+
+        >>> import keras, textbones
+        >>> backbone = textbones.models.FNetBackbone(50, 1, 8, 16)
+        >>> model = textbones.models.FNetTextClassifier(backbone, num_classes=3)
+        >>> model.compile(loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+        >>> [type(metric).__name__ for metric in model._compile_metrics._user_metrics]
+        ['CategoricalAccuracy']
+        """
+        if isinstance(metrics, str) and metrics == "auto" and label_kind(loss) == "categorical":
+            metrics = [keras.metrics.CategoricalAccuracy()]
+        super().compile(
+            optimizer, loss, metrics=metrics, weighted_metrics=weighted_metrics, **kwargs
+        )
+
     def _check_labels(self, y: np.ndarray) -> None:
+        loss = getattr(self, "loss", None)
+        kind = label_kind(loss)
+        loss_name = (
+            "SparseCategoricalCrossentropy" if loss is None
+            else repr(loss) if isinstance(loss, str)
+            else getattr(loss, "__name__", type(loss).__name__)
+        )
+        if kind == "categorical":
+            if y.ndim != 2 or y.shape[1] != self.num_classes:
+                raise ValueError(
+                    f"{type(self).__name__} is compiled with {loss_name}, which takes one row "
+                    f"of {self.num_classes} class probabilities (one-hot) per example, but the "
+                    f"labels have shape {y.shape}. Pass labels of shape (n, {self.num_classes}) "
+                    "or compile with SparseCategoricalCrossentropy for integer class ids."
+                )
+            return
+        if kind is None:
+            return
+        if y.ndim >= 2 and y.shape[-1] > 1:
+            logits = self.activation is not keras.activations.softmax
+            raise ValueError(
+                f"{type(self).__name__} got labels of shape {y.shape}, one row of "
+                f"{y.shape[-1]} values per example: one-hot (or multi-hot) labels, but its "
+                f"loss ({loss_name}) "
+                "takes one integer class id per example. Pass the class ids (e.g. "
+                "`np.argmax(y, axis=-1)`), or compile with "
+                f"`loss=keras.losses.CategoricalCrossentropy(from_logits={logits})` to train "
+                "on one-hot labels."
+            )
         if y.dtype.kind == "f" and np.all(np.mod(y, 1) == 0):
             y = y.astype(np.int64)
         if y.dtype.kind not in "iu":
@@ -120,3 +172,35 @@ class TextClassifier(Task):
             "activation": keras.activations.serialize(self.activation),
             "dropout": self.dropout,
         }
+
+
+def label_kind(loss) -> str | None:
+    """The labels a classifier's ``loss`` takes: ``"sparse"`` (one class id per example),
+    ``"categorical"`` (one row of class probabilities, e.g. one-hot) or ``None`` (a loss
+    this function does not know, whose labels are left unchecked).
+
+    ``None`` and ``"auto"`` mean the default loss, ``SparseCategoricalCrossentropy``.
+
+    Example:
+
+    >>> import keras
+    >>> label_kind(None), label_kind("categorical_crossentropy")
+    ('sparse', 'categorical')
+    >>> label_kind(keras.losses.MeanSquaredError()) is None
+    True
+    """
+    if loss is None or (isinstance(loss, str) and loss == "auto"):
+        return "sparse"
+    if isinstance(loss, keras.losses.SparseCategoricalCrossentropy):
+        return "sparse"
+    if isinstance(loss, keras.losses.CategoricalCrossentropy):
+        return "categorical"
+    name = loss if isinstance(loss, str) else getattr(loss, "name", None)
+    name = name or getattr(loss, "__name__", "")
+    if not isinstance(name, str):
+        return None
+    if name.startswith("sparse_categorical"):
+        return "sparse"
+    if name.startswith("categorical_crossentropy"):
+        return "categorical"
+    return None

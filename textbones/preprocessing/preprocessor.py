@@ -8,7 +8,7 @@ import numpy as np
 from textbones.models.classproperty import classproperty
 from textbones.preprocessing.multi_segment_packer import MultiSegmentPacker
 from textbones.preprocessing.padding_buckets import bucket_length, trim_columns
-from textbones.preprocessing.tokenizer import Tokenizer
+from textbones.preprocessing.tokenizer import Tokenizer, _as_texts
 from textbones.serialization import register_keras_hub_aliases
 
 PREPROCESSOR_CONFIG_FILE = "preprocessor.json"
@@ -109,9 +109,22 @@ class Preprocessor:
                     f"The segments of a pair must have the same number of rows, got {sorted(sizes)}. "
                     "Give every segment one entry per example."
                 )
-            tokenized = tuple(self.tokenizer.tokenize(segment) for segment in segments)
+            # Checked here rather than by the tokenizer, so that a bad item is reported
+            # with the segment it is in.
+            checked = (
+                _as_texts(segment, type(self).__name__, (index, len(segments)))
+                for index, segment in enumerate(segments)
+            )
+            tokenized = tuple(
+                self.tokenizer.tokenize(texts[0] if single else texts) for texts, single in checked
+            )
         else:
             tokenized = (self.tokenizer.tokenize(segments),)
+        # An empty batch packs to zero rows, not to one empty example.
+        tokenized = tuple(
+            np.zeros((0, 0), "int32") if isinstance(ids, list) and not ids else ids
+            for ids in tokenized
+        )
         token_ids, segment_ids = self.packer(tokenized)
         inputs = {"token_ids": token_ids, "segment_ids": segment_ids}
         if self.has_padding_mask:

@@ -17,6 +17,8 @@ from typing import Any
 import keras
 import numpy as np
 
+from textbones.preprocessing.tokenizer import _as_texts
+
 #: Threads that prepare batches ahead of the training step, unless the caller says.
 DEFAULT_WORKERS = 2
 
@@ -49,11 +51,30 @@ def _is_text_column(column: Any) -> bool:
 
 
 def _first_is_str(values) -> bool:
-    return len(values) > 0 and isinstance(values[0], (str, bytes, np.str_, np.bytes_))
+    # Any item, not only the first: `[None, "text"]` is text with a bad item (refused by
+    # `as_text_columns` with its index), not some other kind of input.
+    return any(isinstance(value, (str, bytes, np.str_, np.bytes_)) for value in values)
 
 
-def as_text_columns(x: Any) -> tuple[list[str], ...]:
+def is_text_container(x: Any) -> bool:
+    """Whether ``x`` is shaped like raw text (a string, list or array, or a tuple of them),
+    whatever its items are: what a task with a preprocessor reads as text.
+
+    Example:
+
+    >>> is_text_container([None, 1]), is_text_container(([], [])), is_text_container({"a": 1})
+    (True, True, False)
+    """
+    if isinstance(x, tuple):
+        return bool(x) and all(is_text_container(column) for column in x)
+    return isinstance(x, (str, bytes, list, np.ndarray))
+
+
+def as_text_columns(x: Any, owner: str = "The text input") -> tuple[list[str], ...]:
     """``x`` (see ``is_text``) as a tuple of equally long lists of ``str``, one per segment.
+
+    Every item must be a string (or UTF-8 bytes); anything else is refused with its index
+    and segment (see ``tokenizer._as_texts``), never read as text like ``"None"``.
 
     Example:
 
@@ -61,9 +82,16 @@ def as_text_columns(x: Any) -> tuple[list[str], ...]:
     (['one'],)
     >>> as_text_columns((["a", "b"], np.array([b"c", b"d"])))
     (['a', 'b'], ['c', 'd'])
+    >>> as_text_columns(["a", float("nan")], "Demo")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Demo takes strings, but item 1 of the batch is a float (nan). ...
     """
     columns = x if isinstance(x, tuple) else (x,)
-    converted = tuple(_as_str_list(column) for column in columns)
+    converted = tuple(
+        _as_str_list(column, owner, (index, len(columns)) if len(columns) > 1 else None)
+        for index, column in enumerate(columns)
+    )
     lengths = {len(column) for column in converted}
     if len(lengths) > 1:
         raise ValueError(
@@ -74,10 +102,12 @@ def as_text_columns(x: Any) -> tuple[list[str], ...]:
     return converted
 
 
-def _as_str_list(column: Any) -> list[str]:
+def _as_str_list(column: Any, owner: str, segment: tuple[int, int] | None) -> list[str]:
     if isinstance(column, (str, bytes)):
         column = [column]
-    return [value.decode("utf-8") if isinstance(value, (bytes, np.bytes_)) else str(value) for value in np.asarray(column, dtype=object).ravel()]
+    elif isinstance(column, np.ndarray):
+        column = column.ravel()
+    return _as_texts(column, owner, segment)[0]
 
 
 def _take(values, indices: np.ndarray):
@@ -144,8 +174,10 @@ class TextBatches(keras.utils.PyDataset):
             raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}.")
         self.columns = as_text_columns(x)
         self.num_rows = len(self.columns[0])
-        self.y = None if y is None else _as_label_array(y, self.num_rows, "y")
-        self.sample_weight = None if sample_weight is None else _as_label_array(sample_weight, self.num_rows, "sample_weight", "float32")
+        self.y = None if y is None else rows_per_example(y, self.num_rows, "y")
+        self.sample_weight = None if sample_weight is None else rows_per_example(
+            sample_weight, self.num_rows, "sample_weight", "float32"
+        )
         self.preprocessor = preprocessor
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -196,7 +228,18 @@ class TextBatches(keras.utils.PyDataset):
         return keras.tree.map_structure(lambda value: np.asarray(value)[inverse], outputs)
 
 
-def _as_label_array(values: Any, num_rows: int, name: str, dtype=None) -> np.ndarray:
+def rows_per_example(values: Any, num_rows: int, name: str, dtype=None) -> np.ndarray:
+    """``values`` (labels or weights) as an array, refused unless it has ``num_rows`` rows.
+
+    Example:
+
+    >>> rows_per_example([0, 1], 2, "y").tolist()
+    [0, 1]
+    >>> rows_per_example([0, 1, 1], 2, "y")
+    Traceback (most recent call last):
+    ...
+    ValueError: `y` has 3 rows but the text has 2; give one y entry per example.
+    """
     array = np.asarray(values, dtype=dtype)
     if array.ndim == 0 or array.shape[0] != num_rows:
         raise ValueError(

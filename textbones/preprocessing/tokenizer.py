@@ -8,7 +8,7 @@ Subclasses implement four hooks (``_tokenize_batch``, ``_detokenize_batch``,
 
 import numbers
 import pathlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from typing import Any, ClassVar
 
 import numpy as np
@@ -257,28 +257,75 @@ def _snake_case(name: str) -> str:
     return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
 
 
-def _as_texts(inputs, owner: str) -> tuple[list[str], bool]:
-    """``inputs`` as a list of str, and whether it was a single string."""
+def _as_texts(inputs, owner: str, segment: tuple[int, int] | None = None) -> tuple[list[str], bool]:
+    """``inputs`` as a list of str, and whether it was a single string.
+
+    The one place where raw text is checked item by item, for tokenizers, preprocessors
+    and the raw-text inputs of tasks: ``None``, NaN, numbers, nested lists and any other
+    non-string are refused with their index (and, for ``segment=(index, count)``, which
+    segment of a pair), never turned into text such as ``"None"`` or ``"nan"``. A dict or
+    a set is refused too: iterating it would read its keys, in no meaningful order.
+
+    Example:
+
+    >>> _as_texts(["a", b"b"], "Demo")
+    (['a', 'b'], False)
+    >>> _as_texts(["a", None], "Demo", segment=(1, 2))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Demo takes strings, but item 1 of the batch is a NoneType (None) in segment 2 ...
+    """
     if isinstance(inputs, str):
         return [inputs], True
     if isinstance(inputs, bytes):
-        return [inputs.decode("utf-8")], True
+        return [_decoded(inputs, owner, 0, segment)], True
     if inputs is None:
         raise ValueError(f"{owner} got None; pass a string or a list of strings.")
     if isinstance(inputs, np.ndarray) and inputs.ndim == 0:
-        return _as_texts(inputs.item(), owner)
+        return _as_texts(inputs.item(), owner, segment)
+    if isinstance(inputs, (Mapping, Set)):
+        kind = "dict" if isinstance(inputs, Mapping) else "set"
+        raise ValueError(
+            f"{owner} takes a string or a list of strings, got a {type(inputs).__name__}: "
+            f"reading a {kind} as text would take its {'keys' if kind == 'dict' else 'items'} "
+            "in no meaningful order. Pass a list of the texts (e.g. `list(texts.values())`)."
+        )
     if not isinstance(inputs, (Iterable, np.ndarray)):
         raise ValueError(f"{owner} takes a string or a list of strings, got {type(inputs).__name__}.")
     texts = []
     for index, item in enumerate(inputs):
-        if isinstance(item, bytes):
-            item = item.decode("utf-8")
+        if isinstance(item, (bytes, np.bytes_)):
+            item = _decoded(item, owner, index, segment)
         elif isinstance(item, np.str_):
             item = str(item)
         if not isinstance(item, str):
+            shown = repr(item)
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
             raise ValueError(
                 f"{owner} takes strings, but item {index} of the batch is a "
-                f"{type(item).__name__} ({item!r}). Convert it with str() or drop it."
+                f"{type(item).__name__} ({shown}){_segment_words(segment)}. None, NaN and "
+                "other non-strings are not read as text: drop that example or replace it "
+                "with a string."
             )
         texts.append(item)
     return texts, False
+
+
+def _segment_words(segment: tuple[int, int] | None) -> str:
+    if segment is None:
+        return ""
+    index, count = segment
+    ordinal = ["first", "second", "third"][index] if index < 3 else f"#{index + 1}"
+    group = "pair" if count == 2 else "example"
+    return f" in segment {index + 1} of {count} (the {ordinal} text of each {group})"
+
+
+def _decoded(value: bytes, owner: str, index: int, segment: tuple[int, int] | None) -> str:
+    try:
+        return bytes(value).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{owner} takes UTF-8 text, but item {index} of the batch is bytes that are not "
+            f"valid UTF-8 (at byte {error.start}){_segment_words(segment)}. Decode it with "
+            "its own encoding first."
+        ) from None
