@@ -122,10 +122,11 @@ class SentencePieceTokenizer(Tokenizer):
         """
         if proto is None:
             self.proto, self._processor, self._vocabulary = None, None, []
-            self._token_index_cache = None
+            self._token_index_cache = self._vocabulary_source = None
             return
+        file = _proto_file(proto)
         proto_bytes = _proto_bytes(proto)
-        processor = _load_processor(proto_bytes)
+        processor = _load_processor(proto_bytes, file)
         vocabulary = [processor.id_to_piece(index) for index in range(processor.get_piece_size())]
         self._check_special_tokens(set(vocabulary))
         for wanted, piece_id, what in (
@@ -140,6 +141,7 @@ class SentencePieceTokenizer(Tokenizer):
                 )
         self.proto, self._processor, self._vocabulary = proto_bytes, processor, vocabulary
         self._token_index_cache = None
+        self._vocabulary_source = file
 
     def _check_special_tokens(self, vocabulary: set[str]) -> None:
         for name in self.special_token_names:
@@ -306,7 +308,7 @@ class SentencePieceTokenizer(Tokenizer):
                 f"{path} does not exist, so {type(self).__name__} has no SentencePiece model "
                 "to load. The preset is incomplete: save or download it again."
             )
-        self.set_proto(path.read_bytes())
+        self.set_proto(path)
 
     # -- serialization ---------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
@@ -341,6 +343,13 @@ class SentencePieceTokenizer(Tokenizer):
         self._normalizer = self._text_normalizer()
         if self.proto is not None:
             self._processor = _load_processor(self.proto)
+
+
+def _proto_file(proto) -> str | None:
+    """The file ``proto`` names, or ``None`` when it is the model itself (bytes, base64)."""
+    if isinstance(proto, os.PathLike) or (isinstance(proto, str) and os.path.isfile(proto)):
+        return os.fspath(proto)
+    return None
 
 
 def _proto_bytes(proto) -> bytes:
@@ -390,8 +399,11 @@ def _parses(proto_bytes: bytes) -> bool:
     return True
 
 
-def _load_processor(proto_bytes: bytes) -> sentencepiece.SentencePieceProcessor:
-    """A processor for ``proto_bytes``, or a ``ValueError`` saying why there is none."""
+def _load_processor(
+    proto_bytes: bytes, file: str | None = None
+) -> sentencepiece.SentencePieceProcessor:
+    """A processor for ``proto_bytes`` (read from ``file``, if given), or a ``ValueError``
+    saying why there is none."""
     problem = "it is empty"
     if proto_bytes:
         try:
@@ -402,8 +414,9 @@ def _load_processor(proto_bytes: bytes) -> sentencepiece.SentencePieceProcessor:
         except (RuntimeError, OSError) as error:
             reason = str(error).strip() or type(error).__name__
             problem = f"sentencepiece cannot parse it ({reason})"
+    what = "`proto`" if file is None else f"The SentencePiece model file {file}"
     raise ValueError(
-        f"`proto` is not a SentencePiece model: {problem}. Pass the file written by "
+        f"{what} is not a SentencePiece model: {problem}. Pass the file written by "
         "`sentencepiece.SentencePieceTrainer` or `compute_sentence_piece_proto` (its path, "
         "bytes or base64 text), e.g. a preset's assets/tokenizer/vocabulary.spm."
     )

@@ -10,6 +10,7 @@ vocabulary, and the whole batch is encoded in Rust.
 
 import os
 import pathlib
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,6 +24,8 @@ from textbones.presets.atomic_directory import replace_file
 #: A word longer than this many characters becomes the out-of-vocabulary token (as in BERT).
 MAX_CHARS_PER_WORD = 100
 VOCABULARY_FILE = "vocabulary.txt"
+#: A line break as Python's universal newlines see one.
+_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 
 
 def configure_word_splitting(
@@ -70,7 +73,11 @@ def read_vocabulary_file(path: str | os.PathLike) -> list[str]:
     """The tokens of a one-token-per-line vocabulary file, in id order.
 
     Lines end at ``\\n``, ``\\r\\n`` or ``\\r``; the line break is not part of the token,
-    but any other whitespace is (as ``transformers`` reads ``vocab.txt``).
+    but any other whitespace is (as ``transformers`` reads ``vocab.txt``). The file must be
+    UTF-8 text with a token on every line: an empty line would take an id of its own and
+    move every later token off the embedding row it was trained with, so it is refused
+    (naming its line), as is text that is not UTF-8. One line break after the last token
+    is the usual file ending, not an empty line.
 
     Example:
 
@@ -79,6 +86,11 @@ def read_vocabulary_file(path: str | os.PathLike) -> list[str]:
     >>> _ = path.write_text("[UNK]\\nthe\\n##s\\n", encoding="utf-8")
     >>> read_vocabulary_file(path)
     ['[UNK]', 'the', '##s']
+    >>> _ = path.write_text("[UNK]\\n\\nthe\\n", encoding="utf-8")
+    >>> read_vocabulary_file(path)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Line 2 of the vocabulary file .../vocab.txt is empty...
     """
     path = pathlib.Path(path)
     if not path.is_file():
@@ -86,8 +98,27 @@ def read_vocabulary_file(path: str | os.PathLike) -> list[str]:
             f"No vocabulary file at {path}. Pass the path of a text file with one token "
             "per line, or the tokens as a list of strings."
         )
-    with path.open(encoding="utf-8") as file:
-        return [line.rstrip("\n") for line in file]
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = len(_LINE_BREAK.split(data[: error.start]))
+        raise ValueError(
+            f"The vocabulary file {path} is not UTF-8 text: the byte at offset {error.start} "
+            f"(line {line}) is not valid UTF-8. Convert the file to UTF-8, e.g. with "
+            "`iconv -f <its encoding> -t UTF-8`, keeping one token per line."
+        ) from None
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the line break that ends the last line
+    for number, line in enumerate(lines, start=1):
+        if not line:
+            raise ValueError(
+                f"Line {number} of the vocabulary file {path} is empty. Every line must hold "
+                "one token (a token's id is its line number minus one), so an empty line "
+                "gives every token after it an id one higher than intended. Delete the line."
+            )
+    return lines
 
 
 def _read_only(name: str, doc: str) -> property:
@@ -208,8 +239,9 @@ class WordPieceTokenizer(Tokenizer):
         """Use ``vocabulary`` (a list of tokens or a file path; ``None`` empties the tokenizer).
 
         Raises ``ValueError`` for an empty vocabulary, a token that is not a string,
-        holds a line break or appears twice, and for a missing ``oov_token`` or
-        special token; the tokenizer is then left as it was.
+        is empty, holds a line break or appears twice, for a file that is not UTF-8 or
+        has an empty line, and for a missing ``oov_token`` or special token; the
+        tokenizer is then left as it was.
 
         Example:
 
@@ -220,8 +252,9 @@ class WordPieceTokenizer(Tokenizer):
         """
         if vocabulary is None:
             self._vocabulary = self._backend = self._token_index_cache = self._joined_forms = None
+            self._vocabulary_source = None
             return
-        tokens = self._checked_tokens(vocabulary)
+        tokens, file = self._checked_tokens(vocabulary)
         index = {token: position for position, token in enumerate(tokens)}
         required = [("oov_token", self.oov_token)]
         required += [(name, getattr(self, name)) for name in self.special_token_names]
@@ -253,14 +286,18 @@ class WordPieceTokenizer(Tokenizer):
             )
         self._vocabulary, self._token_index_cache, self._backend = tokens, index, backend
         self._joined_forms = None
+        self._vocabulary_source = file
 
-    def _checked_tokens(self, vocabulary) -> list[str]:
+    def _checked_tokens(self, vocabulary) -> tuple[list[str], str | None]:
+        """The tokens of ``vocabulary`` and the file they were read from (``None`` for a list)."""
         owner = type(self).__name__
         if isinstance(vocabulary, (str, os.PathLike)):
             tokens = read_vocabulary_file(vocabulary)
+            file = str(vocabulary)
             source = f"the vocabulary file {vocabulary}"
         elif isinstance(vocabulary, Iterable) and not isinstance(vocabulary, bytes):
             tokens = list(vocabulary)
+            file = None
             source = "the vocabulary"
         else:
             raise ValueError(
@@ -277,21 +314,29 @@ class WordPieceTokenizer(Tokenizer):
                     f"{owner}: entry {position} of {source} is a {type(token).__name__} "
                     f"({token!r}); every token must be a string."
                 )
-            if "\n" in token or "\r" in token:
+            if not token or "\n" in token or "\r" in token:
+                problem = "is empty" if not token else "holds a line break"
                 raise ValueError(
-                    f"{owner}: token {position} of {source} ({token!r}) holds a line break, "
-                    "which a one-token-per-line vocabulary file cannot store."
+                    f"{owner}: token {position} of {source} ({token!r}) {problem}, which a "
+                    "one-token-per-line vocabulary file cannot store. Remove or fix it."
                 )
             if token in seen:
-                duplicates.append(f"{token!r} (ids {seen[token]} and {position})")
+                duplicates.append((seen[token], position, token))
             seen.setdefault(token, position)
         if duplicates:
-            shown = ", ".join(duplicates[:5]) + (" ..." if len(duplicates) > 5 else "")
+            if file is None:
+                listed = [f"{token!r} (ids {one} and {two})" for one, two, token in duplicates]
+                what = f"lists {len(duplicates)} token(s) twice: "
+            else:
+                # Line numbers only: the file's content is not repeated in messages.
+                listed = [f"lines {first + 1} and {again + 1}" for first, again, _ in duplicates]
+                what = f"holds {len(duplicates)} token(s) twice, on "
+            shown = ", ".join(listed[:5]) + (" ..." if len(listed) > 5 else "")
             raise ValueError(
-                f"{owner}: {source} lists {len(duplicates)} token(s) twice: {shown}. "
+                f"{owner}: {source} {what}{shown}. "
                 "Each token needs exactly one id; remove the repeats."
             )
-        return tokens
+        return tokens, file
 
     def _missing_token_message(self, argument: str, token: str) -> str:
         owner = type(self).__name__
