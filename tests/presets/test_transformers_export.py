@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import textbones
-from tests.conftest import make_inputs, make_tiny_backbone, to_numpy
+from tests.conftest import TINY_CONFIGS, make_inputs, make_tiny_backbone, to_numpy
 from tests.helpers.sentence_piece import tiny_proto
 from tests.helpers.transformers_checkpoints import read_all
 from textbones.models import Backbone, MaskedLM
@@ -47,12 +47,14 @@ def test_albert_and_fnet_keys(tmp_path, family, keys):
 
 
 def test_masked_lm_export_carries_tokenizer_files_and_loads_back_whole(tmp_path, family):
-    backbone = make_tiny_backbone(family)
     if family == "bert":
         tokenizer = textbones.models.BertTokenizer(BERT_VOCABULARY, lowercase=True)
     else:
         tokenizer_class = {"albert": textbones.models.AlbertTokenizer, "f_net": textbones.models.FNetTokenizer}[family]
         tokenizer = tokenizer_class(tiny_proto("albert"))
+    # An embedding row for every id the tokenizer gives (a larger vocabulary is refused).
+    rows = max(TINY_CONFIGS[family]["vocabulary_size"], tokenizer.vocabulary_size())
+    backbone = make_tiny_backbone(family, vocabulary_size=rows)
     preprocessor_class = {
         "bert": textbones.models.BertMaskedLMPreprocessor,
         "albert": textbones.models.AlbertMaskedLMPreprocessor,

@@ -104,7 +104,8 @@ class Task(TaskInputs, keras.Model):
     def preprocessor(self) -> Preprocessor | None:
         """The ``Preprocessor`` applied to raw inputs, or ``None`` for preprocessed inputs.
 
-        Assign ``None`` to feed preprocessed integer dicts from then on.
+        Assign ``None`` to feed preprocessed integer dicts from then on. A preprocessor
+        whose tokenizer has more tokens than the backbone's embedding has rows is refused.
         """
         return self._preprocessor
 
@@ -116,7 +117,18 @@ class Task(TaskInputs, keras.Model):
                 f"{type(value).__name__}. Build one with e.g. "
                 f"{(self.preprocessor_cls or Preprocessor).__name__}.from_preset(...)."
             )
+        if value is not None:
+            self._check_vocabulary_fits(value)
         self._preprocessor = value
+
+    def _check_vocabulary_fits(self, preprocessor: Preprocessor) -> None:
+        from textbones.models.vocabulary_fit import check_vocabulary_fits
+
+        backbone = getattr(self, "_backbone", None)
+        if backbone is not None:
+            check_vocabulary_fits(
+                preprocessor.tokenizer, backbone.vocabulary_size, type(backbone).__name__
+            )
 
     @property
     def _uses_dynamic_length(self) -> bool:
@@ -337,6 +349,7 @@ class Task(TaskInputs, keras.Model):
         """Keras ``.keras`` loading hook: the tokenizer's vocabulary comes from the archive."""
         if self.preprocessor is not None:
             self.preprocessor.tokenizer.load_assets(directory)
+            self._check_vocabulary_fits(self.preprocessor)
 
     @classproperty
     def presets(cls) -> dict[str, dict[str, Any]]:

@@ -82,8 +82,9 @@ def failure_message(
             "that cache without trying the network;"
         )
     lines.append(
-        "  - `from_preset(<built-in name>, load_weights=False)` needs no download at all: the "
-        "configs of the built-in presets ship with textbones."
+        "  - `Backbone.from_preset(<built-in name>, load_weights=False)` needs no download at "
+        "all: the configs of the built-in presets ship with textbones (so does a task's, with "
+        "`load_weights=False, preprocessor=None`; a tokenizer needs its vocabulary file)."
     )
     return "\n".join(lines)
 

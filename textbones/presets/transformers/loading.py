@@ -96,7 +96,13 @@ class _Source:
         return prefix[: -len(base)] if prefix.endswith(base) else prefix
 
     def has(self, prefix: str, rules: list[Rule]) -> bool:
-        return self._find(prefix + rules[0].source) is not None
+        """Whether the checkpoint holds any tensor of ``rules`` (``fill`` then wants all)."""
+        return any(self._find(prefix + rule.source) is not None for rule in rules)
+
+    def head_size(self, prefix: str, rules: list[Rule]) -> int:
+        """The first dimension of the first tensor of ``rules`` present (a head's output count)."""
+        key = next(key for rule in rules if (key := self._find(prefix + rule.source)) is not None)
+        return self.checkpoint.shape(key)[0]
 
     def _find(self, key: str) -> str | None:
         for candidate in (key, *legacy_names(key)):
@@ -182,7 +188,9 @@ class _TensorReader:
         self.checkpoint, self.key, self.rule = checkpoint, key, rule
 
     def __call__(self, shape, dtype=None):
-        return self.rule.layout.to_keras(self.checkpoint.read(self.key), tuple(shape))
+        value = self.rule.layout.to_keras(self.checkpoint.read(self.key), tuple(shape))
+        # Keras keeps an initializer's value as it comes: cast it as `assign` would.
+        return keras.ops.convert_to_tensor(value, dtype=dtype)
 
 
 class _DeferredVariables:
@@ -253,15 +261,17 @@ def load_task(cls: type, preset_dir: pathlib.Path, load_weights: bool, kwargs: d
     A ``*ForMaskedLM`` checkpoint gives a ``MaskedLM`` with its trained head; a
     ``*ForSequenceClassification`` one a ``TextClassifier`` with its trained head and
     ``num_labels`` classes (unless ``num_classes`` asks for another number: then the head
-    is fresh); any other head, or none, gives a fresh head.
+    is fresh); any other head, or none, gives a fresh head. A checkpoint whose
+    ``architectures`` names the head asked for but whose weights lack it is refused
+    (never a silent random head). ``kwargs`` are routed as for Keras presets
+    (``route_arguments``): ``sequence_length`` and the like reach the preprocessor.
     """
     from textbones.models.masked_lm import MaskedLM
     from textbones.models.task import Task
     from textbones.models.text_classifier import TextClassifier
-    from textbones.presets.task_loader import _task_class_for
+    from textbones.models.vocabulary_fit import check_vocabulary_fits
+    from textbones.presets.task_loader import _task_class_for, fit_sequence_length, route_arguments
 
-    kwargs = dict(kwargs)
-    overrides = {"dtype": kwargs.pop("dtype")} if "dtype" in kwargs else {}
     with TransformersCheckpoint(preset_dir, load_weights) as checkpoint:
         source = _Source(checkpoint)
         family, where = source.family, f"the checkpoint at {preset_dir}"
@@ -280,7 +290,14 @@ def load_task(cls: type, preset_dir: pathlib.Path, load_weights: bool, kwargs: d
                     "no task head. Call MaskedLM.from_preset or TextClassifier.from_preset."
                 )
         klass = _task_class_for(cls, family.backbone_class, where)
+        routed = route_arguments(klass, kwargs)
+        kwargs, overrides = dict(routed.task), routed.backbone
         head_rules, load_head = [], False
+        kinds = (("masked_lm", MaskedLM), ("classifier", TextClassifier))
+        kind = next((name for name, base in kinds if issubclass(klass, base)), None)
+        named = source.config.get("architectures") or []
+        if load_weights and kind is not None and family.architectures[kind] in named:
+            _require_the_trained_head(source, klass, kind, head_prefix, kwargs)
         if issubclass(klass, MaskedLM):
             # transformers computes the head with the encoder's activation and epsilon.
             activation = activation_from_hf(source.config["hidden_act"], str(source.config_path))
@@ -295,7 +312,7 @@ def load_task(cls: type, preset_dir: pathlib.Path, load_weights: bool, kwargs: d
                 )
         elif issubclass(klass, TextClassifier):
             head_rules = family.classifier_rules
-            trained_classes = checkpoint.shape(head_prefix + "classifier.weight")[0] if has_classifier else None
+            trained_classes = source.head_size(head_prefix, head_rules) if has_classifier else None
             kwargs.setdefault("num_classes", trained_classes)
             if kwargs["num_classes"] is None:
                 raise ValueError(
@@ -307,7 +324,26 @@ def load_task(cls: type, preset_dir: pathlib.Path, load_weights: bool, kwargs: d
             dropout = source.config.get(field) if field else None
             kwargs.setdefault("dropout", source.config["hidden_dropout_prob"] if dropout is None else dropout)
         if "preprocessor" not in kwargs:
-            kwargs["preprocessor"] = _task_preprocessor(klass, preset_dir)
+            kwargs["preprocessor"] = _task_preprocessor(klass, preset_dir, routed.preprocessor)
+        elif routed.preprocessor:
+            raise ValueError(
+                f"{klass.__name__}.from_preset got preprocessor argument(s) "
+                f"{sorted(routed.preprocessor)} and a `preprocessor` as well. Set them on the "
+                "preprocessor you pass, or leave `preprocessor` out."
+            )
+        if kwargs["preprocessor"] is not None:
+            backbone_arguments = family.backbone_arguments(source.config, str(source.config_path))
+            check_vocabulary_fits(
+                kwargs["preprocessor"].tokenizer,
+                backbone_arguments["vocabulary_size"],
+                family.backbone_class,
+                str(source.config_path),
+            )
+            fit_sequence_length(
+                kwargs["preprocessor"],
+                backbone_arguments["max_sequence_length"],
+                "sequence_length" in routed.preprocessor,
+            )
         if not load_weights:
             return klass(backbone=source.backbone(klass.backbone_cls, overrides), **kwargs)
         # Compiling makes the optimizer's variables, which cannot be deferred: compile after.
@@ -329,7 +365,29 @@ def load_task(cls: type, preset_dir: pathlib.Path, load_weights: bool, kwargs: d
     return task
 
 
-def _task_preprocessor(klass: type, preset_dir: pathlib.Path):
+def _require_the_trained_head(source: _Source, klass: type, kind: str, prefix: str, kwargs) -> None:
+    """Refuse a checkpoint whose config names a trained head of ``kind`` its weights lack,
+    unless the caller asks for a fresh head (a ``num_classes`` other than ``num_labels``)."""
+    rules = source.family.masked_lm_rules if kind == "masked_lm" else source.family.classifier_rules
+    if source.has(prefix, rules):
+        return
+    architecture = source.family.architectures[kind]
+    if kind == "classifier":
+        labels = source.config.get("id2label")
+        num_labels = len(labels) if isinstance(labels, dict) else source.config.get("num_labels", 2)
+        if kwargs.get("num_classes", num_labels) != num_labels:
+            return  # a fresh head of another size, as asked
+    expected = ", ".join(prefix + rule.source for rule in rules)
+    raise ValueError(
+        f"{source.config_path} describes a {architecture}, but "
+        f"{source.checkpoint.weights_description} holds none of its head's tensors "
+        f"({expected}), so the trained head cannot be restored: the checkpoint is incomplete. "
+        "Download or export it again. To start from its encoder with a fresh head instead, "
+        f"build {klass.__name__}({klass.backbone_cls.__name__}.from_preset(...), ...) yourself."
+    )
+
+
+def _task_preprocessor(klass: type, preset_dir: pathlib.Path, overrides: dict[str, Any]):
     from textbones.presets.loader import load_preprocessor
 
     if not has_tokenizer_files(preset_dir):
@@ -338,7 +396,7 @@ def _task_preprocessor(klass: type, preset_dir: pathlib.Path):
             f"{klass.__name__} cannot get a preprocessor. Pass `preprocessor=None` to feed "
             "preprocessed inputs."
         )
-    return load_preprocessor(klass.preprocessor_cls, preset_dir)
+    return load_preprocessor(klass.preprocessor_cls, preset_dir, **overrides)
 
 
 def load_tokenizer(cls: type, preset_dir: pathlib.Path, config: dict[str, Any], kwargs: dict[str, Any]):
