@@ -1,21 +1,21 @@
 """Build backbones from presets: pick the class, apply overrides, load the weights."""
 
 import pathlib
-import warnings
 from typing import Any
 
-import h5py
-import keras
-
+from textbones.presets.consistent_read import consistent_read
 from textbones.presets.handles import resolve_preset
-from textbones.presets.preset_files import (
-    CONFIG_FILE,
-    SHARDED_WEIGHTS_INDEX,
-    WEIGHTS_FILE,
-    read_json,
-)
+from textbones.presets.preset_files import CONFIG_FILE, read_json
 from textbones.presets.registry import builtin_presets
 from textbones.presets.transformers.checkpoint import is_transformers_config
+
+# The weights-file readers live in weights_file.py; these names stay importable from here.
+from textbones.presets.weights_file import (  # noqa: F401
+    build_with_weights,
+    load_h5_weights,
+    load_weights_file,
+    weights_path,
+)
 
 
 def class_named(registry: dict[str, type], class_name: str, requested_cls: type, source: str) -> type:
@@ -71,6 +71,7 @@ def _instantiate(klass: type, config: dict[str, Any], source: str):
         ) from None
 
 
+@consistent_read
 def load_backbone(cls: type, preset, load_weights: bool = True, **kwargs):
     """Build the backbone ``preset`` describes, as ``cls`` or one of its subclasses.
 
@@ -106,99 +107,16 @@ def load_backbone(cls: type, preset, load_weights: bool = True, **kwargs):
             f"{preset_dir / CONFIG_FILE} has no 'config' object with the constructor "
             "arguments; the preset is corrupt. Save or download it again."
         )
-    backbone = _instantiate(klass, {**backbone_config, **kwargs}, source)
-    if load_weights:
-        load_weights_file(backbone, preset_dir)
-    return backbone
+    arguments = {**backbone_config, **kwargs}
+    if not load_weights:
+        return _instantiate(klass, arguments, source)
+    # Built with deferred variables, each taking its value from its dataset: never a
+    # second (random) copy of the weights in memory.
+    path = weights_path(preset_dir)
+    return build_with_weights(lambda: _instantiate(klass, arguments, source), path, CONFIG_FILE)
 
 
-def _weights_path(preset_dir: pathlib.Path) -> pathlib.Path:
-    index = preset_dir / SHARDED_WEIGHTS_INDEX
-    if index.is_file():
-        return index
-    path = preset_dir / WEIGHTS_FILE
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{preset_dir} has no {WEIGHTS_FILE} (nor a sharded {SHARDED_WEIGHTS_INDEX}). "
-            "Download or save the preset again, or pass `load_weights=False` to build "
-            "the architecture with random weights."
-        )
-    return path
-
-
-def _check_readable(path: pathlib.Path) -> None:
-    """Open every HDF5 file of the weights so damage shows before any variable changes."""
-    if path.name == SHARDED_WEIGHTS_INDEX:
-        shards = sorted(path.parent.glob("model_*.weights.h5"))
-    else:
-        shards = [path]
-    for shard in shards:
-        try:
-            with h5py.File(shard, "r") as handle:
-                handle.visititems(lambda name, item: getattr(item, "shape", None))
-        except OSError as error:
-            raise ValueError(
-                f"{shard} is corrupt or incomplete ({error}). It was probably cut short "
-                "by an interrupted download or save: download or save the preset again."
-            ) from None
-
-
-def load_weights_file(model, preset_dir: pathlib.Path) -> None:
-    """Load ``model.weights.h5`` (or its shards) from ``preset_dir`` into ``model``.
-
-    Raises ``ValueError`` if the file is damaged or does not match the model, rather
-    than leaving some variables silently at their random initial values.
-
-    Example:
-
-    >>> import pathlib, tempfile, textbones
-    >>> model = textbones.models.FNetBackbone(50, 1, 8, 16)
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> model.save_to_preset(folder)
-    >>> copy = textbones.models.FNetBackbone(50, 1, 8, 16)
-    >>> load_weights_file(copy, folder)
-    >>> bool((copy.weights[0].numpy() == model.weights[0].numpy()).all())
-    True
-    """
-    load_h5_weights(model, _weights_path(preset_dir), CONFIG_FILE)
-
-
-def load_h5_weights(model, path: pathlib.Path, described_by: str, objects_to_skip=None) -> None:
-    """Load a Keras weights file into ``model``, turning every mismatch into a ``ValueError``.
-
-    ``objects_to_skip`` (layers, an optimizer) are left as they are, as with
-    ``keras.saving.load_weights``; ``described_by`` names the config file in messages.
-    """
-    _check_readable(path)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            if objects_to_skip is None:
-                model.load_weights(str(path))
-            else:
-                keras.saving.load_weights(model, str(path), objects_to_skip=objects_to_skip)
-        except (OSError, KeyError) as error:
-            raise ValueError(
-                f"Could not read the weights in {path} ({error}); the file is corrupt or "
-                "incomplete. Download or save the preset again."
-            ) from None
-        except ValueError as error:
-            raise ValueError(
-                f"The weights in {path} do not fit the {type(model).__name__} described "
-                f"by {described_by}: {error}"
-            ) from None
-    for warning in caught:
-        message = str(warning.message)
-        if "could not be loaded" in message or "Skipping" in message:
-            raise ValueError(
-                f"The weights in {path} do not cover the {type(model).__name__} described "
-                f"by {described_by}: {message}"
-            )
-        warnings.warn_explicit(
-            warning.message, warning.category, warning.filename, warning.lineno
-        )
-
-
+@consistent_read
 def load_tokenizer(cls: type, preset, **kwargs):
     """Build the tokenizer a preset describes, as ``cls`` or one of its subclasses.
 
@@ -263,6 +181,7 @@ def _tokenizer_from_json(config: dict, cls: type, preset_dir: pathlib.Path, file
     return tokenizer
 
 
+@consistent_read
 def load_preprocessor(cls: type, preset, **kwargs):
     """Build the preprocessor a preset describes, as ``cls`` or one of its subclasses.
 

@@ -1,6 +1,8 @@
-"""File names of a Keras-format preset and reading its JSON files with clear errors."""
+"""File names of a Keras-format preset, reading its JSON files with clear errors, and
+finding the files a preset's JSON names without ever leaving the preset's folder."""
 
 import json
+import os
 import pathlib
 from typing import Any
 
@@ -36,9 +38,9 @@ def read_json(preset_dir: pathlib.Path, filename: str) -> dict[str, Any]:
         )
     try:
         content = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise ValueError(
-            f"{path} is not valid JSON ({error}); the preset is corrupt. "
+            f"{path} is not valid JSON ({decode_problem(error)}); the preset is corrupt. "
             "Save or download it again."
         ) from None
     if not isinstance(content, dict):
@@ -47,3 +49,106 @@ def read_json(preset_dir: pathlib.Path, filename: str) -> dict[str, Any]:
             "Save or download the preset again."
         )
     return content
+
+
+def decode_problem(error: Exception) -> str:
+    """Where and why text failed to decode as UTF-8 JSON, without quoting any of it.
+
+    Python's own messages may carry bytes of the file (a ``UnicodeDecodeError`` shows the
+    offending byte); this says only the position and the kind of problem.
+
+    Example:
+
+    >>> try:
+    ...     json.loads('{"a": tru}')
+    ... except json.JSONDecodeError as error:
+    ...     decode_problem(error)
+    'line 1, column 7: Expecting value'
+    >>> try:
+    ...     b"ok\\xff".decode("utf-8")
+    ... except UnicodeDecodeError as error:
+    ...     decode_problem(error)
+    'byte 2 is not UTF-8'
+    """
+    if isinstance(error, json.JSONDecodeError):
+        return f"line {error.lineno}, column {error.colno}: {error.msg}"
+    if isinstance(error, UnicodeDecodeError):
+        return f"byte {error.start} is not UTF-8"
+    if isinstance(error, RecursionError):
+        return "it is nested too deeply"
+    return type(error).__name__
+
+
+def contained_file(folder: pathlib.Path, name: Any, named_by: str) -> pathlib.Path:
+    """The file ``name`` (a relative path read from one of the preset's JSON files) inside
+    ``folder``, checked to stay there.
+
+    ``name`` must be a non-empty relative path without ``..`` parts, and the file it
+    reaches, once every symbolic link is followed, must lie inside ``folder``. In a
+    Hugging Face cache snapshot (``.../snapshots/<revision>``) the files are links into
+    the repository's ``blobs`` folder, which is then part of the preset too. Anything else
+    raises ``ValueError`` naming ``named_by`` (e.g. "the weight_map entry 'w' of
+    index.json") and the name; a name that stays inside but is missing raises
+    ``FileNotFoundError``.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "shard.h5").write_bytes(b"")
+    >>> contained_file(folder, "shard.h5", "the index").name
+    'shard.h5'
+    >>> contained_file(folder, "../secret", "the weight_map entry 'w' of index.json")
+    Traceback (most recent call last):
+    ...
+    ValueError: the weight_map entry 'w' of index.json names '../secret', which is outside ...: a preset may only refer to files inside its own folder. ...
+    """
+    shown = repr(name) if not isinstance(name, str) or len(name) <= 200 else repr(name[:200] + "...")
+    folder = pathlib.Path(folder)
+    outside = (
+        f"{named_by} names {shown}, which is outside {folder}: a preset may only refer to "
+        "files inside its own folder. The preset is damaged or was made to read other "
+        "files; download or save it again from a source you trust."
+    )
+    if not isinstance(name, str) or not name or "\0" in name:
+        raise ValueError(
+            f"{named_by} names {shown}, which is not a file name. The preset is damaged: "
+            "download or save it again."
+        )
+    relative = pathlib.PurePath(name)
+    if (
+        relative.is_absolute()
+        or relative.drive
+        or relative.root
+        or ".." in relative.parts
+        or ".." in pathlib.PurePosixPath(name.replace("\\", "/")).parts
+    ):
+        raise ValueError(outside)
+    path = folder / relative
+    try:
+        resolved = path.resolve(strict=True)
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{named_by} names {shown}, but {folder} has no such file. The preset is "
+            "incomplete: download or save it again."
+        ) from None
+    except (OSError, RuntimeError):  # a loop of links, a component that is not a folder
+        raise ValueError(outside) from None
+    if not any(resolved.is_relative_to(root) for root in _preset_roots(folder)):
+        raise ValueError(outside)
+    if not resolved.is_file():
+        raise ValueError(
+            f"{named_by} names {shown}, which is not a regular file in {folder}. The preset "
+            "is damaged: download or save it again."
+        )
+    return path
+
+
+def _preset_roots(folder: pathlib.Path) -> list[pathlib.Path]:
+    """The folders a preset's named files may resolve into."""
+    root = pathlib.Path(os.path.realpath(folder))
+    roots = [root]
+    # huggingface_hub: <cache>/models--org--name/snapshots/<revision>/<file> -> ../../blobs/<hash>
+    if root.parent.name == "snapshots" and (root.parent.parent / "blobs").is_dir():
+        roots.append(root.parent.parent / "blobs")
+    return roots

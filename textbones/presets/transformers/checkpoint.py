@@ -4,17 +4,30 @@ Weights are read from, in order of preference, ``model.safetensors``, sharded sa
 (``model.safetensors.index.json``), ``pytorch_model.bin`` or its shards
 (``pytorch_model.bin.index.json``; read with torch, which must be installed). Tensors
 are read one at a time, on demand.
+
+Every shard an index names must lie inside the checkpoint's folder
+(:func:`~textbones.presets.preset_files.contained_file`), and no error quotes the bytes of
+a file. A zip-format ``pytorch_model.bin`` is memory-mapped and each tensor's pages are
+dropped from memory once it is read, so memory holds the model plus one tensor; a legacy
+(pre-zip) one cannot be mapped and is read whole.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import functools
+import mmap
+import os
 import pathlib
+import sys
+import zipfile
 from typing import Any
 
 import numpy as np
 
-from textbones.presets.preset_files import CONFIG_FILE, read_json
+from textbones.presets.preset_files import CONFIG_FILE, contained_file, read_json
 from textbones.presets.transformers.safetensors_file import TensorEntry, read_header, read_tensor
 
 SAFETENSORS_FILE = "model.safetensors"
@@ -60,6 +73,7 @@ class TransformersCheckpoint(contextlib.AbstractContextManager):
         self.config = read_json(self.directory, CONFIG_FILE)
         self._entries: dict[str, TensorEntry] = {}
         self._torch_state: dict[str, Any] | None = None
+        self._mapped: list[tuple[int, int]] = []
         self._handles: dict[pathlib.Path, Any] = {}
         self.weights_description = "no weights"
         if load_weights:
@@ -77,7 +91,7 @@ class TransformersCheckpoint(contextlib.AbstractContextManager):
             self.weights_description = f"the shards listed in {directory / SAFETENSORS_INDEX}"
         elif (directory / TORCH_FILE).is_file() or (directory / TORCH_INDEX).is_file():
             files = [directory / TORCH_FILE] if (directory / TORCH_FILE).is_file() else self._shards(TORCH_INDEX)
-            self._torch_state = _load_torch_files(files)
+            self._torch_state, self._mapped = _load_torch_files(files)
             self.weights_description = ", ".join(str(path) for path in files)
         else:
             others = [name for name in _UNREADABLE if (directory / name).is_file()]
@@ -90,21 +104,20 @@ class TransformersCheckpoint(contextlib.AbstractContextManager):
             )
 
     def _shards(self, index_name: str) -> list[pathlib.Path]:
-        index = read_json(self.directory, index_name)
-        weight_map = index.get("weight_map")
+        index_path = self.directory / index_name
+        weight_map = read_json(self.directory, index_name).get("weight_map")
         if not isinstance(weight_map, dict) or not weight_map:
             raise ValueError(
-                f"{self.directory / index_name} has no 'weight_map'; the checkpoint is corrupt. "
+                f"{index_path} has no 'weight_map'; the checkpoint is corrupt. "
                 "Download or save it again."
             )
-        shards = [self.directory / name for name in dict.fromkeys(weight_map.values())]
-        missing = [str(path.name) for path in shards if not path.is_file()]
-        if missing:
-            raise FileNotFoundError(
-                f"{self.directory / index_name} lists shards that are not there: "
-                f"{', '.join(missing)}. Download the checkpoint again."
-            )
-        return shards
+        shards: dict[str, pathlib.Path] = {}
+        for key, name in weight_map.items():
+            if name not in shards:
+                shown = repr(key if len(key) <= 80 else key[:80] + "...")
+                where = f"the weight_map entry {shown} of {index_path}"
+                shards[name] = contained_file(self.directory, name, where)
+        return list(shards.values())
 
     # -- reading ---------------------------------------------------------------------------
     def keys(self) -> list[str]:
@@ -122,7 +135,10 @@ class TransformersCheckpoint(contextlib.AbstractContextManager):
     def read(self, key: str) -> np.ndarray:
         """One stored tensor as a NumPy array (bfloat16 as ``ml_dtypes.bfloat16``)."""
         if self._torch_state is not None:
-            return _torch_to_numpy(self._torch_state[key])
+            tensor = self._torch_state[key]
+            array = _torch_to_numpy(tensor)
+            _release_mapped_pages(tensor, self._mapped)
+            return array
         entry = self._entries[key]
         handle = self._handles.get(entry.path)
         if handle is None:
@@ -136,7 +152,8 @@ class TransformersCheckpoint(contextlib.AbstractContextManager):
         self._torch_state = None
 
 
-def _load_torch_files(files: list[pathlib.Path]) -> dict[str, Any]:
+def _load_torch_files(files: list[pathlib.Path]) -> tuple[dict[str, Any], list[tuple[int, int]]]:
+    """The tensors of ``files`` by name, and the address ranges they are mapped at."""
     try:
         import torch
     except ImportError:
@@ -148,18 +165,84 @@ def _load_torch_files(files: list[pathlib.Path]) -> dict[str, Any]:
         ) from None
     state: dict[str, Any] = {}
     for path in files:
+        # A zip file (torch >= 1.6) is mapped: tensors stay in the file until read. The
+        # legacy format cannot be mapped and is read whole. Never anything but tensors.
+        mapped = zipfile.is_zipfile(path)
         try:
-            # mmap: tensors stay in the file until read, so memory holds one at a time.
-            loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+            loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=mapped)
         except Exception as error:  # torch raises many kinds for a damaged pickle
+            raise ValueError(_torch_failure(path, error)) from None
+        if not isinstance(loaded, dict) or not all(isinstance(value, torch.Tensor) for value in loaded.values()):
             raise ValueError(
-                f"torch cannot read {path} ({type(error).__name__}: {error}). The file is "
-                "damaged or not a state dict: download or save the checkpoint again."
-            ) from None
-        if not isinstance(loaded, dict):
-            raise ValueError(f"{path} holds a {type(loaded).__name__}, not a state dict of tensors.")
+                f"{path} holds a {type(loaded).__name__}, not a state dict of tensors "
+                "(a name -> tensor dict, as `model.state_dict()` gives). Save the model's "
+                "state dict, or its safetensors (`save_pretrained`)."
+            )
         state.update(loaded)
-    return state
+    return state, _mappings_of(files)
+
+
+def _torch_failure(path: pathlib.Path, error: Exception) -> str:
+    # torch's messages can quote the pickle (a refused global's name, a bad opcode byte):
+    # say what kind of failure it was, never what the file holds.
+    if "Weights only load failed" in str(error):
+        return (
+            f"{path} holds Python objects other than tensors, which textbones refuses to "
+            "unpickle (torch.load with weights_only=True: loading them could run code). Use a "
+            "checkpoint saved as a state dict of tensors, or as safetensors."
+        )
+    return (
+        f"torch cannot read {path} ({type(error).__name__}): the file is damaged or is not "
+        "a PyTorch checkpoint. Download or save the checkpoint again."
+    )
+
+
+def _mappings_of(files: list[pathlib.Path]) -> list[tuple[int, int]]:
+    """The address ranges at which this process maps ``files`` (Linux; else none)."""
+    maps = pathlib.Path("/proc/self/maps")
+    if not sys.platform.startswith("linux") or not maps.is_file():
+        return []
+    wanted = {os.path.realpath(path) for path in files}
+    ranges = []
+    for line in maps.read_text().splitlines():
+        fields = line.split(maxsplit=5)
+        if len(fields) == 6 and fields[5] in wanted:
+            start, end = (int(address, 16) for address in fields[0].split("-"))
+            ranges.append((start, end))
+    return ranges
+
+
+def _release_mapped_pages(tensor, mapped: list[tuple[int, int]]) -> None:
+    """Let the pages of a read tensor leave this process's memory (they stay in the file).
+
+    Only whole pages inside this process's mappings of the checkpoint files are released.
+    torch maps them copy-on-write and nothing writes to them, so the pages are the file's
+    own: reading them again fetches them from the file again.
+    """
+    libc = _libc()
+    if libc is None or not mapped:
+        return
+    storage = tensor.untyped_storage()
+    start, end = storage.data_ptr(), storage.data_ptr() + storage.nbytes()
+    for first, last in mapped:
+        low, high = max(start, first), min(end, last)
+        low += -low % mmap.PAGESIZE
+        high -= high % mmap.PAGESIZE
+        if high > low:
+            libc.madvise(ctypes.c_void_p(low), ctypes.c_size_t(high - low), _MADV_DONTNEED)
+
+
+_MADV_DONTNEED = 4  # the same value on Linux and macOS
+
+
+@functools.cache
+def _libc():
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        return libc
+    except (OSError, AttributeError):
+        return None
 
 
 def _torch_to_numpy(tensor) -> np.ndarray:
