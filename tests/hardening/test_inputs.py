@@ -13,7 +13,6 @@ import keras
 import numpy as np
 import pytest
 
-import textbones
 from tests.conftest import make_tiny_backbone
 from tests.helpers.sentence_piece import tiny_proto
 from textbones.models import (
@@ -286,11 +285,10 @@ def test_bad_labels_are_refused(classifier, labels, message):
         classifier.train_on_batch(TEXTS, labels)
 
 
-def test_column_labels_and_integer_valued_floats_still_train(fresh_classifier):
+def test_column_labels_still_train(fresh_classifier):
+    # One class id per row in a column, (n, 1), is not one-hot: it trains as before.
     logs = fresh_classifier.train_on_batch(TEXTS, LABELS[:, None], return_dict=True)
-    assert np.isfinite(logs["loss"])
-    logs = fresh_classifier.train_on_batch(TEXTS, LABELS.astype("float32"), return_dict=True)
-    assert np.isfinite(logs["loss"])
+    assert np.isfinite(logs["loss"]) and logs["loss"] > 0
 
 
 def test_masked_lm_still_makes_its_own_labels_and_refuses_none(tokenizer):
@@ -304,4 +302,3 @@ def test_masked_lm_still_makes_its_own_labels_and_refuses_none(tokenizer):
         model.fit(["the fox", "a fox", None], verbose=0)
     with pytest.raises(ValueError, match=r"BertMaskedLM got no examples to train on"):
         model.fit([], verbose=0)
-    assert isinstance(textbones.models.MaskedLM, type)
