@@ -372,28 +372,51 @@ def test_embed_output_refuses_a_folder_and_existing_files(capsys, presets, tmp_p
 # 4. Ctrl-C during pretrain
 
 
-def test_ctrl_c_during_pretrain_exits_130_and_leaves_nothing(tmp_path):
+@pytest.mark.parametrize(
+    "moment",
+    # While XLA compiles the first step (the process used to segfault at exit), and
+    # between steps (where the interrupt used to be lost inside NumPy/JAX and training
+    # went on to save a preset with exit status 0).
+    ["Training a bert tiny masked LM", "Epoch 2/"],
+)
+def test_ctrl_c_during_pretrain_exits_130_and_leaves_nothing(tmp_path, moment):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("\n".join(CORPUS) + "\n")
-    environment = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(REPOSITORY)}
+    environment = {
+        **os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(REPOSITORY), "PYTHONUNBUFFERED": "1",
+    }
     environment.pop("TEXTBONES_DEBUG", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "textbones", "pretrain", "--corpus", corpus, "--out",
-         tmp_path / "out", "--epochs", "200", "--batch-size", "16"],
+         tmp_path / "out", "--epochs", "1000", "--batch-size", "16", "--max-sentences", "48"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment, text=True,
     )
     try:
         for line in process.stdout:
-            if line.startswith("Training a bert tiny masked LM"):
+            if line.startswith(moment):
                 break
-        time.sleep(1.0)  # into fit: compiling or stepping
+        time.sleep(0.5)
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=120)
     finally:
         process.kill()
     assert process.returncode == 130, (process.returncode, err[-2000:])
     assert err == f"textbones pretrain: interrupted; nothing was saved to {tmp_path / 'out'}.\n"
+    assert "Epoch 1000/1000" not in out
     assert sorted(path.name for path in tmp_path.iterdir()) == ["corpus.txt"]
+
+
+def test_the_interrupt_record_is_scoped_to_the_command():
+    from textbones.cli import interrupts
+
+    before = signal.getsignal(signal.SIGINT)
+    with interrupts.catching_interrupts():
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+        assert interrupts.requested()
+        with pytest.raises(KeyboardInterrupt):  # asked again where stopping is safe
+            interrupts.raise_if_requested()
+    assert not interrupts.requested() and signal.getsignal(signal.SIGINT) is before
 
 
 # 5. inspect / presets of built-in names need no download

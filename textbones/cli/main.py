@@ -247,8 +247,11 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit:  # a usage error (2), or --help (0)
         return exit.code if isinstance(exit.code, int) else 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from textbones.cli.interrupts import catching_interrupts
+
     try:
-        run(arguments)
+        with catching_interrupts():
+            run(arguments)
     except KeyboardInterrupt:
         print(f"textbones {arguments.command}: {_interruption_message(arguments)}", file=sys.stderr)
         if argv is None:

@@ -148,6 +148,7 @@ def pretrain(
 
     import textbones
     from textbones.cli.corpus import standard_library_sentences
+    from textbones.cli.interrupts import raise_if_requested
     from textbones.preprocessing.text_batches import TextBatches
 
     if family not in FAMILIES:
@@ -203,13 +204,18 @@ def pretrain(
     held_out_batches = TextBatches(held_out, preprocessor=preprocessor, batch_size=batch_size, seed=seed, workers=1)
 
     def held_out_accuracy() -> float:
-        return float(masked_lm.evaluate(held_out_batches, verbose=0, return_dict=True)["sparse_categorical_accuracy"])
+        metrics = masked_lm.evaluate(
+            held_out_batches, verbose=0, return_dict=True, callbacks=[_stop_on_ctrl_c()]
+        )
+        return float(metrics["sparse_categorical_accuracy"])
 
     before = held_out_accuracy()
     _say(verbose, f"Held-out masked-token accuracy before training: {before:.1%}")
     _say(verbose, f"Training a {family} {size} masked LM ({backbone.count_params():,} parameters), {epochs} epoch(s)...")
     guard = _stop_on_non_finite_loss()
-    masked_lm.fit(train, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=[guard])
+    callbacks = [guard, _stop_on_ctrl_c()]
+    masked_lm.fit(train, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks)
+    raise_if_requested()  # a Ctrl-C that native code swallowed still stops the run here
     if guard.stopped_at is not None:
         epoch, step, loss = guard.stopped_at
         raise NonFiniteLossError(
@@ -219,10 +225,28 @@ def pretrain(
         )
     after = held_out_accuracy()
     _say(verbose, f"Held-out masked-token accuracy after training: {after:.1%}")
+    raise_if_requested()
     masked_lm.save_to_preset(out)
     seconds = time.perf_counter() - started
     _say(verbose, f"Saved the preset to {out} ({seconds:.0f} s in all).")
     return PretrainResult(out, len(train), len(held_out), before, after, seconds)
+
+
+def _stop_on_ctrl_c():
+    """A callback that raises ``KeyboardInterrupt`` after any step once Ctrl-C was pressed,
+    even if the interrupt itself was lost inside native code."""
+    import keras
+
+    from textbones.cli.interrupts import raise_if_requested
+
+    class StopOnCtrlC(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            raise_if_requested()
+
+        def on_test_batch_end(self, batch, logs=None):
+            raise_if_requested()
+
+    return StopOnCtrlC()
 
 
 def _check_arguments(learning_rate: float, **counts: int | None) -> None:
