@@ -1,5 +1,8 @@
-"""The ``textbones`` command, run as a real subprocess on tiny settings."""
+"""The ``textbones`` command on tiny settings: in this process through ``main`` (fast),
+and as a real ``python -m textbones`` subprocess where the entry point itself matters."""
 
+import contextlib
+import io
 import json
 import os
 import pathlib
@@ -19,6 +22,17 @@ CORPUS = [
 
 
 def run_cli(*arguments, cwd=None):
+    """Run ``textbones ARGUMENTS`` in this process (offline: the suite isolates the hubs);
+    return (exit status, stdout, stderr)."""
+    from textbones.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main([str(argument) for argument in arguments])
+    return status, out.getvalue(), err.getvalue()
+
+
+def run_cli_process(*arguments, cwd=None):
     """Run ``python -m textbones ARGUMENTS`` offline; return (exit status, stdout, stderr)."""
     environment = {
         **os.environ,
@@ -47,7 +61,7 @@ def pretrained(tmp_path_factory):
 
 
 def test_help_of_every_subcommand():
-    status, out, _ = run_cli("--help")
+    status, out, _ = run_cli_process("--help")
     assert status == 0 and "pretrain" in out and "fill-mask" in out
     for command in ("presets", "inspect", "pretrain", "fill-mask", "classify", "embed", "convert"):
         status, out, _ = run_cli(command, "--help")
@@ -141,7 +155,7 @@ def test_failures_are_one_line_with_exit_status_1(pretrained, tmp_path):
 
 def test_convert_to_transformers_and_back_keeps_the_predictions(pretrained, tmp_path):
     preset, _ = pretrained
-    status, out, err = run_cli("convert", preset, tmp_path / "hf", "--to", "transformers")
+    status, out, err = run_cli_process("convert", preset, tmp_path / "hf", "--to", "transformers")
     assert status == 0, err
     assert out.strip() == f"Wrote {tmp_path / 'hf'} (transformers format)."
     assert "The masked-LM head of this BertMaskedLM uses activation 'gelu'" in err
