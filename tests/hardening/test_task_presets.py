@@ -16,6 +16,7 @@ import h5py
 import numpy as np
 import pytest
 
+import textbones
 from tests.conftest import to_numpy
 from tests.helpers.transformers_checkpoints import read_all, rewrite_weights
 from textbones.models import (
@@ -216,6 +217,21 @@ def test_task_json_without_a_config_object_is_refused(saved, tmp_path):
     config["config"] = "oops"
     (folder / "task.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match=r"task\.json has no 'config' object .* Save or download"):
+        TextClassifier.from_preset(str(folder))
+
+
+def test_task_json_of_another_backbone_than_config_json_is_refused(saved, tmp_path):
+    folder = _copy(saved.classifier, tmp_path)
+    other = tmp_path / "f_net"
+    textbones.models.FNetBackbone(len(VOCABULARY), 1, 8, 16).save_to_preset(other)
+    for name in ("config.json", "model.weights.h5"):
+        shutil.copy(other / name, folder / name)
+    with pytest.raises(
+        ValueError,
+        match=rf"{re.escape(str(folder / 'task.json'))} describes a BertTextClassifier, built on "
+        r"a BertBackbone, but config\.json holds a FNetBackbone: the files come from different "
+        r"presets\. Save or download the preset again\.",
+    ):
         TextClassifier.from_preset(str(folder))
 
 

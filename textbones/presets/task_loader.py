@@ -46,8 +46,6 @@ from textbones.presets.preset_files import (
 )
 from textbones.presets.registry import builtin_presets
 
-#: Task config keys that are not head arguments.
-_NOT_HEAD_ARGUMENTS = {"backbone", "preprocessor", "name", "compile"}
 #: Head arguments that change the shapes of the head's weights: a value other than the
 #: saved one asks for a fresh head (as KerasHub treats ``num_classes``). Other head
 #: arguments (``activation``, ``dropout``, ...) apply to the restored head.
@@ -160,12 +158,17 @@ def _load_keras_task(cls: type, preset_dir: pathlib.Path, load_weights: bool, kw
     saved = _read_saved_task(preset_dir)
     if saved is not None and not issubclass(saved.klass, cls):
         saved = None  # another kind of task (a classifier preset loaded as a masked LM)
-    if saved is not None:
-        klass = saved.klass
-    else:
-        backbone_config = read_json(preset_dir, CONFIG_FILE)
-        backbone_class = _class_name_of(backbone_config, preset_dir / CONFIG_FILE)
+    backbone_class = _class_name_of(read_json(preset_dir, CONFIG_FILE), preset_dir / CONFIG_FILE)
+    if saved is None:
         klass = _task_class_for(cls, backbone_class, source)
+    elif saved.klass.backbone_cls.__name__ != backbone_class:
+        raise ValueError(
+            f"{preset_dir / TASK_CONFIG_FILE} describes a {saved.klass.__name__}, built on a "
+            f"{saved.klass.backbone_cls.__name__}, but {CONFIG_FILE} holds a {backbone_class}: "
+            "the files come from different presets. Save or download the preset again."
+        )
+    else:
+        klass = saved.klass
     routed = route_arguments(klass, kwargs)
     restore_head = saved is not None and not _asks_for_a_fresh_head(saved.arguments, routed.task)
     arguments = {**(saved.arguments if saved is not None else {}), **routed.task}
