@@ -94,7 +94,9 @@ def torch_errors(folder: pathlib.Path) -> dict:
     cases = {
         "secret_text": lambda path: path.write_text(SECRET),
         "zip_of_a_call": lambda path: torch.save({"w": _Call()}, path),
-        "legacy_of_a_call": lambda path: torch.save({"w": _Call()}, path, _use_new_zipfile_serialization=False),
+        "legacy_of_a_call": lambda path: torch.save(
+            {"w": _Call()}, path, _use_new_zipfile_serialization=False
+        ),
         "not_a_state_dict": lambda path: torch.save([torch.zeros(2)], path),
     }
     errors = {}
@@ -113,5 +115,9 @@ def torch_errors(folder: pathlib.Path) -> dict:
 
 if __name__ == "__main__":
     command, folder = sys.argv[1], pathlib.Path(sys.argv[2])
-    commands = {"safetensors": safetensors_verdicts, "legacy-torch": legacy_torch, "torch-errors": torch_errors}
+    commands = {
+        "safetensors": safetensors_verdicts,
+        "legacy-torch": legacy_torch,
+        "torch-errors": torch_errors,
+    }
     print(json.dumps(commands[command](folder)))

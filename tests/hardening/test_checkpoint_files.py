@@ -69,7 +69,10 @@ def _point_index_at(folder: pathlib.Path, index_name: str, target: str) -> str:
 # -- 1. nothing outside the preset is read -------------------------------------------------------
 
 
-@pytest.mark.parametrize("index_name", ["model.safetensors.index.json", "pytorch_model.bin.index.json"])
+INDEXES = ["model.safetensors.index.json", "pytorch_model.bin.index.json"]
+
+
+@pytest.mark.parametrize("index_name", INDEXES)
 @pytest.mark.parametrize("how", ["absolute", "dot-dot", "symlink-out", "dot-dot-inside-name"])
 def test_weight_map_entries_must_stay_inside_the_checkpoint(sharded_checkpoint, index_name, how):
     folder = sharded_checkpoint
@@ -86,7 +89,8 @@ def test_weight_map_entries_must_stay_inside_the_checkpoint(sharded_checkpoint, 
         os.symlink(secret, folder / "innocent.safetensors")
         target = "innocent.safetensors"
     key = _point_index_at(folder, index_name, target)
-    with pytest.raises(ValueError, match=rf"weight_map entry '{key}' of .*{index_name} names '.*', which is outside") as error:
+    expected = rf"weight_map entry '{key}' of .*{index_name} names '.*', which is outside"
+    with pytest.raises(ValueError, match=expected) as error:
         TransformersCheckpoint(folder)
     assert "a preset may only refer to files inside its own folder" in str(error.value)
     _assert_no_content(str(error.value))
@@ -121,7 +125,8 @@ def test_hugging_face_cache_snapshots_may_link_into_their_blobs(sharded_checkpoi
     # ... but a link of the snapshot out of the repository is still refused.
     os.symlink(tmp_path / "sharded" / "config.json", repo / "blobs" / "elsewhere")
     key = _point_index_at(snapshot, "model.safetensors.index.json", "../../../secret.txt")
-    with pytest.raises(ValueError, match=rf"'{key}' .* names '\.\./\.\./\.\./secret\.txt', which is outside"):
+    expected = rf"'{key}' .* names '\.\./\.\./\.\./secret\.txt', which is outside"
+    with pytest.raises(ValueError, match=expected):
         TransformersCheckpoint(snapshot)
 
 
@@ -142,7 +147,9 @@ def test_sharded_keras_weights_must_stay_inside_the_preset(sharded_keras_preset,
     shard_file = sorted(folder.glob("model_*.weights.h5"))[0]
     outside = folder.parent / "outside.weights.h5"
     shard_file.rename(outside)
-    target = {"absolute": str(outside), "dot-dot": "../outside.weights.h5", "symlink-out": shard_file.name}[how]
+    target = {
+        "absolute": str(outside), "dot-dot": "../outside.weights.h5", "symlink-out": shard_file.name
+    }[how]
     if how == "symlink-out":
         os.symlink(outside, shard_file)
     index = json.loads((folder / "model.weights.json").read_text())
@@ -150,7 +157,8 @@ def test_sharded_keras_weights_must_stay_inside_the_preset(sharded_keras_preset,
         if name == shard_file.name:
             index["weight_map"][group] = target
     (folder / "model.weights.json").write_text(json.dumps(index))
-    with pytest.raises(ValueError, match=r"weight_map entry '/.*' of .*model\.weights\.json names .*which is outside"):
+    expected = r"weight_map entry '/.*' of .*model\.weights\.json names .*which is outside"
+    with pytest.raises(ValueError, match=expected):
         textbones.models.Backbone.from_preset(folder)
 
 
@@ -168,8 +176,27 @@ def test_h5_links_and_external_data_are_refused(tmp_path):
     (tmp_path / "outside.h5").write_bytes(b"")
     with h5py.File(tmp_path / "p" / "model.weights.h5", "a") as file:
         file["layers/dense/vars/extra"] = h5py.ExternalLink(str(tmp_path / "outside.h5"), "/data")
-    with pytest.raises(ValueError, match=r"is not a plain Keras weights file: 'layers/dense/vars/extra' is a ExternalLink"):
+    expected = r"is not a plain Keras weights file: 'layers/dense/vars/extra' is a ExternalLink"
+    with pytest.raises(ValueError, match=expected):
         textbones.models.Backbone.from_preset(tmp_path / "p")
+
+
+@pytest.mark.parametrize("how", ["absolute", "dot-dot"])
+def test_a_tokenizer_config_cannot_name_a_vocabulary_outside_the_preset(tmp_path, how):
+    from textbones.tokenizers import BertTokenizer
+
+    folder = tmp_path / "tok"
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hi"]
+    BertTokenizer(vocabulary=vocabulary).save_to_preset(folder)
+    (tmp_path / "secret.txt").write_text(SECRET)
+    config = json.loads((folder / "tokenizer.json").read_text())
+    outside = str(tmp_path / "secret.txt") if how == "absolute" else "../secret.txt"
+    config["config"]["vocabulary"] = outside
+    (folder / "tokenizer.json").write_text(json.dumps(config))
+    expected = r"the 'vocabulary' of .*tokenizer\.json names '.*secret\.txt', which is outside"
+    with pytest.raises(ValueError, match=expected) as error:
+        textbones.tokenizers.Tokenizer.from_preset(folder)
+    _assert_no_content(str(error.value))
 
 
 # -- 1. errors never carry bytes of a file's content ---------------------------------------------
@@ -183,14 +210,19 @@ def _safetensors_with_header(path: pathlib.Path, header: bytes) -> None:
     "write",
     [
         pytest.param(lambda path: path.write_text(SECRET), id="password-file"),
-        pytest.param(lambda path: _safetensors_with_header(path, SECRET.encode() + b"\xff"), id="not-utf8"),
+        pytest.param(
+            lambda path: _safetensors_with_header(path, SECRET.encode() + b"\xff"), id="not-utf8"
+        ),
         pytest.param(lambda path: _safetensors_with_header(path, SECRET.encode()), id="not-json"),
         pytest.param(
-            lambda path: _safetensors_with_header(path, b'{"w": {"dtype": "TOPSECRET", "shape": [1], "data_offsets": [0, 4]}}'),
+            lambda path: _safetensors_with_header(
+                path, b'{"w": {"dtype": "TOPSECRET", "shape": [1], "data_offsets": [0, 4]}}'
+            ),
             id="unknown-dtype",
         ),
         pytest.param(
-            lambda path: _safetensors_with_header(path, b'{"__metadata__": {"root:x": 12}}'), id="bad-metadata"
+            lambda path: _safetensors_with_header(path, b'{"__metadata__": {"root:x": 12}}'),
+            id="bad-metadata",
         ),
     ],
 )
@@ -199,19 +231,26 @@ def test_safetensors_errors_never_echo_the_file(hf_checkpoint, tmp_path, write):
     folder.mkdir()
     (folder / "config.json").write_bytes((hf_checkpoint[0] / "config.json").read_bytes())
     write(folder / "model.safetensors")
-    with pytest.raises(ValueError, match=r"model\.safetensors is not a readable safetensors file: ") as error:
+    expected = r"model\.safetensors is not a readable safetensors file: "
+    with pytest.raises(ValueError, match=expected) as error:
         textbones.models.Backbone.from_preset(folder)
     assert "download or save the checkpoint again" in str(error.value)
     _assert_no_content(str(error.value))
 
 
-@pytest.mark.parametrize("name", ["config.json", "model.weights.h5", "model.weights.json", "tokenizer.json"])
+@pytest.mark.parametrize(
+    "name", ["config.json", "model.weights.h5", "model.weights.json", "tokenizer.json"]
+)
 def test_keras_preset_errors_never_echo_the_file(tmp_path, name):
     folder = tmp_path / "p"
     make_tiny_backbone("bert").save_to_preset(folder)
     content = SECRET.encode() + b"\xff" if name.endswith(".json") else SECRET.encode()
     (folder / name).write_bytes(content)
-    with pytest.raises(ValueError, match=rf"{name} (is not valid JSON \(byte \d+ is not UTF-8\)|is corrupt or incomplete \(it is not an HDF5 file\))") as error:
+    expected = (
+        rf"{name} (is not valid JSON \(byte \d+ is not UTF-8\)"
+        r"|is corrupt or incomplete \(it is not an HDF5 file\))"
+    )
+    with pytest.raises(ValueError, match=expected) as error:
         if name == "tokenizer.json":
             textbones.tokenizers.Tokenizer.from_preset(folder)
         else:
@@ -228,7 +267,8 @@ def test_safetensors_reader_agrees_with_the_package(tmp_path, name):
     path = tmp_path / f"{name}.safetensors"
     path.write_bytes(content)
     if not accepted:
-        with pytest.raises(ValueError, match=rf"{name}\.safetensors is not a readable safetensors file: ") as error:
+        expected = rf"{name}\.safetensors is not a readable safetensors file: "
+        with pytest.raises(ValueError, match=expected) as error:
             read_header(path)
         _assert_no_content(str(error.value))
         return
@@ -236,7 +276,8 @@ def test_safetensors_reader_agrees_with_the_package(tmp_path, name):
     with open(path, "rb") as handle:
         for entry in entries.values():
             if entry.dtype is None:  # packed F4 / F6: listed, but not convertible
-                with pytest.raises(ValueError, match=rf"as {entry.dtype_name}, a packed format textbones cannot read"):
+                expected = rf"as {entry.dtype_name}, a packed format textbones cannot read"
+                with pytest.raises(ValueError, match=expected):
                     read_tensor(handle, entry)
                 continue
             if max(entry.shape, default=0) >= 2**63:
@@ -343,8 +384,11 @@ def test_streamed_backbone_equals_keras_load_weights(tmp_path, family):
 @pytest.mark.parametrize("family", ["bert", "albert", "f_net"])
 def test_streamed_task_head_equals_keras_load_weights_with_objects_to_skip(tmp_path, family):
     backbone = make_tiny_backbone(family, seed=5)
-    classes = {"bert": textbones.models.BertTextClassifier, "albert": textbones.models.AlbertTextClassifier,
-               "f_net": textbones.models.FNetTextClassifier}
+    classes = {
+        "bert": textbones.models.BertTextClassifier,
+        "albert": textbones.models.AlbertTextClassifier,
+        "f_net": textbones.models.FNetTextClassifier,
+    }
     task = classes[family](backbone, num_classes=3, preprocessor=None)
     for variable in task.weights:
         variable.assign(np.random.default_rng(1).normal(size=variable.shape).astype(variable.dtype))
@@ -353,7 +397,8 @@ def test_streamed_task_head_equals_keras_load_weights_with_objects_to_skip(tmp_p
 
     def fresh():
         keras.utils.set_random_seed(11)
-        return classes[family](backbone_class(family)(**TINY_CONFIGS[family]), num_classes=3, preprocessor=None)
+        fresh_backbone = backbone_class(family)(**TINY_CONFIGS[family])
+        return classes[family](fresh_backbone, num_classes=3, preprocessor=None)
 
     ours, theirs = fresh(), fresh()
     for model in (ours, theirs):
@@ -366,7 +411,8 @@ def test_streamed_task_head_equals_keras_load_weights_with_objects_to_skip(tmp_p
         np.testing.assert_array_equal(to_numpy(a), to_numpy(b))
     # The head took the saved values; the skipped backbone kept its own.
     np.testing.assert_array_equal(to_numpy(ours.weights[-1]), to_numpy(task.weights[-1]))
-    assert not np.array_equal(to_numpy(ours.backbone.weights[0]), to_numpy(task.backbone.weights[0]))
+    kept = to_numpy(ours.backbone.weights[0])
+    assert not np.array_equal(kept, to_numpy(task.backbone.weights[0]))
     loaded = textbones.models.TextClassifier.from_preset(tmp_path / "p", preprocessor=None)
     for a, b in zip(loaded.weights, task.weights, strict=True):
         np.testing.assert_array_equal(to_numpy(a), to_numpy(b))
@@ -387,19 +433,32 @@ def _edit_config(folder: pathlib.Path, **changes) -> None:
 
 def test_weights_that_do_not_cover_the_model_are_refused(bert_preset):
     _edit_config(bert_preset, num_layers=3)
-    with pytest.raises(ValueError, match=r"model\.weights\.h5 do not cover the BertBackbone described by config\.json: \d+ of its \d+ variables have no entry, e\.g\. layers/transformer_encoder_2/"):
+    expected = (
+        r"model\.weights\.h5 do not cover the BertBackbone described by config\.json: "
+        r"\d+ of its \d+ variables have no entry, e\.g\. layers/transformer_encoder_2/"
+    )
+    with pytest.raises(ValueError, match=expected):
         textbones.models.Backbone.from_preset(bert_preset)
 
 
 def test_weights_with_extra_entries_are_refused(bert_preset):
     _edit_config(bert_preset, num_layers=1)
-    with pytest.raises(ValueError, match=r"model\.weights\.h5 do not fit the BertBackbone described by config\.json: they hold \d+ entries the model has no variable for, e\.g\. 'layers/transformer_encoder_1/"):
+    expected = (
+        r"model\.weights\.h5 do not fit the BertBackbone described by config\.json: they "
+        r"hold \d+ entries the model has no variable for, e\.g\. 'layers/transformer_encoder_1/"
+    )
+    with pytest.raises(ValueError, match=expected):
         textbones.models.Backbone.from_preset(bert_preset)
 
 
 def test_weights_of_another_shape_are_refused(bert_preset):
     _edit_config(bert_preset, intermediate_dim=24)
-    with pytest.raises(ValueError, match=r"do not fit the BertBackbone described by config\.json: \d+ entries have another shape than the model's variables, e\.g\. layers/.* has shape \(16, 32\), the variable .* \(16, 24\)"):
+    expected = (
+        r"do not fit the BertBackbone described by config\.json: \d+ entries have another "
+        r"shape than the model's variables, e\.g\. layers/.* has shape \(16, 32\), the "
+        r"variable .* \(16, 24\)"
+    )
+    with pytest.raises(ValueError, match=expected):
         textbones.models.Backbone.from_preset(bert_preset)
 
 
@@ -424,6 +483,10 @@ def test_deferred_loading_reads_each_dataset_once(bert_preset, monkeypatch):
 
     reads = []
     original = weights_file.WeightsFile.read
-    monkeypatch.setattr(weights_file.WeightsFile, "read", lambda self, entry: reads.append(entry) or original(self, entry))
+    def counting_read(self, entry):
+        reads.append(entry)
+        return original(self, entry)
+
+    monkeypatch.setattr(weights_file.WeightsFile, "read", counting_read)
     backbone = textbones.models.Backbone.from_preset(bert_preset)
     assert len(reads) == len(set(reads)) == len(backbone.weights)

@@ -5,7 +5,7 @@ from typing import Any
 
 from textbones.presets.consistent_read import consistent_read
 from textbones.presets.handles import resolve_preset
-from textbones.presets.preset_files import CONFIG_FILE, read_json
+from textbones.presets.preset_files import CONFIG_FILE, contained_file, read_json
 from textbones.presets.registry import builtin_presets
 from textbones.presets.transformers.checkpoint import is_transformers_config
 
@@ -176,6 +176,10 @@ def _tokenizer_from_json(config: dict, cls: type, preset_dir: pathlib.Path, file
         for key, value in dict(config.get("config") or {}).items()
         if not (value is None and key in ("vocabulary", "proto"))
     }
+    for key in ("vocabulary", "proto"):
+        if isinstance(saved.get(key), str):  # a file name: it must lie inside the preset
+            where = f"the {key!r} of {preset_dir / filename}"
+            saved[key] = str(contained_file(preset_dir, saved[key], where))
     tokenizer = _instantiate(klass, {**saved, **kwargs}, source)
     tokenizer.load_assets(preset_dir.joinpath(*TOKENIZER_ASSET_DIR))
     return tokenizer

@@ -101,9 +101,10 @@ def contained_file(folder: pathlib.Path, name: Any, named_by: str) -> pathlib.Pa
     >>> contained_file(folder, "../secret", "the weight_map entry 'w' of index.json")
     Traceback (most recent call last):
     ...
-    ValueError: the weight_map entry 'w' of index.json names '../secret', which is outside ...: a preset may only refer to files inside its own folder. ...
+    ValueError: the weight_map entry 'w' of index.json names '../secret', which is outside ...
     """
-    shown = repr(name) if not isinstance(name, str) or len(name) <= 200 else repr(name[:200] + "...")
+    too_long = isinstance(name, str) and len(name) > 200
+    shown = repr(name[:200] + "...") if too_long else repr(name)
     folder = pathlib.Path(folder)
     outside = (
         f"{named_by} names {shown}, which is outside {folder}: a preset may only refer to "

@@ -198,7 +198,9 @@ class WeightsFile(contextlib.AbstractContextManager):
                 continue
             stored = tuple(self._files[self.entries[found]][found].shape)
             if stored != tuple(variable.shape):
-                misshapen.append(f"{found} has shape {stored}, the variable {variable.path} {tuple(variable.shape)}")
+                misshapen.append(
+                    f"{found} has shape {stored}, the variable {variable.path} {tuple(variable.shape)}"
+                )
             plan.append((found, variable))
         if misshapen:
             raise ValueError(
@@ -247,7 +249,8 @@ class _DatasetReader:
         self.weights, self.entry, self.variable = weights, entry, variable
 
     def __call__(self, shape, dtype=None):
-        return self.variable._convert_to_tensor(self.weights.read(self.entry), dtype=self.variable.dtype)
+        value = self.weights.read(self.entry)
+        return self.variable._convert_to_tensor(value, dtype=self.variable.dtype)
 
 
 class _Refused(Exception):
@@ -332,7 +335,7 @@ def variable_entries(model, objects_to_skip: Iterable[Any] = ()) -> dict[str, An
     )
     for entry, value in recorder.entries.items():
         if not isinstance(value, keras.Variable):
-            raise TypeError(f"{entry} of {type(model).__name__} would be saved from a computed value")
+            raise TypeError(f"{entry} of {type(model).__name__} is saved from a computed value")
     return recorder.entries
 
 
@@ -382,7 +385,8 @@ def build_with_weights(make: Callable[[], Any], path: pathlib.Path, described_by
     >>> model = textbones.models.FNetBackbone(50, 1, 8, 16)
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.weights.h5"
     >>> model.save_weights(path)
-    >>> copy = build_with_weights(lambda: textbones.models.FNetBackbone(50, 1, 8, 16), path, "config.json")
+    >>> make = lambda: textbones.models.FNetBackbone(50, 1, 8, 16)
+    >>> copy = build_with_weights(make, path, "config.json")
     >>> bool((copy.weights[0].numpy() == model.weights[0].numpy()).all())
     True
     """

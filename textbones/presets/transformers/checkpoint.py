@@ -172,7 +172,8 @@ def _load_torch_files(files: list[pathlib.Path]) -> tuple[dict[str, Any], list[t
             loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=mapped)
         except Exception as error:  # torch raises many kinds for a damaged pickle
             raise ValueError(_torch_failure(path, error)) from None
-        if not isinstance(loaded, dict) or not all(isinstance(value, torch.Tensor) for value in loaded.values()):
+        tensors = isinstance(loaded, dict) and all(isinstance(v, torch.Tensor) for v in loaded.values())
+        if not tensors:
             raise ValueError(
                 f"{path} holds a {type(loaded).__name__}, not a state dict of tensors "
                 "(a name -> tensor dict, as `model.state_dict()` gives). Save the model's "

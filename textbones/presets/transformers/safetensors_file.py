@@ -191,20 +191,25 @@ def _entry_fields(name: str, spec) -> tuple[str, list, list]:
     return dtype, shape, offsets
 
 
-def _header_entries(path: pathlib.Path, header: dict, data_bytes: int, base: int) -> dict[str, TensorEntry]:
+def _header_entries(
+    path: pathlib.Path, header: dict, data_bytes: int, base: int
+) -> dict[str, TensorEntry]:
     """The validated entries: known dtypes, sizes that fit, and byte ranges that tile the
     data section exactly (no gap, no overlap, nothing before or after)."""
     if "__metadata__" in header.repeated:
         raise _Invalid("its header has two '__metadata__' entries")
     metadata = header.get("__metadata__")
     if metadata is not None and (
-        not isinstance(metadata, dict) or not all(isinstance(value, str) for value in metadata.values())
+        not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values())
     ):
         raise _Invalid("its '__metadata__' is not a map of strings to strings")
-    fields = {name: _entry_fields(name, spec) for name, spec in header.items() if name != "__metadata__"}
+    fields = {
+        name: _entry_fields(name, spec) for name, spec in header.items() if name != "__metadata__"
+    }
     entries = {}
     position = 0
-    for name, (dtype, shape, (start, end)) in sorted(fields.items(), key=lambda item: tuple(item[1][2])):
+    by_offsets = sorted(fields.items(), key=lambda item: tuple(item[1][2]))
+    for name, (dtype, shape, (start, end)) in by_offsets:
         if start != position or end < start:
             what = "overlaps another tensor's" if start < position else "leaves a gap before its"
             if end < start:
