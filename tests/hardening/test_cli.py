@@ -71,8 +71,8 @@ def presets(tmp_path_factory):
 
     mlm_preprocessor = textbones.models.BertMaskedLMPreprocessor(tokenizer, sequence_length=16)
     textbones.models.BertMaskedLM(backbone(), mlm_preprocessor).save_to_preset(folder / "mlm")
-    clf_preprocessor = textbones.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=16)
-    classifier = textbones.models.BertTextClassifier(backbone(), 3, clf_preprocessor)
+    preprocessor = textbones.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=16)
+    classifier = textbones.models.BertTextClassifier(backbone(), 3, preprocessor)
     classifier.save_to_preset(folder / "clf")
     backbone().save_to_preset(folder / "backbone")
     tokenizer.save_to_preset(folder / "backbone")
@@ -83,14 +83,18 @@ def presets(tmp_path_factory):
 # 2. Data loss: pretrain --out and convert DST never write over what they did not write
 
 
-def test_pretrain_refuses_a_folder_that_is_not_a_preset_before_training(capsys, tmp_path, monkeypatch):
+def test_pretrain_refuses_a_folder_that_is_not_a_preset_before_training(
+    capsys, tmp_path, monkeypatch
+):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("\n".join(CORPUS) + "\n")
     project = user_project(tmp_path / "project")
     before = snapshot(project)
     for extra in ([], ["--overwrite"]):  # --overwrite replaces presets only
         started = time.perf_counter()
-        status, out, err = run_main(capsys, "pretrain", "--corpus", corpus, "--out", project, *extra)
+        status, out, err = run_main(
+            capsys, "pretrain", "--corpus", corpus, "--out", project, *extra
+        )
         assert status == 1
         assert f"Will not save the pretrained preset to {project}: it is a folder that holds " \
             "other files (assets, config.json, metadata.json, notes.txt), not a preset" in err
@@ -231,7 +235,9 @@ def test_a_task_class_textbones_does_not_know_is_named(capsys, presets, tmp_path
 
 
 def test_the_right_kinds_still_work(capsys, presets):
-    status, out, err = run_main(capsys, "fill-mask", presets / "mlm", "the [MASK] sat", "--top-k", "2")
+    status, out, err = run_main(
+        capsys, "fill-mask", presets / "mlm", "the [MASK] sat", "--top-k", "2"
+    )
     assert status == 0, err
     assert out.splitlines()[0] == "[MASK] 1:" and len(out.splitlines()) == 3
     for preset in ("mlm", "clf", "backbone"):
@@ -317,7 +323,9 @@ def test_pretrain_refuses_corpora_that_are_not_text(capsys, tmp_path):
         (tmp_path / "missing.txt", f"Corpus file {tmp_path / 'missing.txt'} does not exist."),
     ]
     for path, message in cases:
-        status, out, err = run_main(capsys, "pretrain", "--corpus", good, path, "--out", tmp_path / "o")
+        status, out, err = run_main(
+            capsys, "pretrain", "--corpus", good, path, "--out", tmp_path / "o"
+        )
         assert status == 1 and out == "", (path, err)
         assert f"error: {message}" in err, err
         assert "caf" not in err and "ELF" not in err  # nothing of the file is echoed
@@ -343,15 +351,17 @@ def test_embed_output_refuses_a_folder_and_existing_files(capsys, presets, tmp_p
     folder = tmp_path / "vectors"
     folder.mkdir()
     (folder / "mine.txt").write_text("mine")
-    status, out, err = run_main(capsys, "embed", presets / "backbone", "the cat", "--output", folder)
+    backbone = presets / "backbone"
+    status, out, err = run_main(capsys, "embed", backbone, "the cat", "--output", folder)
     assert status == 1 and out == ""
-    assert f"--output {folder} is a folder; give a file path such as {folder / 'vectors.npy'}" in err
+    suggested = folder / "vectors.npy"
+    assert f"--output {folder} is a folder; give a file path such as {suggested}" in err
     assert not (tmp_path / "vectors.npy").exists() and snapshot(folder) == {"mine.txt": b"mine"}
 
     existing = tmp_path / "old.npy"
     existing.write_bytes(b"not written by textbones")
     for given in (existing, tmp_path / "old"):  # '.npy' is added to a path without it
-        status, _, err = run_main(capsys, "embed", presets / "backbone", "the cat", "--output", given)
+        status, _, err = run_main(capsys, "embed", backbone, "the cat", "--output", given)
         assert status == 1
         assert f"--output {existing} already exists. Pass --overwrite to replace it" in err
         assert existing.read_bytes() == b"not written by textbones"
@@ -363,7 +373,7 @@ def test_embed_output_refuses_a_folder_and_existing_files(capsys, presets, tmp_p
     assert status == 0, err
     assert out == f"Saved 2 vectors of size 8 to {existing}\n"
     assert np.load(existing).shape == (2, 8)
-    status, out, err = run_main(capsys, "embed", presets / "backbone", "cat", "--output", tmp_path / "new")
+    status, out, err = run_main(capsys, "embed", backbone, "cat", "--output", tmp_path / "new")
     assert status == 0 and out == f"Saved 1 vectors of size 8 to {tmp_path / 'new.npy'}\n"
     assert np.load(tmp_path / "new.npy").shape == (1, 8)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new.npy", "old.npy", "vectors"]
@@ -383,7 +393,10 @@ def test_ctrl_c_during_pretrain_exits_130_and_leaves_nothing(tmp_path, moment):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("\n".join(CORPUS) + "\n")
     environment = {
-        **os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(REPOSITORY), "PYTHONUNBUFFERED": "1",
+        **os.environ,
+        "KERAS_BACKEND": "jax",
+        "PYTHONPATH": str(REPOSITORY),
+        "PYTHONUNBUFFERED": "1",
     }
     environment.pop("TEXTBONES_DEBUG", None)
     process = subprocess.Popen(
@@ -427,7 +440,8 @@ def test_inspect_a_built_in_name_offline(capsys):
     assert status == 0, err
     info = json.loads(out)
     assert info["downloaded"] is False and info["files"] == []
-    assert (info["family"], info["backbone"], info["task"]) == ("bert", "BertBackbone", "BertTextClassifier")
+    described = (info["family"], info["backbone"], info["task"])
+    assert described == ("bert", "BertBackbone", "BertTextClassifier")
     assert info["parameters"] == 4385920 and info["config"]["num_layers"] == 2
     assert info["kind"] == "a text-classifier task preset (BertTextClassifier)"
     status, out, err = run_main(capsys, "inspect", "albert_base_en_uncased")
@@ -435,7 +449,8 @@ def test_inspect_a_built_in_name_offline(capsys):
     assert "parameters  11,683,584" in out
     assert "files       not downloaded (from_preset fetches them from kaggle://keras/albert/" in out
     status, out, _ = run_main(capsys, "presets", "--family", "albert")
-    assert status == 0 and out.splitlines()[1].split()[:4] == ["albert_base_en_uncased", "albert", "11.68M", "no"]
+    assert status == 0
+    assert out.splitlines()[1].split()[:4] == ["albert_base_en_uncased", "albert", "11.68M", "no"]
 
 
 def test_inspect_describes_every_kind(capsys, presets):
@@ -460,7 +475,10 @@ def test_usage_errors_are_one_line_with_status_2(capsys):
     for arguments, message in [
         (["train"], "textbones: error: argument COMMAND: invalid choice: 'train'"),
         ([], "textbones: error: the following arguments are required: COMMAND"),
-        (["convert", "only-one"], "textbones convert: error: the following arguments are required: destination"),
+        (
+            ["convert", "only-one"],
+            "textbones convert: error: the following arguments are required: destination",
+        ),
         (["embed", "p", "t", "--bogus"], "textbones: error: unrecognized arguments: --bogus"),
     ]:
         capsys.readouterr()

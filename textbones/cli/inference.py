@@ -12,7 +12,9 @@ import numpy as np
 #: What each subcommand needs of a preset: a task kind (``None``: any model) and in words.
 NEEDS = {
     "fill-mask": ("masked_lm", "a masked-LM task preset (a MaskedLM saved with its head)"),
-    "classify": ("classifier", "a text-classifier task preset (a TextClassifier saved with its head)"),
+    "classify": (
+        "classifier", "a text-classifier task preset (a TextClassifier saved with its head)"
+    ),
     "embed": (None, "a preset with a backbone"),
 }
 #: The subcommands that fit each task kind.
@@ -31,7 +33,7 @@ def check_preset_fits(command: str, preset: str | os.PathLike, kind) -> None:
     >>> check_preset_fits("fill-mask", "./clf", classifier)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: ./clf is a text-classifier task preset (BertTextClassifier), not a masked-LM task preset ... Use `textbones classify or embed` with it.
+    ValueError: ./clf is a text-classifier task preset (BertTextClassifier), not ... `textbones classify or embed` ...
     """
     wanted, needed = NEEDS[command]
     has_model = kind.backbone_class is not None

@@ -107,7 +107,8 @@ def inspect_preset(preset: str) -> dict[str, Any]:
     from textbones.presets.registry import builtin_presets
 
     name = preset.strip() if isinstance(preset, str) else None
-    entry = builtin_presets().get(name) if name and not os.path.isdir(os.path.expanduser(preset)) else None
+    is_directory = name is not None and os.path.isdir(os.path.expanduser(preset))
+    entry = builtin_presets().get(name) if name and not is_directory else None
     if entry is not None and not is_cached(entry["kaggle_handle"]):
         return _builtin_inspection(name, entry)
     directory = resolve_preset(preset)
@@ -115,7 +116,11 @@ def inspect_preset(preset: str) -> dict[str, Any]:
     backbone, config, parameters = None, {}, None
     if kind.backbone_class is not None:
         backbone = textbones.models.Backbone.from_preset(directory, load_weights=False)
-        config = {key: value for key, value in backbone.get_config().items() if key not in ("name", "trainable", "dtype")}
+        config = {
+            key: value
+            for key, value in backbone.get_config().items()
+            if key not in ("name", "trainable", "dtype")
+        }
         parameters = backbone.count_params()
     tokenizer = None
     if kind.has_tokenizer:
@@ -184,14 +189,17 @@ def format_inspection(info: dict[str, Any]) -> str:
     lines = [
         f"preset      {info['preset']}",
         f"kind        {info['kind']}",
-        f"family      {info['family']} ({info['backbone']})" if info["backbone"] else "family      (no model)",
+        f"family      {info['family']} ({info['backbone']})"
+        if info["backbone"]
+        else "family      (no model)",
         f"parameters  {parameters:,}" if parameters is not None else "parameters  (no model)",
         f"task        {info['task'] or '(backbone only)'}",
         f"tokenizer   {info['tokenizer'] or '(none)'}",
         "config      " + ", ".join(f"{key}={value}" for key, value in info["config"].items()),
     ]
     if not info.get("downloaded", True):
-        lines.append(f"files       not downloaded (from_preset fetches them from {info['kaggle_handle']})")
+        handle = info["kaggle_handle"]
+        lines.append(f"files       not downloaded (from_preset fetches them from {handle})")
     else:
         lines.append("files")
         lines += [f"  {entry['size']:>10}  {entry['file']}" for entry in info["files"]]

@@ -155,7 +155,9 @@ def pretrain(
         raise ValueError(f"Unknown family {family!r}; choose one of {', '.join(FAMILIES)}.")
     if size not in SIZES:
         raise ValueError(f"Unknown size {size!r}; choose one of {', '.join(SIZES)}.")
-    _check_arguments(learning_rate, epochs=epochs, batch_size=batch_size, max_sentences=max_sentences)
+    _check_arguments(
+        learning_rate, epochs=epochs, batch_size=batch_size, max_sentences=max_sentences
+    )
     out = pathlib.Path(out)
     check_target(out, overwrite)
     started = time.perf_counter()
@@ -255,9 +257,12 @@ def _check_arguments(learning_rate: float, **counts: int | None) -> None:
     except (TypeError, ValueError):
         rate_ok = False
     if not rate_ok:
-        raise ValueError(f"The learning rate must be a finite number above 0, not {learning_rate!r}.")
+        raise ValueError(
+            f"The learning rate must be a finite number above 0, not {learning_rate!r}."
+        )
     for name, value in counts.items():
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        if value is not None and (not whole or value < 1):
             raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}.")
 
 

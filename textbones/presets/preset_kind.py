@@ -15,7 +15,10 @@ import pathlib
 #: The task kinds a preset can hold, as :attr:`PresetKind.task` names them.
 TASK_KINDS = ("masked_lm", "classifier")
 
-_TASK_WORDS = {"masked_lm": "a masked-LM task preset", "classifier": "a text-classifier task preset"}
+_TASK_WORDS = {
+    "masked_lm": "a masked-LM task preset",
+    "classifier": "a text-classifier task preset",
+}
 
 
 @dataclasses.dataclass(frozen=True)
