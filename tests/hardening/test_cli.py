@@ -19,6 +19,7 @@ import pytest
 
 import textbones
 from textbones.cli.main import main
+from textbones.presets.preset_kind import preset_kind
 
 REPOSITORY = pathlib.Path(__file__).resolve().parents[2]
 CORPUS = [
@@ -486,3 +487,14 @@ def test_usage_errors_are_one_line_with_status_2(capsys):
         out, err = capsys.readouterr()
         assert out == "" and err.count("\n") == 1 and err.startswith(message), err
         assert "--help`)" in err
+
+
+def test_convert_keeps_a_backbone_and_its_tokenizer_in_both_formats(presets, tmp_path):
+    for target_format in ("transformers", "keras"):
+        destination = tmp_path / target_format
+        written = textbones.presets.convert(presets / "backbone", destination, format=target_format)
+        assert written == "BertBackbone"
+        kind = preset_kind(destination)
+        assert (kind.task, kind.backbone_class, kind.has_tokenizer) == (None, "BertBackbone", True)
+        tokenizer = textbones.tokenizers.Tokenizer.from_preset(destination)
+        assert tokenizer.vocabulary_size() == len(VOCABULARY)
