@@ -7,7 +7,8 @@ FOLDER and prints, as JSON, the bytes by which the peak (``VmHWM``) rose above t
 size just before the load, and the bytes of the loaded model's weights.
 
 ``load_memory_worker.py --to-torch FOLDER...`` (reference environment: torch and
-safetensors) replaces each FOLDER's ``model.safetensors`` by a ``pytorch_model.bin``.
+safetensors) replaces each FOLDER's ``model.safetensors`` by a ``pytorch_model.bin``;
+``--to-legacy-torch`` writes it in torch's legacy (non-zip) format.
 
 Used by ``test_load_memory.py``; only the standard library is imported at module level.
 """
@@ -44,17 +45,18 @@ def measure(folder: pathlib.Path, warm_up: pathlib.Path) -> dict:
     return {"growth": peak - before, "weights": weights}
 
 
-def to_torch(folders: list[pathlib.Path]) -> None:
+def to_torch(folders: list[pathlib.Path], legacy: bool) -> None:
     import torch
     from safetensors.torch import load_file
 
     for folder in folders:
-        torch.save(load_file(str(folder / "model.safetensors")), folder / "pytorch_model.bin")
+        state = load_file(str(folder / "model.safetensors"))
+        torch.save(state, folder / "pytorch_model.bin", _use_new_zipfile_serialization=not legacy)
         (folder / "model.safetensors").unlink()
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "--to-torch":
-        to_torch([pathlib.Path(path) for path in sys.argv[2:]])
+    if sys.argv[1] in ("--to-torch", "--to-legacy-torch"):
+        to_torch([pathlib.Path(path) for path in sys.argv[2:]], sys.argv[1] == "--to-legacy-torch")
     else:
         print(json.dumps(measure(pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]))))

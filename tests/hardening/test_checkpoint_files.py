@@ -334,6 +334,7 @@ def test_legacy_pytorch_bin_loads_like_the_safetensors_it_came_from(hf_checkpoin
         (folder / path.name).write_bytes(path.read_bytes())
     result = _run_reference("legacy-torch", str(folder))
     assert result["legacy"] is True
+    assert result["read_twice_equal"] is True
     assert result["variables"] == len(hf_checkpoint[1].weights)
     assert result["max_difference"] == 0.0
 

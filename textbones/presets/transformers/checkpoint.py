@@ -9,7 +9,7 @@ Every shard an index names must lie inside the checkpoint's folder
 (:func:`~textbones.presets.preset_files.contained_file`), and no error quotes the bytes of
 a file. A zip-format ``pytorch_model.bin`` is memory-mapped and each tensor's pages are
 dropped from memory once it is read, so memory holds the model plus one tensor; a legacy
-(pre-zip) one cannot be mapped and is read whole.
+(pre-zip) one cannot be mapped: it is read whole and each tensor freed once read.
 """
 
 from __future__ import annotations
@@ -74,6 +74,7 @@ class TransformersCheckpoint(contextlib.AbstractContextManager):
         self._entries: dict[str, TensorEntry] = {}
         self._torch_state: dict[str, Any] | None = None
         self._mapped: list[tuple[int, int]] = []
+        self._unmapped: dict[str, pathlib.Path] = {}
         self._handles: dict[pathlib.Path, Any] = {}
         self.weights_description = "no weights"
         if load_weights:
@@ -91,7 +92,7 @@ class TransformersCheckpoint(contextlib.AbstractContextManager):
             self.weights_description = f"the shards listed in {directory / SAFETENSORS_INDEX}"
         elif (directory / TORCH_FILE).is_file() or (directory / TORCH_INDEX).is_file():
             files = [directory / TORCH_FILE] if (directory / TORCH_FILE).is_file() else self._shards(TORCH_INDEX)
-            self._torch_state, self._mapped = _load_torch_files(files)
+            self._torch_state, self._mapped, self._unmapped = _load_torch_files(files)
             self.weights_description = ", ".join(str(path) for path in files)
         else:
             others = [name for name in _UNREADABLE if (directory / name).is_file()]
@@ -136,8 +137,15 @@ class TransformersCheckpoint(contextlib.AbstractContextManager):
         """One stored tensor as a NumPy array (bfloat16 as ``ml_dtypes.bfloat16``)."""
         if self._torch_state is not None:
             tensor = self._torch_state[key]
+            if tensor.is_meta:  # read before and released: read its file again
+                tensor = _load_torch_files([self._unmapped[key]])[0][key]
             array = _torch_to_numpy(tensor)
-            _release_mapped_pages(tensor, self._mapped)
+            if key in self._unmapped:
+                # A legacy file was read whole: free each tensor once it is read (its shape
+                # and dtype stay), so the model grows as the pickle's tensors go.
+                self._torch_state[key] = tensor.to("meta")
+            else:
+                _release_mapped_pages(tensor, self._mapped)
             return array
         entry = self._entries[key]
         handle = self._handles.get(entry.path)
@@ -152,8 +160,9 @@ class TransformersCheckpoint(contextlib.AbstractContextManager):
         self._torch_state = None
 
 
-def _load_torch_files(files: list[pathlib.Path]) -> tuple[dict[str, Any], list[tuple[int, int]]]:
-    """The tensors of ``files`` by name, and the address ranges they are mapped at."""
+def _load_torch_files(files: list[pathlib.Path]):
+    """The tensors of ``files`` by name, the address ranges the mapped files occupy, and
+    the file of each tensor read whole (a legacy file, which cannot be mapped)."""
     try:
         import torch
     except ImportError:
@@ -164,6 +173,7 @@ def _load_torch_files(files: list[pathlib.Path]) -> tuple[dict[str, Any], list[t
             "(`model.save_pretrained(folder)` writes model.safetensors)."
         ) from None
     state: dict[str, Any] = {}
+    unmapped: dict[str, pathlib.Path] = {}
     for path in files:
         # A zip file (torch >= 1.6) is mapped: tensors stay in the file until read. The
         # legacy format cannot be mapped and is read whole. Never anything but tensors.
@@ -180,7 +190,9 @@ def _load_torch_files(files: list[pathlib.Path]) -> tuple[dict[str, Any], list[t
                 "state dict, or its safetensors (`save_pretrained`)."
             )
         state.update(loaded)
-    return state, _mappings_of(files)
+        if not mapped:
+            unmapped.update(dict.fromkeys(loaded, path))
+    return state, _mappings_of(files), unmapped
 
 
 def _torch_failure(path: pathlib.Path, error: Exception) -> str:
