@@ -22,6 +22,8 @@ import os
 import pathlib
 import re
 
+from textbones.presets.atomic_directory import interrupted_save_copy
+from textbones.presets.consistent_read import watch
 from textbones.presets.download_errors import (
     PresetDownloadError,
     describe_failure,
@@ -121,8 +123,9 @@ def resolve_preset(preset: str | os.PathLike) -> pathlib.Path:
 
     # Paths are used as given (a folder name may end in a space); names and schemes are not.
     expanded = os.path.expanduser(preset)
-    if os.path.isdir(expanded):
-        return pathlib.Path(expanded)
+    directory = _existing_directory(expanded)
+    if directory is not None:
+        return directory
     if _looks_like_a_path(handle):
         return _local_directory(preset)
 
@@ -156,11 +159,29 @@ def _looks_like_a_path(text: str) -> bool:
     return text.startswith((".", "~", "/")) or any(sep in text for sep in separators)
 
 
+def _existing_directory(expanded: str) -> pathlib.Path | None:
+    """The local directory at ``expanded``, or ``None`` when there is none.
+
+    A save killed between its two renames leaves the preset only in a hidden copy beside
+    the path; it is brought back (or, while a save of it runs, read in place). A load in
+    progress is told which directory it reads (see ``consistent_read``).
+    """
+    if os.path.isdir(expanded):
+        directory = pathlib.Path(expanded)
+    else:
+        directory = interrupted_save_copy(expanded)
+        if directory is None:
+            return None
+    watch(expanded, directory)
+    return directory
+
+
 def _local_directory(path: str) -> pathlib.Path:
     """Returns ``path`` (``~`` expanded) if it is a directory, else raises a clear error."""
     expanded = os.path.expanduser(path)
-    if os.path.isdir(expanded):
-        return pathlib.Path(expanded)
+    directory = _existing_directory(expanded)
+    if directory is not None:
+        return directory
     if os.path.exists(expanded):
         raise NotADirectoryError(
             f"The preset path {path!r} is a file; a preset is a directory holding "
