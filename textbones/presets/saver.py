@@ -1,4 +1,20 @@
-"""Write backbones as Keras-format presets, in the layout KerasHub reads."""
+"""Write backbones, tokenizers, preprocessors and tasks as Keras-format presets, in the
+layout KerasHub reads.
+
+Every save is atomic and follows one rule about the files already in the folder (see
+``staged_directory`` and the component table in ``textbones.presets.preset_layout``):
+
+* a task is saved whole: the folder then holds exactly its files (and files of no preset
+  component, such as a ``README.md``);
+* a backbone, tokenizer or preprocessor saved over a task preset, or over a
+  ``transformers`` checkpoint, likewise leaves exactly the new files;
+* a component saved over a preset made of components (the KerasHub flow
+  ``backbone.save_to_preset(folder)`` then ``tokenizer.save_to_preset(folder)``) replaces
+  that component and keeps the others, except those that need the replaced one: a new
+  tokenizer drops the old ``preprocessor.json``.
+
+The target must be missing, empty, or a preset; a folder of other files is refused.
+"""
 
 import datetime
 import json
@@ -7,10 +23,10 @@ import pathlib
 import keras
 
 from textbones.presets.atomic_directory import replace_file, staged_directory
+from textbones.presets.preset_layout import BACKBONE, PREPROCESSOR, TASK, TOKENIZER
 from textbones.presets.preset_files import (
     CONFIG_FILE,
     METADATA_FILE,
-    SHARDED_WEIGHTS_INDEX,
     TASK_CONFIG_FILE,
     TASK_WEIGHTS_FILE,
     WEIGHTS_FILE,
@@ -75,7 +91,9 @@ def _write_json(path: pathlib.Path, content: dict) -> None:
 def save_backbone(backbone, preset_dir, format: str = "keras") -> None:
     """Write ``config.json``, ``metadata.json`` and ``model.weights.h5`` atomically.
 
-    See ``Backbone.save_to_preset``.
+    A tokenizer or preprocessor already in ``preset_dir`` is kept; an old task (or a
+    ``transformers`` checkpoint) is replaced by the backbone alone. See the module's rule
+    and ``Backbone.save_to_preset``.
 
     Example:
 
@@ -89,7 +107,7 @@ def save_backbone(backbone, preset_dir, format: str = "keras") -> None:
     if writer is not None:
         writer(backbone, preset_dir)
         return
-    with staged_directory(preset_dir) as staging:
+    with staged_directory(preset_dir, [BACKBONE]) as staging:
         _write_backbone_files(backbone, staging)
 
 
@@ -119,16 +137,15 @@ def _write_backbone_files(backbone, folder: pathlib.Path) -> None:
             "tasks": _task_kinds(backbone),
         },
     )
-    # A single weights file replaces any shards an earlier save left behind.
-    for stale in [folder / SHARDED_WEIGHTS_INDEX, *folder.glob("model_*.weights.h5")]:
-        stale.unlink(missing_ok=True)
     backbone.save_weights(str(replace_file(folder / WEIGHTS_FILE)))
 
 
 def save_tokenizer(tokenizer, preset_dir, format: str = "keras") -> None:
     """Write ``tokenizer.json`` and the vocabulary under ``assets/tokenizer/`` atomically.
 
-    See ``Tokenizer.save_to_preset``.
+    A backbone already in ``preset_dir`` is kept; an old ``preprocessor.json`` (made for
+    the old tokenizer) is dropped, and so is an old task. See the module's rule and
+    ``Tokenizer.save_to_preset``.
 
     Example:
 
@@ -143,7 +160,7 @@ def save_tokenizer(tokenizer, preset_dir, format: str = "keras") -> None:
     if writer is not None:
         writer(tokenizer, preset_dir)
         return
-    with staged_directory(preset_dir) as staging:
+    with staged_directory(preset_dir, [TOKENIZER]) as staging:
         _write_tokenizer_files(tokenizer, staging)
 
 
@@ -159,7 +176,8 @@ def _write_tokenizer_files(tokenizer, folder: pathlib.Path) -> None:
 def save_preprocessor(preprocessor, preset_dir, format: str = "keras") -> None:
     """Write ``preprocessor.json`` plus the tokenizer's files atomically.
 
-    See ``Preprocessor.save_to_preset``.
+    A backbone already in ``preset_dir`` is kept; an old task is dropped. See the module's
+    rule and ``Preprocessor.save_to_preset``.
 
     Example:
 
@@ -175,7 +193,7 @@ def save_preprocessor(preprocessor, preset_dir, format: str = "keras") -> None:
     if writer is not None:
         writer(preprocessor, preset_dir)
         return
-    with staged_directory(preset_dir) as staging:
+    with staged_directory(preset_dir, [PREPROCESSOR, TOKENIZER]) as staging:
         _write_preprocessor_files(preprocessor, staging)
 
 
@@ -190,7 +208,9 @@ def save_task(task, preset_dir, format: str = "keras") -> None:
     """Write a whole task atomically: backbone, preprocessor and tokenizer files,
     ``task.json`` and ``task.weights.h5`` (the weights outside the backbone).
 
-    See ``Task.save_to_preset``.
+    A task is a whole: no file of an earlier preset in ``preset_dir`` is kept (a task
+    saved without a preprocessor leaves no tokenizer files). See the module's rule and
+    ``Task.save_to_preset``.
 
     Example:
 
@@ -205,7 +225,7 @@ def save_task(task, preset_dir, format: str = "keras") -> None:
     if writer is not None:
         writer(task, preset_dir)
         return
-    with staged_directory(preset_dir) as staging:
+    with staged_directory(preset_dir, [TASK, BACKBONE, PREPROCESSOR, TOKENIZER]) as staging:
         _write_backbone_files(task.backbone, staging)
         if task.preprocessor is not None:
             _write_preprocessor_files(task.preprocessor, staging)

@@ -1,11 +1,17 @@
 """Write textbones models as ``transformers`` checkpoints (``config.json``, ``model.safetensors``,
-tokenizer files) that ``transformers.AutoModel*.from_pretrained`` load."""
+tokenizer files) that ``transformers.AutoModel*.from_pretrained`` load.
+
+What a save keeps of the files already in the folder follows the rule of every save (see
+``staged_directory`` and ``textbones.presets.preset_layout``): a Keras-format preset there
+is replaced entirely; within a ``transformers`` checkpoint, a backbone replaces the model
+files and keeps the tokenizer files, a tokenizer replaces only the tokenizer files, a task
+replaces everything. Files of no preset component (a ``README.md``) are kept.
+"""
 
 from __future__ import annotations
 
 import json
 import pathlib
-import shutil
 import warnings
 from typing import Any
 
@@ -14,28 +20,13 @@ import ml_dtypes
 import numpy as np
 
 from textbones.presets.atomic_directory import replace_file, staged_directory
+from textbones.presets.preset_layout import TRANSFORMERS_MODEL, TRANSFORMERS_TOKENIZER
 from textbones.presets.transformers.checkpoint import SAFETENSORS_FILE
 from textbones.presets.transformers.family import Family, activation_to_hf
 from textbones.presets.transformers.loading import family_of_backbone, family_of_tokenizer
 from textbones.presets.transformers.safetensors_file import write_safetensors
-from textbones.presets.transformers.tokenizer_files import FAST_TOKENIZER_FILE, write_tokenizer_files
+from textbones.presets.transformers.tokenizer_files import write_tokenizer_files
 from textbones.presets.transformers.weight_rules import Rule
-
-#: Files of a Keras-format preset or of other weight formats: removed when a directory
-#: is rewritten as a ``transformers`` checkpoint, so it holds one consistent model.
-_STALE_MODEL_FILES = (
-    "metadata.json",
-    "model.weights.h5",
-    "model.weights.json",
-    "model_*.weights.h5",
-    "task.json",
-    "task.weights.h5",
-    "preprocessor.json",
-    "model.safetensors.index.json",
-    "model-*.safetensors",
-    "pytorch_model*.bin",
-    "pytorch_model.bin.index.json",
-)
 
 
 def _numpy_dtype(variable) -> np.dtype:
@@ -69,20 +60,7 @@ def _base_config(family: Family, backbone, architecture: str) -> dict[str, Any]:
     }
 
 
-def _clear_stale_files(folder: pathlib.Path) -> None:
-    for pattern in _STALE_MODEL_FILES:
-        for path in folder.glob(pattern):
-            path.unlink()
-    keras_tokenizer = folder / FAST_TOKENIZER_FILE
-    if keras_tokenizer.is_file() and '"registered_name"' in keras_tokenizer.read_text(encoding="utf-8", errors="replace"):
-        keras_tokenizer.unlink()
-    assets = folder / "assets"
-    if assets.is_dir():
-        shutil.rmtree(assets)
-
-
 def _write(folder: pathlib.Path, config: dict[str, Any], tensors: list[tuple]) -> None:
-    _clear_stale_files(folder)
     replace_file(folder / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     write_safetensors(replace_file(folder / SAFETENSORS_FILE), tensors, metadata={"format": "pt"})
 
@@ -90,17 +68,19 @@ def _write(folder: pathlib.Path, config: dict[str, Any], tensors: list[tuple]) -
 def save_backbone(backbone, preset_dir) -> None:
     """Write ``backbone`` as a bare-encoder checkpoint (``BertModel``, ``AlbertModel``, ``FNetModel``).
 
-    Tokenizer files already in ``preset_dir`` are kept.
+    Tokenizer files of a ``transformers`` checkpoint already in ``preset_dir`` are kept;
+    a Keras-format preset there is replaced.
     """
     family = family_of_backbone(backbone)
     rules = family.backbone_rules(backbone) + family.pooler_rules
-    with staged_directory(preset_dir) as staging:
+    with staged_directory(preset_dir, [TRANSFORMERS_MODEL]) as staging:
         _write(staging, _base_config(family, backbone, "backbone"), _tensors(backbone, rules, ""))
 
 
 def save_task(task, preset_dir) -> None:
     """Write a ``MaskedLM`` or ``TextClassifier`` as ``*ForMaskedLM`` /
     ``*ForSequenceClassification``, with its tokenizer's files if it has a preprocessor.
+    The folder then holds exactly these files (and files of no preset component).
 
     A ``transformers`` config has one ``hidden_act`` and one ``layer_norm_eps`` for the
     encoder and the masked-LM head alike. When the head's differ (as in KerasHub's
@@ -135,7 +115,8 @@ def save_task(task, preset_dir) -> None:
         tensors += _tensors(task, family.classifier_rules, "")
     else:
         raise ValueError(f"textbones cannot write a {type(task).__name__} in transformers format.")
-    with staged_directory(preset_dir) as staging:
+    written = [TRANSFORMERS_MODEL, TRANSFORMERS_TOKENIZER]
+    with staged_directory(preset_dir, written, whole=True) as staging:
         if task.preprocessor is not None:
             config["pad_token_id"] = int(task.preprocessor.tokenizer.pad_token_id)
             write_tokenizer_files(task.preprocessor.tokenizer, family, staging, task.preprocessor.sequence_length)
@@ -161,9 +142,10 @@ def _warn_if_head_differs(task, config: dict[str, Any]) -> None:
 
 
 def save_tokenizer(tokenizer, preset_dir, model_max_length: int | None = None) -> None:
-    """Write ``vocab.txt`` or ``spiece.model`` and ``tokenizer_config.json``; other files stay."""
+    """Write ``vocab.txt`` or ``spiece.model`` and ``tokenizer_config.json``; the model files
+    of a ``transformers`` checkpoint stay, a Keras-format preset is replaced."""
     family = family_of_tokenizer(tokenizer)
-    with staged_directory(preset_dir) as staging:
+    with staged_directory(preset_dir, [TRANSFORMERS_TOKENIZER]) as staging:
         write_tokenizer_files(tokenizer, family, staging, model_max_length)
 
 
