@@ -43,11 +43,13 @@ def test_interrupted_save_keeps_the_old_preset(tmp_path, monkeypatch, interrupti
 
 def test_save_replaces_its_files_and_keeps_others(tmp_path):
     make_tiny_backbone("bert", seed=1).save_to_preset(tmp_path / "p")
-    (tmp_path / "p" / "tokenizer.json").write_text('{"kept": true}')
+    # A Keras tokenizer (it names a registered_name) is another component: it stays.
+    tokenizer = '{"registered_name": "keras_hub>BertTokenizer", "kept": true}'
+    (tmp_path / "p" / "tokenizer.json").write_text(tokenizer)
     linked_config = (tmp_path / "p" / "config.json").read_text()
     new = make_tiny_backbone("bert", seed=2, num_layers=1)
     new.save_to_preset(tmp_path / "p")
-    assert (tmp_path / "p" / "tokenizer.json").read_text() == '{"kept": true}'
+    assert (tmp_path / "p" / "tokenizer.json").read_text() == tokenizer
     assert textbones.models.Backbone.from_preset(tmp_path / "p").num_layers == 1
     assert linked_config != (tmp_path / "p" / "config.json").read_text()
 
@@ -55,6 +57,7 @@ def test_save_replaces_its_files_and_keeps_others(tmp_path):
 def test_staging_never_writes_through_to_the_live_files(tmp_path):
     target = tmp_path / "p"
     target.mkdir()
+    (target / "config.json").write_text('{"registered_name": "x"}')  # a preset, with a.txt
     (target / "a.txt").write_text("old")
     with pytest.raises(RuntimeError):
         with staged_directory(target) as staging:
@@ -68,7 +71,7 @@ def test_staging_never_writes_through_to_the_live_files(tmp_path):
 
 def test_saving_onto_a_file_is_refused(tmp_path):
     (tmp_path / "taken").write_text("x")
-    with pytest.raises(FileExistsError, match="exists and is not a directory"):
+    with pytest.raises(FileExistsError, match="exists and is not a folder"):
         make_tiny_backbone("f_net").save_to_preset(tmp_path / "taken")
 
 
