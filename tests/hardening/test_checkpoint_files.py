@@ -99,6 +99,13 @@ def test_weight_map_entries_must_stay_inside_the_checkpoint(sharded_checkpoint, 
         textbones.models.Backbone.from_preset(folder)
 
 
+def test_a_weight_map_entry_that_is_not_a_file_name_is_refused(sharded_checkpoint):
+    key = _point_index_at(sharded_checkpoint, "model.safetensors.index.json", ["a", "list"])
+    expected = rf"weight_map entry '{key}' of .* names \['a', 'list'\], which is not a file name"
+    with pytest.raises(ValueError, match=expected):
+        TransformersCheckpoint(sharded_checkpoint)
+
+
 def test_a_symlink_that_stays_inside_is_followed(sharded_checkpoint):
     folder = sharded_checkpoint
     index = json.loads((folder / "model.safetensors.index.json").read_text())

@@ -114,7 +114,7 @@ class TransformersCheckpoint(contextlib.AbstractContextManager):
             )
         shards: dict[str, pathlib.Path] = {}
         for key, name in weight_map.items():
-            if name not in shards:
+            if not isinstance(name, str) or name not in shards:
                 shown = repr(key if len(key) <= 80 else key[:80] + "...")
                 where = f"the weight_map entry {shown} of {index_path}"
                 shards[name] = contained_file(self.directory, name, where)
