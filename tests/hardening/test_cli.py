@@ -400,8 +400,14 @@ def test_ctrl_c_during_pretrain_exits_130_and_leaves_nothing(tmp_path, moment):
         "PYTHONUNBUFFERED": "1",
     }
     environment.pop("TEXTBONES_DEBUG", None)
+    # `python -m textbones`, with Ctrl-C as a terminal delivers it even if this test runs
+    # where SIGINT is ignored (a background job; the command keeps an ignored SIGINT ignored).
+    launcher = (
+        "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "runpy.run_module('textbones', run_name='__main__', alter_sys=True)"
+    )
     process = subprocess.Popen(
-        [sys.executable, "-m", "textbones", "pretrain", "--corpus", corpus, "--out",
+        [sys.executable, "-c", launcher, "pretrain", "--corpus", corpus, "--out",
          tmp_path / "out", "--epochs", "1000", "--batch-size", "16", "--max-sentences", "48"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment, text=True,
     )
@@ -415,7 +421,8 @@ def test_ctrl_c_during_pretrain_exits_130_and_leaves_nothing(tmp_path, moment):
     finally:
         process.kill()
     assert process.returncode == 130, (process.returncode, err[-2000:])
-    assert err == f"textbones pretrain: interrupted; nothing was saved to {tmp_path / 'out'}.\n"
+    expected = f"textbones pretrain: interrupted; nothing was saved to {tmp_path / 'out'}.\n"
+    assert err == expected, err
     assert "Epoch 1000/1000" not in out
     assert sorted(path.name for path in tmp_path.iterdir()) == ["corpus.txt"]
 
@@ -431,6 +438,20 @@ def test_the_interrupt_record_is_scoped_to_the_command():
         with pytest.raises(KeyboardInterrupt):  # asked again where stopping is safe
             interrupts.raise_if_requested()
     assert not interrupts.requested() and signal.getsignal(signal.SIGINT) is before
+
+
+def test_a_ctrl_c_lost_in_a_finalizer_is_not_reported_twice(capsys):
+    from textbones.cli import interrupts
+
+    class Finalized:
+        def __del__(self):
+            signal.raise_signal(signal.SIGINT)  # lands here, where it can't propagate
+
+    hook = sys.unraisablehook
+    with interrupts.catching_interrupts():
+        Finalized()
+        assert interrupts.requested()
+    assert capsys.readouterr().err == "" and sys.unraisablehook is hook
 
 
 # 5. inspect / presets of built-in names need no download

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -59,7 +60,15 @@ def catching_interrupts() -> Iterator[None]:
     False
     """
     _requested.clear()
-    previous = None
+    previous, previous_hook = None, sys.unraisablehook
+
+    def quiet_lost_interrupt(unraisable) -> None:
+        # A Ctrl-C that landed in a finalizer (``__del__``, a weakref callback) can't
+        # propagate; it is recorded, so no "Exception ignored in ..." report is needed.
+        if not (isinstance(unraisable.exc_value, KeyboardInterrupt) and _requested.is_set()):
+            previous_hook(unraisable)
+
+    sys.unraisablehook = quiet_lost_interrupt
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # keep an ignored Ctrl-C ignored
         try:
             previous = signal.signal(signal.SIGINT, _on_sigint)
@@ -70,4 +79,5 @@ def catching_interrupts() -> Iterator[None]:
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook = previous_hook
         _requested.clear()
