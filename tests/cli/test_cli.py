@@ -12,13 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-REPOSITORY = pathlib.Path(__file__).resolve().parents[2]
-CORPUS = [
-    f"the {animal} {verb} on the {place}."
-    for animal in ("cat", "dog", "bird", "fox", "cow")
-    for verb in ("sat", "slept", "stood", "ran")
-    for place in ("mat", "rug", "floor", "grass", "hill", "roof")
-]
+from tests.helpers.tiny_corpus import CORPUS, REPOSITORY
 
 
 def run_cli(*arguments, cwd=None):

@@ -20,14 +20,8 @@ import pytest
 import textbones
 from textbones.cli.main import main
 from textbones.presets.preset_kind import preset_kind
+from tests.helpers.tiny_corpus import CORPUS, REPOSITORY
 
-REPOSITORY = pathlib.Path(__file__).resolve().parents[2]
-CORPUS = [
-    f"the {animal} {verb} on the {place}."
-    for animal in ("cat", "dog", "bird", "fox", "cow")
-    for verb in ("sat", "slept", "stood", "ran")
-    for place in ("mat", "rug", "floor", "grass", "hill", "roof")
-]
 VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", "good", "bad"]
 
 
