@@ -153,3 +153,47 @@ def _preset_roots(folder: pathlib.Path) -> list[pathlib.Path]:
     if root.parent.name == "snapshots" and (root.parent.parent / "blobs").is_dir():
         roots.append(root.parent.parent / "blobs")
     return roots
+
+
+def shown_name(name: Any, limit: int = 80) -> str:
+    """A name read from a file, quoted and cut to ``limit`` characters for an error message.
+
+    Example:
+
+    >>> shown_name("encoder/" * 20, limit=16)
+    "'encoder/encoder/...'"
+    """
+    text = str(name)
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def weight_map_files(
+    folder: pathlib.Path, index_path: pathlib.Path, weight_map: Any, lists: bool = False
+) -> list[pathlib.Path]:
+    """The shard files a sharded checkpoint's ``weight_map`` names, each checked by
+    :func:`contained_file` to lie inside ``folder``, in order and without repeats.
+
+    A value is one file name (``transformers``' indexes), or with ``lists`` a list of them
+    (Keras' sharded weights).
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "a.h5").write_bytes(b"")
+    >>> index = {"x": "a.h5", "y": ["a.h5"]}
+    >>> [path.name for path in weight_map_files(folder, folder / "i.json", index, lists=True)]
+    ['a.h5']
+    """
+    if not isinstance(weight_map, dict) or not weight_map:
+        raise ValueError(
+            f"{index_path} has no 'weight_map' of shard files; the preset is corrupt. "
+            "Download or save it again."
+        )
+    shards: dict[str, pathlib.Path] = {}
+    for key, names in weight_map.items():
+        for name in names if lists and isinstance(names, list) else [names]:
+            if not isinstance(name, str) or name not in shards:
+                where = f"the weight_map entry {shown_name(key)} of {index_path}"
+                shards[name] = contained_file(folder, name, where)
+    return list(shards.values())

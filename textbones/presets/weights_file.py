@@ -34,8 +34,9 @@ from textbones.presets.preset_files import (
     CONFIG_FILE,
     SHARDED_WEIGHTS_INDEX,
     WEIGHTS_FILE,
-    contained_file,
     decode_problem,
+    shown_name,
+    weight_map_files,
 )
 
 #: The top-level group Keras gives a compiled model's optimizer: its state is never
@@ -112,18 +113,7 @@ class WeightsFile(contextlib.AbstractContextManager):
                 "corrupt. Save or download it again."
             ) from None
         weight_map = index.get("weight_map") if isinstance(index, dict) else None
-        if not isinstance(weight_map, dict) or not weight_map:
-            raise ValueError(
-                f"{self.path} has no 'weight_map' of shard files; the preset is corrupt. "
-                "Save or download it again."
-            )
-        shards: dict[str, pathlib.Path] = {}
-        for group, names in weight_map.items():
-            for name in names if isinstance(names, list) else [names]:
-                if not isinstance(name, str) or name not in shards:
-                    where = f"the weight_map entry {_shown(group)} of {self.path}"
-                    shards[name] = contained_file(self.path.parent, name, where)
-        return list(shards.values())
+        return weight_map_files(self.path.parent, self.path, weight_map, lists=True)
 
     def _catalogue(self, path: pathlib.Path) -> None:
         try:
@@ -225,7 +215,7 @@ class WeightsFile(contextlib.AbstractContextManager):
             raise ValueError(
                 f"{where} do not fit the {model_name} described by {self.described_by}: they "
                 f"hold {len(extra)} entries the model has no variable for, e.g. "
-                f"{', '.join(map(_shown, extra[:3]))}. The config and the weights do not belong "
+                f"{', '.join(map(shown_name, extra[:3]))}. The config and the weights do not belong "
                 "together: check the config, or download or save the preset again."
             )
         return plan
@@ -264,13 +254,13 @@ def _datasets(group: h5py.Group, prefix: str) -> list[str]:
         path = f"{prefix}{name}"
         link = group.get(name, getlink=True)
         if not isinstance(link, h5py.HardLink):
-            raise _Refused(f"{_shown(path)} is a {type(link).__name__}")
+            raise _Refused(f"{shown_name(path)} is a {type(link).__name__}")
         item = group[name]
         if isinstance(item, h5py.Group):
             found += _datasets(item, path + "/")
         elif isinstance(item, h5py.Dataset):
             if item.external or item.is_virtual:
-                raise _Refused(f"the dataset {_shown(path)} keeps its data in other files")
+                raise _Refused(f"the dataset {shown_name(path)} keeps its data in other files")
             found.append(path)
     return found
 
@@ -285,9 +275,6 @@ def _h5_problem(error: OSError) -> str:
     return "HDF5 cannot read it"
 
 
-def _shown(name: Any) -> str:
-    text = str(name)
-    return repr(text if len(text) <= 100 else text[:100] + "...")
 
 
 def variable_entries(model, objects_to_skip: Iterable[Any] = ()) -> dict[str, Any]:

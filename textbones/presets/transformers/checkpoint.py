@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from textbones.presets.preset_files import CONFIG_FILE, contained_file, read_json
+from textbones.presets.preset_files import CONFIG_FILE, read_json, weight_map_files
 from textbones.presets.transformers.safetensors_file import TensorEntry, read_header, read_tensor
 
 SAFETENSORS_FILE = "model.safetensors"
@@ -107,18 +107,7 @@ class TransformersCheckpoint(contextlib.AbstractContextManager):
     def _shards(self, index_name: str) -> list[pathlib.Path]:
         index_path = self.directory / index_name
         weight_map = read_json(self.directory, index_name).get("weight_map")
-        if not isinstance(weight_map, dict) or not weight_map:
-            raise ValueError(
-                f"{index_path} has no 'weight_map'; the checkpoint is corrupt. "
-                "Download or save it again."
-            )
-        shards: dict[str, pathlib.Path] = {}
-        for key, name in weight_map.items():
-            if not isinstance(name, str) or name not in shards:
-                shown = repr(key if len(key) <= 80 else key[:80] + "...")
-                where = f"the weight_map entry {shown} of {index_path}"
-                shards[name] = contained_file(self.directory, name, where)
-        return list(shards.values())
+        return weight_map_files(self.directory, index_path, weight_map)
 
     # -- reading ---------------------------------------------------------------------------
     def keys(self) -> list[str]:

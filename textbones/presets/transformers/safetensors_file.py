@@ -19,7 +19,7 @@ from typing import BinaryIO, NamedTuple
 import ml_dtypes
 import numpy as np
 
-from textbones.presets.preset_files import decode_problem
+from textbones.presets.preset_files import decode_problem, shown_name
 
 #: Every dtype the format defines, with its width in bits (F4 and F6 are packed).
 _BITS = {
@@ -137,8 +137,6 @@ def _is_usize(value) -> bool:
     return type(value) is int and 0 <= value <= _USIZE_MAX
 
 
-def _shown(name: str) -> str:
-    return repr(name if len(name) <= 80 else name[:80] + "...")
 
 
 def _parse_header(raw: bytes) -> dict:
@@ -166,7 +164,7 @@ def _parse_header(raw: bytes) -> dict:
 
 def _entry_fields(name: str, spec) -> tuple[str, list, list]:
     """``(dtype name, shape, data_offsets)`` of one header entry, checked for types."""
-    where = f"the header entry of {_shown(name)}"
+    where = f"the header entry of {shown_name(name)}"
     if isinstance(spec, list):  # the reference reader also takes the three fields in order
         if len(spec) != 3:
             raise _Invalid(f"{where} is a list of {len(spec)} items, not an object")
@@ -214,22 +212,22 @@ def _header_entries(
             what = "overlaps another tensor's" if start < position else "leaves a gap before its"
             if end < start:
                 what = "ends before it starts, in its"
-            raise _Invalid(f"the tensor {_shown(name)} {what} data_offsets")
+            raise _Invalid(f"the tensor {shown_name(name)} {what} data_offsets")
         position = end
         count = 1
         for size in shape:
             count *= size
             if count > _USIZE_MAX:
-                raise _Invalid(f"the shape of {_shown(name)} is too large")
+                raise _Invalid(f"the shape of {shown_name(name)} is too large")
         bits = count * _BITS[dtype]
         if bits > _USIZE_MAX:
-            raise _Invalid(f"the shape of {_shown(name)} is too large")
+            raise _Invalid(f"the shape of {shown_name(name)} is too large")
         if bits % 8:
-            raise _Invalid(f"the packed {dtype} tensor {_shown(name)} does not end on a byte")
+            raise _Invalid(f"the packed {dtype} tensor {shown_name(name)} does not end on a byte")
         if end - start != bits // 8:
-            raise _Invalid(f"the data_offsets of {_shown(name)} do not fit its shape and dtype")
+            raise _Invalid(f"the data_offsets of {shown_name(name)} do not fit its shape and dtype")
         if end > data_bytes:
-            raise _Invalid(f"the bytes of {_shown(name)} are missing: the file ends before them")
+            raise _Invalid(f"the bytes of {shown_name(name)} are missing: the file ends before them")
         entries[name] = TensorEntry(
             path, _DTYPES.get(dtype), tuple(shape), base + start, base + end, dtype
         )
