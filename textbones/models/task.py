@@ -16,6 +16,7 @@ from textbones.models.task_inputs import (
 )
 from textbones.preprocessing import text_batches
 from textbones.preprocessing.preprocessor import Preprocessor
+from textbones.presets.vocabulary_fit import check_vocabulary_fits
 from textbones.serialization import register_keras_hub_aliases
 
 
@@ -122,8 +123,6 @@ class Task(TaskInputs, keras.Model):
         self._preprocessor = value
 
     def _check_vocabulary_fits(self, preprocessor: Preprocessor) -> None:
-        from textbones.models.vocabulary_fit import check_vocabulary_fits
-
         backbone = getattr(self, "_backbone", None)
         if backbone is not None:
             check_vocabulary_fits(

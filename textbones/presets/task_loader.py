@@ -26,7 +26,7 @@ import inspect
 import pathlib
 from typing import Any, NamedTuple
 
-from textbones.models.vocabulary_fit import check_vocabulary_fits
+from textbones.presets.vocabulary_fit import check_vocabulary_fits
 from textbones.presets.consistent_read import consistent_read
 from textbones.presets.download_errors import PresetDownloadError
 from textbones.presets.handles import resolve_preset

@@ -25,6 +25,7 @@ from textbones.presets.transformers.tokenizer_files import (
     tokenizer_arguments,
 )
 from textbones.presets.transformers.weight_rules import Rule, legacy_names
+from textbones.presets.vocabulary_fit import check_vocabulary_fits
 
 FAMILIES = {family.model_type: family for family in (BERT, ALBERT, F_NET)}
 #: The key every encoder of the three families holds; what precedes it is the prefix.
@@ -269,7 +270,6 @@ def load_task(cls: type, preset_dir: pathlib.Path, load_weights: bool, kwargs: d
     from textbones.models.masked_lm import MaskedLM
     from textbones.models.task import Task
     from textbones.models.text_classifier import TextClassifier
-    from textbones.models.vocabulary_fit import check_vocabulary_fits
     from textbones.presets.task_loader import _task_class_for, fit_sequence_length, route_arguments
 
     with TransformersCheckpoint(preset_dir, load_weights) as checkpoint:
