@@ -17,6 +17,7 @@ import keras
 import numpy as np
 import sentencepiece
 
+from textbones.preprocessing.safe_mode import refuse_file_in_safe_mode
 from textbones.preprocessing.tokenizer import Tokenizer
 from textbones.presets.atomic_directory import replace_file
 
@@ -120,6 +121,7 @@ class SentencePieceTokenizer(Tokenizer):
         >>> tokenizer.vocabulary_size()
         9
         """
+        refuse_file_in_safe_mode(proto, "proto", self)
         if proto is None:
             self.proto, self._processor, self._vocabulary = None, None, []
             self._token_index_cache = self._vocabulary_source = None

@@ -3,9 +3,11 @@
 import io
 import os
 import pathlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 import sentencepiece
+
+from textbones.preprocessing.training_corpus import dataset_strings, is_tf_dataset
 
 # Trainer settings applied unless the caller passes their own. The ids follow KerasHub's
 # trainer: padding 0, unknown 1, begin/end of sentence 2 and 3. `minloglevel=1` keeps the
@@ -29,10 +31,12 @@ def compute_sentence_piece_proto(
 ) -> bytes:
     """Train a SentencePiece model and return its serialized proto.
 
-    ``data`` is either the training text (any iterable of strings, one sentence or
-    paragraph each) or a list of paths to plain-text files, read line by line. A list
+    ``data`` is the training text: a ``tf.data.Dataset`` of strings (scalar or batched
+    elements), or any iterable of strings (a list, a NumPy array), one sentence or
+    paragraph each; or a list of paths to plain-text files, read line by line. A list
     counts as paths when every item is a ``pathlib.Path`` or a string naming an existing
-    file.
+    file. With the same sentences and settings, the model is the one KerasHub's
+    ``compute_sentence_piece_proto`` trains.
 
     Unless overridden, the model gets ``<pad>`` id 0, ``<unk>`` id 1, ``<s>`` id 2 and
     ``</s>`` id 3, and NFKC normalization. Any other ``sentencepiece`` trainer option
@@ -45,10 +49,12 @@ def compute_sentence_piece_proto(
     ``vocabulary_size`` instead of failing.
 
     Args:
-        data: training sentences, or a list of text-file paths.
+        data: training sentences (a ``tf.data.Dataset``, list or other iterable of
+            strings), or a list of text-file paths.
         vocabulary_size: number of pieces, special ones included.
         model_type: ``"unigram"``, ``"bpe"``, ``"word"`` or ``"char"``.
-        proto_output_file: if given, the proto is also written to this path.
+        proto_output_file: if given, the proto is also written to this path (and still
+            returned, where KerasHub returns ``None``).
         lowercase: case-fold the text (normalization ``nmt_nfkc_cf`` rather than ``nmt_nfkc``).
         **trainer_kwargs: further ``sentencepiece.SentencePieceTrainer`` options; they
             override the defaults above.
@@ -57,8 +63,10 @@ def compute_sentence_piece_proto(
         The serialized model, ready for ``SentencePieceTokenizer(proto=...)``.
 
     Raises:
-        ValueError: ``data`` is empty, holds non-strings, or mixes paths and text; or the
-            trainer refused the settings (its reason is in the message).
+        ValueError: ``data`` is empty, a dict, a dataset of anything but strings, holds
+            non-strings, or mixes paths and text; or the trainer refused the settings
+            (its reason is in the message; that error is also a ``RuntimeError``, the
+            type KerasHub lets through from ``sentencepiece``).
         FileNotFoundError: a ``pathlib.Path`` in ``data`` names no file.
 
     Example:
@@ -103,7 +111,7 @@ def compute_sentence_piece_proto(
             raise ValueError(
                 "`data` holds no text to train on (no non-empty sentence); give it some."
             ) from None
-        raise ValueError(
+        raise TrainerRefusedError(
             f"SentencePiece could not train a model with these settings: {str(error).strip()}"
         ) from None
     proto = writer.getvalue()
@@ -112,8 +120,33 @@ def compute_sentence_piece_proto(
     return proto
 
 
+class TrainerRefusedError(ValueError, RuntimeError):
+    """The SentencePiece trainer refused the settings (a vocabulary size the corpus cannot
+    fill, say).
+
+    A ``ValueError`` like textbones' other argument errors, and a ``RuntimeError`` like the
+    error KerasHub lets through from ``sentencepiece``, so either ``except`` catches it.
+
+    Example:
+
+    >>> try:
+    ...     compute_sentence_piece_proto(["a b"], vocabulary_size=500)
+    ... except RuntimeError as error:
+    ...     print(type(error).__name__, isinstance(error, ValueError))
+    TrainerRefusedError True
+    """
+
+
 def _sentences(data) -> Iterator[str]:
     """The training sentences of ``data`` (text, or the lines of the files it names)."""
+    if is_tf_dataset(data):
+        return dataset_strings(data, "compute_sentence_piece_proto")
+    if isinstance(data, Mapping):
+        raise ValueError(
+            "`data` must be a tf.data.Dataset of strings, a list of sentences or a list of "
+            f"text file paths, not a {type(data).__name__}. Pass the sentences themselves, "
+            "e.g. `list(data.values())`."
+        )
     if isinstance(data, (str, bytes)):
         raise ValueError(
             "`data` must be a list (or other iterable) of strings or of file paths, not a "

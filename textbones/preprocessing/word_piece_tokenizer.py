@@ -18,6 +18,7 @@ import keras
 import tokenizers
 from tokenizers import normalizers, pre_tokenizers
 
+from textbones.preprocessing.safe_mode import refuse_file_in_safe_mode
 from textbones.preprocessing.tokenizer import Tokenizer
 from textbones.presets.atomic_directory import replace_file
 
@@ -250,6 +251,7 @@ class WordPieceTokenizer(Tokenizer):
         >>> tokenizer("his").tolist()
         [1, 2]
         """
+        refuse_file_in_safe_mode(vocabulary, "vocabulary", self)
         if vocabulary is None:
             self._vocabulary = self._backend = self._token_index_cache = self._joined_forms = None
             self._vocabulary_source = None
