@@ -55,7 +55,7 @@ def refuse_file_in_safe_mode(source: object, what: str, owner: object) -> None:
     ...           "config": {"vocabulary": "/etc/hostname"}}
     >>> keras.saving.deserialize_keras_object(config)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    ValueError: BertTokenizer will not read the vocabulary file '/etc/hostname' ...
+    ValueError: BertTokenizer will not read the vocabulary file '/etc/hostname': Keras is ...
     """
     if not isinstance(source, (str, os.PathLike)) or not in_safe_mode():
         return
