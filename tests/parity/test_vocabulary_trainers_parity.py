@@ -1,0 +1,62 @@
+"""The vocabulary trainers on ``tf.data`` and safe mode, against KerasHub 0.32.
+
+The main environment has no TensorFlow, so ``vocabulary_trainers_reference.py`` runs in the
+reference interpreter (``.venv-ref``) with KerasHub and textbones side by side; it asserts
+the details itself (see its docstring), and its summary is checked again here.
+"""
+
+import json
+
+import pytest
+
+from tests.helpers.reference_env import run_reference
+
+pytestmark = pytest.mark.parity
+
+
+@pytest.fixture(scope="module")
+def summary() -> dict:
+    finished = run_reference("vocabulary_trainers_reference.py")
+    return json.loads(finished.stdout.strip().splitlines()[-1])
+
+
+def test_word_piece_vocabularies_are_keras_hub_s(summary):
+    cases = {case["case"]: case for case in summary["word_piece_cases"]}
+    for name in ("batched", "batched_vs_unbatched", "ragged_words", "batched_ragged", "files", "list_vs_dataset"):
+        assert name in cases
+    # Cut at the size asked for, reserved tokens included, as KerasHub cuts.
+    assert cases["dataset/3"]["tokens"] == 3 and cases["dataset/8"]["tokens"] == 8
+    assert len([case for case in cases if case.startswith("dataset/{")]) == 7
+    assert cases["keras_hub_docstring"]["tokens"] == 13
+
+
+def test_sentence_piece_models_tokenize_as_keras_hub_s(summary):
+    trained = {(case["model_type"], case["lowercase"]) for case in summary["sentence_piece_cases"]}
+    assert trained == {("unigram", False), ("unigram", True), ("bpe", False), ("word", False), ("char", False)}
+
+
+def test_refusals_have_keras_hub_s_exception_types(summary):
+    errors = summary["errors"]
+    for name in ("word_piece/dict", "word_piece/files_unsplit", "word_piece/numbers", "word_piece/floats",
+                 "sentence_piece/dict", "sentence_piece/numbers", "sentence_piece/model_type"):
+        assert errors[name]["type"] == "ValueError", name
+    assert "not a dict" in errors["word_piece/dict"]["textbones"]
+    assert "needs `split=True`" in errors["word_piece/files_unsplit"]["textbones"]
+    assert "dtype int32" in errors["word_piece/numbers"]["textbones"]
+    assert "dtype float32" in errors["word_piece/floats"]["textbones"]
+    assert "dtype int32" in errors["sentence_piece/numbers"]["textbones"]
+    # KerasHub crashes on a dataset of dicts (AttributeError); textbones explains it.
+    dicts = errors["word_piece/dataset_of_dicts"]
+    assert dicts["keras_hub"] == "AttributeError" and dicts["textbones"][0] == "ValueError"
+    assert "Map the dataset to its text first" in dicts["textbones"][1]
+    assert errors["sentence_piece/too_small"]["type"] == "TrainerRefusedError"
+
+
+def test_safe_mode_refuses_outside_files_in_both_libraries(summary):
+    ours, theirs = summary["safe_mode_textbones"], summary["safe_mode_keras_hub"]
+    for case in ("vocabulary_refused", "proto_refused", "archive_refused"):
+        assert ours[case] == "ValueError"
+        assert theirs[case] in ("ValueError", "TypeError")  # Keras wraps a Layer's error
+    for case in ("vocabulary_unsafe_size", "in_memory_size", "inline_proto_size", "archive_vocabulary", "archive_unsafe"):
+        assert ours[case] == theirs[case], case
+    assert ours["archive_vocabulary"] is True
