@@ -66,7 +66,8 @@ def test_keras_safe_mode_flag_is_what_the_module_reads(unsafe_globally):
     try:
         global_state.set_global_attribute("safe_mode_saving", None)
         assert in_safe_mode() is False
-        config = {"module": None, "class_name": "Probe", "registered_name": "textbones_test>Probe", "config": {}}
+        config = {"module": None, "class_name": "Probe", "config": {}}
+        config["registered_name"] = "textbones_test>Probe"
         keras.saving.deserialize_keras_object(config)
         keras.saving.deserialize_keras_object(config, safe_mode=False)
         with serialization_lib.SafeModeScope(True):
@@ -83,7 +84,8 @@ def test_a_config_naming_a_vocabulary_file_is_refused(outside_vocabulary):
     with pytest.raises(ValueError) as caught:
         keras.saving.deserialize_keras_object(config)
     message = str(caught.value)
-    assert message.startswith(f"BertTokenizer will not read the vocabulary file '{outside_vocabulary}'")
+    expected = f"BertTokenizer will not read the vocabulary file '{outside_vocabulary}'"
+    assert message.startswith(expected)
     assert "safe mode" in message and "safe_mode=False" in message
     assert "enable_unsafe_deserialization()" in message and "a list of tokens" in message
     # The refusal comes before any reading: a missing file gives the same refusal.
@@ -101,7 +103,8 @@ def test_the_file_loads_when_safe_mode_is_off(outside_vocabulary, unsafe_globall
 
 
 def test_in_memory_vocabularies_are_always_accepted():
-    tokenizer = keras.saving.deserialize_keras_object(_config("BertTokenizer", vocabulary=VOCABULARY))
+    config = _config("BertTokenizer", vocabulary=VOCABULARY)
+    tokenizer = keras.saving.deserialize_keras_object(config)
     assert tokenizer("the fox").tolist() == [5, 7]
     proto = tiny_proto("albert")
     inline = base64.b64encode(proto).decode("ascii")
@@ -132,7 +135,8 @@ def test_paths_outside_deserialization_are_read(outside_vocabulary):
 
 
 def _classifier():
-    preprocessor = BertTextClassifierPreprocessor(BertTokenizer(vocabulary=VOCABULARY), sequence_length=8)
+    tokenizer = BertTokenizer(vocabulary=VOCABULARY)
+    preprocessor = BertTextClassifierPreprocessor(tokenizer, sequence_length=8)
     backbone = BertBackbone(len(VOCABULARY), 1, 2, 8, 16, max_sequence_length=8)
     return BertTextClassifier(backbone, num_classes=2, preprocessor=preprocessor)
 
@@ -144,7 +148,8 @@ def test_saved_archives_and_presets_still_load_in_safe_mode(tmp_path, outside_vo
     classifier.save(archive)
     restored = keras.models.load_model(archive)  # safe_mode=True, the default
     assert restored.preprocessor.tokenizer.get_vocabulary() == VOCABULARY
-    np.testing.assert_allclose(np.asarray(restored.predict(["the quick fox"], verbose=0)), expected, atol=1e-6)
+    predicted = np.asarray(restored.predict(["the quick fox"], verbose=0))
+    np.testing.assert_allclose(predicted, expected, atol=1e-6)
     classifier.preprocessor.tokenizer.save_to_preset(tmp_path / "preset")
     assert BertTokenizer.from_preset(str(tmp_path / "preset")).get_vocabulary() == VOCABULARY
 

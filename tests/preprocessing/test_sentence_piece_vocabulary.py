@@ -2,6 +2,7 @@
 
 import pathlib
 
+import numpy as np
 import pytest
 import sentencepiece
 
@@ -129,6 +130,7 @@ def test_trainer_log_level_can_be_raised(capfd):
         ((text for text in ["fine", None]), ValueError, "Item 1 of `data` is a NoneType"),
         (["", "   "], ValueError, "holds no text"),
         ([pathlib.Path("/no/such/file.txt")], FileNotFoundError, "does not exist"),
+        ({"text": "fine"}, ValueError, r"not a dict\. Pass the sentences themselves"),
     ],
 )
 def test_bad_data(data, error, message):
@@ -157,3 +159,14 @@ def test_mixing_paths_and_text_is_refused(tmp_path):
 def test_bad_settings(kwargs, message):
     with pytest.raises(ValueError, match=message):
         compute_sentence_piece_proto(SENTENCES, **kwargs)
+
+
+def test_a_refused_setting_is_also_keras_hub_s_runtime_error():
+    # KerasHub lets sentencepiece's RuntimeError through; code catching it keeps working.
+    with pytest.raises(RuntimeError, match="Vocabulary size too high"):
+        compute_sentence_piece_proto(SENTENCES, 1000)
+
+
+def test_arrays_are_texts():
+    expected = compute_sentence_piece_proto(SENTENCES, 60, hard_vocab_limit=False)
+    assert compute_sentence_piece_proto(np.array(SENTENCES), 60, hard_vocab_limit=False) == expected

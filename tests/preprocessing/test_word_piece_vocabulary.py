@@ -13,17 +13,19 @@ from textbones.preprocessing.word_piece_vocabulary import (
     compute_word_piece_vocabulary,
 )
 
+learn = compute_word_piece_vocabulary
+
 BATS = ["bat sat pat mat rat"]
 BAAS = ["baa maa caa saa aaa"]
 RESERVED = list(DEFAULT_RESERVED_TOKENS)
 
 
 def test_small_corpus_exact_vocabulary():
-    vocabulary = compute_word_piece_vocabulary(BATS, 13)
+    vocabulary = learn(BATS, 13)
     assert vocabulary == RESERVED + ["a", "b", "m", "p", "r", "s", "t", "##at"]
     tokenizer = WordPieceTokenizer(vocabulary)
     assert tokenizer("bat sat").tolist() == [6, 12, 10, 12]
-    assert compute_word_piece_vocabulary(BAAS, 8, reserved_tokens=[]) == [
+    assert learn(BAAS, 8, reserved_tokens=[]) == [
         "a", "b", "c", "m", "s", "##aa", "##a", "##b",
     ]  # fmt: skip
 
@@ -31,33 +33,33 @@ def test_small_corpus_exact_vocabulary():
 def test_pieces_follow_the_count_threshold():
     # Counts below the search's floor (10) give a threshold of (max count + 10) // 2.
     corpus = ["the cat sat on the mat"] * 12 + ["bat"]
-    vocabulary = compute_word_piece_vocabulary(corpus, 30, reserved_tokens=["[UNK]"])
+    vocabulary = learn(corpus, 30, reserved_tokens=["[UNK]"])
     # Threshold 11: whole words seen 12 times are pieces, "bat" (once) is not.
     assert vocabulary == [
         "[UNK]", "a", "b", "c", "e", "h", "m", "n", "o", "s", "t",
         "the", "cat", "mat", "on", "sat",
         "##a", "##b", "##c", "##e", "##h", "##m", "##n", "##o", "##s", "##t",
     ]  # fmt: skip
-    assert compute_word_piece_vocabulary(corpus, 30, reserved_tokens=["[UNK]"]) == vocabulary
+    assert learn(corpus, 30, reserved_tokens=["[UNK]"]) == vocabulary
 
 
 def test_vocabulary_size_is_a_ceiling_and_cuts_the_reserved_tokens():
     corpus = ["bat sat pat mat rat", "the cat sat on the mat"]
-    vocabulary = compute_word_piece_vocabulary(corpus, 20)
+    vocabulary = learn(corpus, 20)
     assert vocabulary == RESERVED + list("abcehmnoprst") + ["##at", "##a", "##b"]
-    assert compute_word_piece_vocabulary(corpus, 8) == RESERVED + ["a", "b", "c"]
+    assert learn(corpus, 8) == RESERVED + ["a", "b", "c"]
     # Below the number of reserved tokens the list is cut there too, as KerasHub cuts it.
-    assert compute_word_piece_vocabulary(corpus, 3) == ["[PAD]", "[CLS]", "[SEP]"]
+    assert learn(corpus, 3) == ["[PAD]", "[CLS]", "[SEP]"]
 
 
 def test_reserved_tokens_come_first_each_once():
-    vocabulary = compute_word_piece_vocabulary(BATS, 20, reserved_tokens=["[UNK]", "<x>", "bat"])
+    vocabulary = learn(BATS, 20, reserved_tokens=["[UNK]", "<x>", "bat"])
     assert vocabulary[:3] == ["[UNK]", "<x>", "bat"]
     assert vocabulary.count("bat") == 1
-    assert compute_word_piece_vocabulary(BATS, 20, reserved_tokens=[])[:2] == ["a", "b"]
+    assert learn(BATS, 20, reserved_tokens=[])[:2] == ["a", "b"]
     # Repeats keep their first place, as in KerasHub; a reserved character is not repeated.
     corpus = ["bat sat pat mat rat", "the cat sat on the mat"]
-    assert compute_word_piece_vocabulary(corpus, 20, reserved_tokens=["[UNK]", "[UNK]", "a"]) == [
+    assert learn(corpus, 20, reserved_tokens=["[UNK]", "[UNK]", "a"]) == [
         "[UNK]", "a", "b", "c", "e", "h", "m", "n", "o", "p", "r", "s", "t",
         "##at", "##a", "##b", "##c", "##e", "##h", "##m",
     ]  # fmt: skip
@@ -66,50 +68,50 @@ def test_reserved_tokens_come_first_each_once():
 def test_reserved_words_and_long_words_are_not_learned_from():
     long_line = "The learner requires at least one input here, but this should be removed."
     tokens = ["token1", "token2", "token3", "token4"]
-    assert compute_word_piece_vocabulary([long_line], 20, reserved_tokens=tokens, split=False) == tokens
-    assert compute_word_piece_vocabulary([long_line], 20, split=False, reserved_tokens=[]) == []
-    vocabulary = compute_word_piece_vocabulary(["[UNK]"] * 20, 20, split=False, reserved_tokens=["[UNK]"])
+    assert learn([long_line], 20, reserved_tokens=tokens, split=False) == tokens
+    assert learn([long_line], 20, split=False, reserved_tokens=[]) == []
+    vocabulary = learn(["[UNK]"] * 20, 20, split=False, reserved_tokens=["[UNK]"])
     assert vocabulary == ["[UNK]"]
 
 
 def test_lowercase_case_folds_without_stripping_accents():
-    assert compute_word_piece_vocabulary(["BaA Maa Caa Saa AAa"], 8, lowercase=True, reserved_tokens=[]) == [
+    assert learn(["BaA Maa Caa Saa AAa"], 8, lowercase=True, reserved_tokens=[]) == [
         "a", "b", "c", "m", "s", "##aa", "##a", "##b",
     ]  # fmt: skip
-    assert compute_word_piece_vocabulary(["BAA MAA CAA SAA AAA"], 8, reserved_tokens=[]) == [
+    assert learn(["BAA MAA CAA SAA AAA"], 8, reserved_tokens=[]) == [
         "A", "B", "C", "M", "S", "##AA", "##A", "##B",
     ]  # fmt: skip
-    folded = compute_word_piece_vocabulary(["Straße Café"] * 12, 40, lowercase=True, reserved_tokens=[])
-    assert folded[:10] == ["a", "c", "e", "f", "r", "s", "t", "é", "café", "strasse"]  # full folding
+    folded = learn(["Straße Café"] * 12, 40, lowercase=True, reserved_tokens=[])
+    assert folded[:10] == ["a", "c", "e", "f", "r", "s", "t", "é", "café", "strasse"]
 
 
 def test_strip_accents():
     corpus = ["áááá éááá íááá óááá úááá"]
-    assert compute_word_piece_vocabulary(corpus, 8, strip_accents=True, reserved_tokens=[]) == [
+    assert learn(corpus, 8, strip_accents=True, reserved_tokens=[]) == [
         "a", "e", "i", "o", "u", "##aaa", "##a", "##e",
     ]  # fmt: skip
-    assert compute_word_piece_vocabulary(corpus, 8, reserved_tokens=[]) == [
+    assert learn(corpus, 8, reserved_tokens=[]) == [
         "á", "é", "í", "ó", "ú", "##ááá", "##á", "##é",
     ]  # fmt: skip
 
 
 def test_splitting_rules():
-    whole = compute_word_piece_vocabulary(["This string: would be split up."], 20)
+    whole = learn(["This string: would be split up."], 20)
     words = ["This", "string", ":", "would", "be", "split", "up", "."]
-    assert compute_word_piece_vocabulary(words, 20, split=False) == whole
-    assert compute_word_piece_vocabulary(["ah半推zz"], 4) == compute_word_piece_vocabulary(
+    assert learn(words, 20, split=False) == whole
+    assert learn(["ah半推zz"], 4) == learn(
         ["ah", "半", "推", "zz"], 4, split=False, split_on_cjk=False
     )
     # Only ASCII whitespace separates words (KerasHub's pattern): a no-break space does not.
-    vocabulary = compute_word_piece_vocabulary(["ab\u00a0cd"] * 12, 40, reserved_tokens=[])
+    vocabulary = learn(["ab\u00a0cd"] * 12, 40, reserved_tokens=[])
     assert "ab\u00a0cd" in vocabulary
-    joined = compute_word_piece_vocabulary(["東京"] * 12, 30, split_on_cjk=False, reserved_tokens=[])
+    joined = learn(["東京"] * 12, 30, split_on_cjk=False, reserved_tokens=[])
     assert "東京" in joined
-    assert "東京" not in compute_word_piece_vocabulary(["東京"] * 12, 30, reserved_tokens=[])
+    assert "東京" not in learn(["東京"] * 12, 30, reserved_tokens=[])
 
 
 def test_custom_suffix_indicator():
-    vocabulary = compute_word_piece_vocabulary(BAAS, 8, suffix_indicator="@@", reserved_tokens=[])
+    vocabulary = learn(BAAS, 8, suffix_indicator="@@", reserved_tokens=[])
     assert vocabulary == ["a", "b", "c", "m", "s", "@@aa", "@@a", "@@b"]
     tokenizer = WordPieceTokenizer(["[UNK]", *vocabulary], suffix_indicator="@@")
     assert tokenizer.detokenize(tokenizer("baa caa")) == "baa caa"
@@ -117,7 +119,7 @@ def test_custom_suffix_indicator():
 
 def test_unsplit_words_and_word_lists():
     corpus = [["new york"] * 6, "york"] + ["new york"] * 6
-    vocabulary = compute_word_piece_vocabulary(corpus, 40, split=False, reserved_tokens=["[UNK]"])
+    vocabulary = learn(corpus, 40, split=False, reserved_tokens=["[UNK]"])
     assert "new york" in vocabulary
     tokenizer = WordPieceTokenizer(vocabulary, split=False)
     assert [tokenizer.id_to_token(i) for i in tokenizer("new york")] == ["new york"]
@@ -125,7 +127,7 @@ def test_unsplit_words_and_word_lists():
 
 def test_pieces_with_line_breaks_are_left_out():
     # KerasHub would list "\n", "a\nb" and "##\n", which no vocabulary file can hold.
-    vocabulary = compute_word_piece_vocabulary(["a\nb"] * 12, 30, split=False, reserved_tokens=[])
+    vocabulary = learn(["a\nb"] * 12, 30, split=False, reserved_tokens=[])
     assert vocabulary == ["a", "b", "##a", "##b"]
 
 
@@ -134,33 +136,33 @@ def test_training_from_files_and_writing_the_vocabulary(tmp_path):
     first.write_text("bat sat\npat\n", encoding="utf-8")
     second.write_text("mat rat\n", encoding="utf-8")
     output = tmp_path / "vocab.txt"
-    expected = compute_word_piece_vocabulary(BATS, 13)
+    expected = learn(BATS, 13)
     for data in ([first, second], [str(first), str(second)]):
-        vocabulary = compute_word_piece_vocabulary(data, 13, vocabulary_output_file=output)
+        vocabulary = learn(data, 13, vocabulary_output_file=output)
         assert vocabulary == expected
         assert output.read_text(encoding="utf-8") == "".join(token + "\n" for token in expected)
-    assert compute_word_piece_vocabulary(first, 20)[:5] == RESERVED
-    assert WordPieceTokenizer(output)("rat").tolist() == [expected.index("r"), expected.index("##at")]
+    assert learn(first, 20)[:5] == RESERVED
+    rat = [expected.index("r"), expected.index("##at")]
+    assert WordPieceTokenizer(output)("rat").tolist() == rat
 
 
 def test_iterators_and_arrays():
-    assert compute_word_piece_vocabulary((text for text in BATS * 3), 20) == compute_word_piece_vocabulary(
-        BATS * 3, 20
-    )
-    assert compute_word_piece_vocabulary(np.array(BATS), 13) == compute_word_piece_vocabulary(BATS, 13)
-    assert compute_word_piece_vocabulary([b"bat sat pat mat rat"], 13) == compute_word_piece_vocabulary(BATS, 13)
+    assert learn((text for text in BATS * 3), 20) == learn(BATS * 3, 20)
+    assert learn(np.array(BATS), 13) == learn(BATS, 13)
+    assert learn([b"bat sat pat mat rat"], 13) == learn(BATS, 13)
 
 
 def test_strings_that_are_not_files_are_texts(tmp_path):
     (tmp_path / "a.txt").write_text("zzz", encoding="utf-8")
     # One item names a file, the other does not: both are texts.
-    vocabulary = compute_word_piece_vocabulary([str(tmp_path / "a.txt")] * 12 + ["bat"], 60, reserved_tokens=["[UNK]"])
+    corpus = [str(tmp_path / "a.txt")] * 12 + ["bat"]
+    vocabulary = learn(corpus, 60, reserved_tokens=["[UNK]"])
     assert "zzz" not in vocabulary and "a.txt" not in vocabulary and "txt" in vocabulary
 
 
 def test_empty_corpus_gives_the_reserved_tokens():
-    assert compute_word_piece_vocabulary([], 10) == RESERVED
-    assert compute_word_piece_vocabulary([], 2) == RESERVED[:2]
+    assert learn([], 10) == RESERVED
+    assert learn([], 2) == RESERVED[:2]
 
 
 @pytest.mark.parametrize(
@@ -180,7 +182,7 @@ def test_empty_corpus_gives_the_reserved_tokens():
 )
 def test_bad_arguments_are_explained(args, kwargs, error, message):
     with pytest.raises(error, match=message):
-        compute_word_piece_vocabulary(*args, **kwargs)
+        learn(*args, **kwargs)
 
 
 def test_files_need_splitting_and_must_exist(tmp_path):
@@ -188,16 +190,20 @@ def test_files_need_splitting_and_must_exist(tmp_path):
     path.write_text("bat", encoding="utf-8")
     for data in ([path], [str(path)], path):
         with pytest.raises(ValueError, match="needs `split=True`"):
-            compute_word_piece_vocabulary(data, 10, split=False)
+            learn(data, 10, split=False)
     with pytest.raises(FileNotFoundError, match="missing.txt"):
-        compute_word_piece_vocabulary([path, tmp_path / "missing.txt"], 10)
+        learn([path, tmp_path / "missing.txt"], 10)
 
 
 def test_trained_vocabulary_loads_in_the_tokenizers():
     from textbones.models.bert.tokenizer import BertTokenizer
 
-    corpus = ["The quick brown fox jumps over the lazy dog.", "Über café, 東京 😀!", "[MASK] is typed here."] * 4
-    vocabulary = compute_word_piece_vocabulary(corpus, 200, lowercase=True)
+    corpus = [
+        "The quick brown fox jumps over the lazy dog.",
+        "Über café, 東京 😀!",
+        "[MASK] is typed here.",
+    ] * 4
+    vocabulary = learn(corpus, 200, lowercase=True)
     tokenizer = BertTokenizer(vocabulary, lowercase=True, special_tokens_in_strings=True)
     ids = tokenizer(corpus)
     assert all(((row >= 0) & (row < len(vocabulary))).all() for row in ids)

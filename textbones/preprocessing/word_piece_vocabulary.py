@@ -67,7 +67,7 @@ _DEFAULT_IGNORABLE = (
 
 
 def compute_word_piece_vocabulary(
-    data: Iterable[str] | Iterable[Sequence[str]] | Sequence[str | os.PathLike] | str | os.PathLike,
+    data: Iterable[str] | Iterable[Sequence[str]] | Sequence[str | os.PathLike] | os.PathLike,
     vocabulary_size: int,
     vocabulary_output_file: str | os.PathLike | None = None,
     lowercase: bool = False,
@@ -144,10 +144,16 @@ def compute_word_piece_vocabulary(
     vocabulary_size = int(vocabulary_size)
     reserved = _checked_reserved_tokens(reserved_tokens)
     if not isinstance(suffix_indicator, str) or not suffix_indicator:
-        raise ValueError(f"`suffix_indicator` must be a non-empty string, got {suffix_indicator!r}.")
+        raise ValueError(
+            f"`suffix_indicator` must be a non-empty string, got {suffix_indicator!r}."
+        )
 
     words = functools.partial(
-        _words, lowercase=lowercase, strip_accents=strip_accents, split=split, split_on_cjk=split_on_cjk
+        _words,
+        lowercase=lowercase,
+        strip_accents=strip_accents,
+        split=split,
+        split_on_cjk=split_on_cjk,
     )
     counts: collections.Counter[str] = collections.Counter()
     for text in _corpus_texts(data, split):
@@ -199,14 +205,18 @@ def _as_files(data) -> list | None:
         )
     if data is None:
         raise ValueError("`data` is None; pass a list of texts or of text file paths.")
-    if isinstance(data, Sequence) and data and all(
-        isinstance(item, os.PathLike) or (isinstance(item, str) and os.path.isfile(item)) for item in data
-    ):
+    if isinstance(data, Sequence) and data and all(_names_a_file(item) for item in data):
         for item in data:
             if not os.path.isfile(item):
-                raise FileNotFoundError(f"No text file at {item}; `data` lists it as a training file.")
+                raise FileNotFoundError(
+                    f"No text file at {item}; `data` lists it as a training file."
+                )
         return list(data)
     return None
+
+
+def _names_a_file(item) -> bool:
+    return isinstance(item, os.PathLike) or (isinstance(item, str) and os.path.isfile(item))
 
 
 def _texts(data, split: bool) -> Iterator[str | list[str]]:
@@ -220,7 +230,7 @@ def _texts(data, split: bool) -> Iterator[str | list[str]]:
             item = item.decode("utf-8")
         if isinstance(item, str):
             yield item
-        elif not split and isinstance(item, Sequence) and all(isinstance(word, str) for word in item):
+        elif not split and isinstance(item, Sequence) and all(isinstance(w, str) for w in item):
             yield from item
         else:
             raise ValueError(
@@ -232,7 +242,9 @@ def _texts(data, split: bool) -> Iterator[str | list[str]]:
 def _checked_reserved_tokens(reserved_tokens) -> list[str]:
     """The reserved tokens, each once, in their first order (as KerasHub keeps them)."""
     if isinstance(reserved_tokens, str):
-        raise ValueError(f"`reserved_tokens` must be a list of strings, got the string {reserved_tokens!r}.")
+        raise ValueError(
+            f"`reserved_tokens` must be a list of strings, got the string {reserved_tokens!r}."
+        )
     reserved = list(DEFAULT_RESERVED_TOKENS if reserved_tokens is None else reserved_tokens)
     for token in reserved:
         if not isinstance(token, str) or not token or "\n" in token or "\r" in token:
@@ -243,9 +255,12 @@ def _checked_reserved_tokens(reserved_tokens) -> list[str]:
 
 
 # -- words, as KerasHub's trainer finds them -----------------------------------------------
-def _words(text: str, *, lowercase: bool, strip_accents: bool, split: bool, split_on_cjk: bool) -> list[str]:
+def _words(
+    text: str, *, lowercase: bool, strip_accents: bool, split: bool, split_on_cjk: bool
+) -> list[str]:
     if strip_accents:
-        text = "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
+        decomposed = unicodedata.normalize("NFD", text)
+        text = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
     words = _split(text, split_on_cjk) if split else [text]
     return [_case_fold(word) for word in words] if lowercase else words
 
@@ -290,7 +305,11 @@ def _kind(char: str, split_on_cjk: bool) -> str | None:
 def _case_fold(word: str) -> str:
     """Unicode's NFKC_Casefold mapping (what TensorFlow Text's ``case_fold_utf8`` applies)."""
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", word).casefold())
-    return "".join(c for c in folded if not any(low <= ord(c) <= high for low, high in _DEFAULT_IGNORABLE))
+    return "".join(c for c in folded if not _is_default_ignorable(c))
+
+
+def _is_default_ignorable(char: str) -> bool:
+    return any(low <= ord(char) <= high for low, high in _DEFAULT_IGNORABLE)
 
 
 # -- the learner ---------------------------------------------------------------------------
@@ -302,9 +321,15 @@ def _learn(counts: Mapping[str, int], size: int, reserved: list[str], joiner: st
     high = min(max(counts.values()), _HIGHEST_THRESHOLD)
     low = max(min(counts.values()), _LOWEST_THRESHOLD)
     excluded = set(reserved)
-    words = [(word, count) for word, count in counts.items() if len(word) <= _LONGEST_PIECE and word not in excluded]
+    words = [
+        (word, count)
+        for word, count in counts.items()
+        if len(word) <= _LONGEST_PIECE and word not in excluded
+    ]
     alphabet = _frequent_characters(words)
-    words = [(word, count) for word, count in sorted(words, key=lambda item: -item[1]) if alphabet.issuperset(word)]
+    # Most frequent first (a stable sort), so that the word limit drops the rarest ones.
+    words = sorted(words, key=lambda item: -item[1])
+    words = [(word, count) for word, count in words if alphabet.issuperset(word)]
     words = words[:_MOST_WORDS]
     while True:
         threshold = (high + low) // 2
@@ -328,7 +353,9 @@ def _frequent_characters(words: list[tuple[str, int]]) -> set[str]:
     return {char for char, _ in ranked[:_ALPHABET_SIZE]}
 
 
-def _vocabulary_at(words: list[tuple[str, int]], threshold: int, reserved: list[str], joiner: str) -> list[str]:
+def _vocabulary_at(
+    words: list[tuple[str, int]], threshold: int, reserved: list[str], joiner: str
+) -> list[str]:
     """The vocabulary of the pieces counted at least ``threshold`` times."""
     characters = {char for word, _ in words for char in word}
     pieces = _with_characters({}, characters, joiner)
