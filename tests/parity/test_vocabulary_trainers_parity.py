@@ -21,6 +21,7 @@ def summary() -> dict:
 
 
 def test_word_piece_vocabularies_are_keras_hub_s(summary):
+    assert summary["textbones_module"] == "textbones"  # this checkout's, not an installed copy
     cases = {case["case"]: case for case in summary["word_piece_cases"]}
     inputs = ("batched", "batched_vs_unbatched", "ragged_words", "batched_ragged", "files")
     for name in (*inputs, "list_vs_dataset", "threshold", "too_long"):

@@ -42,6 +42,7 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))  # this checkout's textbones, whatever is installed
 
 import numpy as np  # noqa: E402
+import sentencepiece  # noqa: E402
 from reference_shared import stderr_silenced  # noqa: E402
 
 with stderr_silenced():
@@ -81,7 +82,8 @@ def edited_archive(archive: pathlib.Path, vocabulary: str) -> pathlib.Path:
             data = source.read(item.filename)
             if item.filename == "config.json":
                 config = json.loads(data)
-                config["config"]["preprocessor"]["config"]["tokenizer"]["config"]["vocabulary"] = vocabulary
+                tokenizer = config["config"]["preprocessor"]["config"]["tokenizer"]
+                tokenizer["config"]["vocabulary"] = vocabulary
                 data = json.dumps(config).encode("utf-8")
             target.writestr(item, data)
     return edited
@@ -108,17 +110,20 @@ def safe_mode_cases(library, prefix: str) -> dict:
     unsafe = keras.saving.deserialize_keras_object(config, safe_mode=False)
     assert type(unsafe).__module__.startswith(prefix), type(unsafe)
     results["vocabulary_unsafe_size"] = unsafe.vocabulary_size()
-    listed = keras.saving.deserialize_keras_object(tokenizer_config("BertTokenizer", vocabulary=VOCABULARY))
+    listed = tokenizer_config("BertTokenizer", vocabulary=VOCABULARY)
+    listed = keras.saving.deserialize_keras_object(listed)
     results["in_memory_size"] = listed.vocabulary_size()
     proto_config = tokenizer_config("AlbertTokenizer", proto=str(proto_path))
     results["proto_refused"] = error_of(lambda: keras.saving.deserialize_keras_object(proto_config))
-    inline = tokenizer_config("AlbertTokenizer", proto=base64.b64encode(proto_path.read_bytes()).decode())
+    encoded = base64.b64encode(proto_path.read_bytes()).decode()
+    inline = tokenizer_config("AlbertTokenizer", proto=encoded)
     results["inline_proto_size"] = keras.saving.deserialize_keras_object(inline).vocabulary_size()
 
-    preprocessor = models.BertTextClassifierPreprocessor(models.BertTokenizer(vocabulary=VOCABULARY), sequence_length=8)
+    tokenizer = models.BertTokenizer(vocabulary=VOCABULARY)
+    preprocessor = models.BertTextClassifierPreprocessor(tokenizer, sequence_length=8)
     backbone = models.BertBackbone(
-        vocabulary_size=len(VOCABULARY), num_layers=1, num_heads=2, hidden_dim=8, intermediate_dim=16,
-        max_sequence_length=8,
+        vocabulary_size=len(VOCABULARY), num_layers=1, num_heads=2, hidden_dim=8,
+        intermediate_dim=16, max_sequence_length=8,
     )
     classifier = models.BertTextClassifier(backbone, num_classes=2, preprocessor=preprocessor)
     archive = WORK / f"{prefix}_classifier.keras"
@@ -128,7 +133,8 @@ def safe_mode_cases(library, prefix: str) -> dict:
     results["archive_vocabulary"] = restored.preprocessor.tokenizer.get_vocabulary() == VOCABULARY
     edited = edited_archive(archive, path)
     results["archive_refused"] = error_of(lambda: keras.models.load_model(edited))
-    results["archive_unsafe"] = keras.models.load_model(edited, safe_mode=False).preprocessor.tokenizer.vocabulary_size()
+    unsafe = keras.models.load_model(edited, safe_mode=False)
+    results["archive_unsafe"] = unsafe.preprocessor.tokenizer.vocabulary_size()
     return results
 
 
@@ -202,12 +208,20 @@ for options in (
 compare_wp("list_vs_dataset", CORPUS, dataset, 90, lowercase=True)
 compare_wp("batched", dataset.batch(7), dataset.batch(7), 90)
 compare_wp("batched_vs_unbatched", dataset.batch(7), dataset, 90)
-compare_wp("ragged_words", dataset.map(tf.strings.split), dataset.map(tf.strings.split), 90, split=False)
-compare_wp("batched_ragged", dataset.batch(5).map(tf.strings.split), dataset.map(tf.strings.split), 90, split=False)
-compare_wp("threshold", ["the cat sat on the mat"] * 12 + ["bat"], tf.data.Dataset.from_tensor_slices(["the cat sat on the mat"] * 12 + ["bat"]), 30, reserved_tokens=["[UNK]"])
-compare_wp("keras_hub_docstring", ["bat sat pat mat rat"], tf.data.Dataset.from_tensor_slices(["bat sat pat mat rat"]), 13)
-long_line = "This is a long line that isn't split up, and it exceeds maximum length."
-compare_wp("too_long", [long_line], tf.data.Dataset.from_tensor_slices([long_line]), 20, split=False, reserved_tokens=[])
+words = dataset.map(tf.strings.split)
+compare_wp("ragged_words", words, words, 90, split=False)
+compare_wp("batched_ragged", dataset.batch(5).map(tf.strings.split), words, 90, split=False)
+
+
+def as_dataset(texts: list[str]) -> tf.data.Dataset:
+    return tf.data.Dataset.from_tensor_slices(texts)
+
+
+threshold = ["the cat sat on the mat"] * 12 + ["bat"]
+compare_wp("threshold", threshold, as_dataset(threshold), 30, reserved_tokens=["[UNK]"])
+compare_wp("keras_hub_docstring", ["bat sat pat mat rat"], as_dataset(["bat sat pat mat rat"]), 13)
+long_line = ["This is a long line that isn't split up, and it exceeds maximum length."]
+compare_wp("too_long", long_line, as_dataset(long_line), 20, split=False, reserved_tokens=[])
 files = []
 for index in range(3):
     files.append(str(WORK / f"corpus_{index}.txt"))
@@ -215,23 +229,29 @@ for index in range(3):
 compare_wp("files", files, files, 120, lowercase=True)
 ours_file, theirs_file = WORK / "ours_vocab.txt", WORK / "theirs_vocab.txt"
 returned = ours_wp(dataset, 60, vocabulary_output_file=ours_file)
-assert theirs_wp(dataset, 60, vocabulary_output_file=theirs_file) is None  # KerasHub returns nothing
-assert ours_file.read_bytes() == theirs_file.read_bytes() and returned == ours_file.read_text().splitlines()
+assert theirs_wp(dataset, 60, vocabulary_output_file=theirs_file) is None  # KerasHub: nothing
+assert ours_file.read_bytes() == theirs_file.read_bytes()
+assert returned == ours_file.read_text().splitlines()
 SUMMARY["word_piece_cases"] = wp_cases
 
 
-def compare_errors(name: str, ours_call, theirs_call) -> None:
-    ours, theirs = error_of(ours_call), error_of(theirs_call)
+def compare_errors(name: str, call, ours_trainer, theirs_trainer) -> None:
+    """``call(trainer)`` with both libraries' trainer: the same exception type."""
+    ours = error_of(lambda: call(ours_trainer))
+    theirs = error_of(lambda: call(theirs_trainer))
     assert ours[0] == theirs[0] != "none", (name, ours, theirs)
     SUMMARY.setdefault("errors", {})[name] = {"type": ours[0], "textbones": ours[1]}
 
 
 numbers = tf.data.Dataset.from_tensor_slices([1, 2, 3])
-compare_errors("word_piece/dict", lambda: ours_wp({"text": ["bat"]}, 10), lambda: theirs_wp({"text": ["bat"]}, 10))
-compare_errors("word_piece/files_unsplit", lambda: ours_wp(files, 10, split=False), lambda: theirs_wp(files, 10, split=False))
-compare_errors("word_piece/numbers", lambda: ours_wp(numbers, 10), lambda: theirs_wp(numbers, 10))
 floats = tf.data.Dataset.from_tensor_slices([1.5])
-compare_errors("word_piece/floats", lambda: ours_wp(floats, 10), lambda: theirs_wp(floats, 10))
+for name, call in (
+    ("dict", lambda train: train({"text": ["bat"]}, 10)),
+    ("files_unsplit", lambda train: train(files, 10, split=False)),
+    ("numbers", lambda train: train(numbers, 10)),
+    ("floats", lambda train: train(floats, 10)),
+):
+    compare_errors(f"word_piece/{name}", call, ours_wp, theirs_wp)
 labelled = tf.data.Dataset.from_tensor_slices(({"text": ["bat"]}))
 SUMMARY["errors"]["word_piece/dataset_of_dicts"] = {
     "textbones": list(error_of(lambda: ours_wp(labelled, 10))),
@@ -241,14 +261,14 @@ SUMMARY["errors"]["word_piece/dataset_of_dicts"] = {
 # -- SentencePiece ------------------------------------------------------------------------
 ours_sp = textbones.tokenizers.compute_sentence_piece_proto
 theirs_sp = keras_hub.tokenizers.compute_sentence_piece_proto
-import sentencepiece  # noqa: E402
-
 SP_WORDS = (
     "the quick brown fox jumps over lazy dog cat sat on mat running runner runs ran "
     "believe believer unbelievable river city music family season game team village"
 ).split()
 SP_RNG = np.random.default_rng(3)
-SP_CORPUS = [" ".join(SP_RNG.choice(SP_WORDS, size=int(SP_RNG.integers(3, 10)))) for _ in range(300)]
+SP_CORPUS = [
+    " ".join(SP_RNG.choice(SP_WORDS, size=int(SP_RNG.integers(3, 10)))) for _ in range(300)
+]
 sp_dataset = tf.data.Dataset.from_tensor_slices(SP_CORPUS)
 HELD_OUT = ["The quick brown fox.", "Unseen words: zebra quokka!", "numbers 123 and CAPS"]
 sp_cases = []
@@ -261,33 +281,45 @@ def pieces_and_ids(proto: bytes):
 
 
 with stderr_silenced():
-    for model_type, size, lowercase in (("unigram", 50, False), ("unigram", 50, True), ("bpe", 70, False), ("word", 30, False), ("char", 28, False)):
+    for model_type, size, lowercase in (
+        ("unigram", 50, False),
+        ("unigram", 50, True),
+        ("bpe", 70, False),
+        ("word", 30, False),
+        ("char", 28, False),
+    ):
         ours = ours_sp(sp_dataset, size, model_type=model_type, lowercase=lowercase)
         theirs = theirs_sp(sp_dataset, size, model_type=model_type, lowercase=lowercase)
         assert pieces_and_ids(ours) == pieces_and_ids(theirs), (model_type, lowercase)
-        sp_cases.append({"model_type": model_type, "size": size, "lowercase": lowercase, "same_bytes": ours == theirs})
+        case = {"model_type": model_type, "size": size, "lowercase": lowercase}
+        sp_cases.append({**case, "same_bytes": ours == theirs})
     batched = ours_sp(sp_dataset.batch(9), 50)
     assert pieces_and_ids(batched) == pieces_and_ids(theirs_sp(sp_dataset, 50))
     sp_files = []
     for index in range(2):
         sp_files.append(str(WORK / f"sp_{index}.txt"))
-        pathlib.Path(sp_files[-1]).write_text("\n".join(SP_CORPUS[index::2]) + "\n", encoding="utf-8")
+        text = "\n".join(SP_CORPUS[index::2]) + "\n"
+        pathlib.Path(sp_files[-1]).write_text(text, encoding="utf-8")
     assert pieces_and_ids(ours_sp(sp_files, 50)) == pieces_and_ids(theirs_sp(sp_files, 50))
     output = WORK / "ours.spm"
     assert ours_sp(sp_dataset, 50, proto_output_file=output) == output.read_bytes()
     assert theirs_sp(sp_dataset, 50, proto_output_file=WORK / "theirs.spm") is None
     assert pieces_and_ids(output.read_bytes()) == pieces_and_ids((WORK / "theirs.spm").read_bytes())
-    compare_errors("sentence_piece/dict", lambda: ours_sp({"a": "b"}, 10), lambda: theirs_sp({"a": "b"}, 10))
-    compare_errors("sentence_piece/numbers", lambda: ours_sp(numbers, 10), lambda: theirs_sp(numbers, 10))
-    compare_errors("sentence_piece/model_type", lambda: ours_sp(sp_dataset, 10, model_type="x"), lambda: theirs_sp(sp_dataset, 10, model_type="x"))
+    for name, call in (
+        ("dict", lambda train: train({"a": "b"}, 10)),
+        ("numbers", lambda train: train(numbers, 10)),
+        ("model_type", lambda train: train(sp_dataset, 10, model_type="x")),
+    ):
+        compare_errors(f"sentence_piece/{name}", call, ours_sp, theirs_sp)
     # KerasHub lets sentencepiece's RuntimeError through; textbones' error is one too.
     assert error_of(lambda: theirs_sp(sp_dataset, 3))[0] == "RuntimeError"
     try:
         ours_sp(sp_dataset, 3)
     except RuntimeError as error:
         assert isinstance(error, ValueError), type(error).__mro__
-        SUMMARY["errors"]["sentence_piece/too_small"] = {"type": type(error).__name__, "textbones": str(error)}
+        refused = {"type": type(error).__name__, "textbones": str(error)}
+        SUMMARY["errors"]["sentence_piece/too_small"] = refused
 SUMMARY["sentence_piece_cases"] = sp_cases
-# TensorFlow was loaded by the caller here; textbones' trainers import it only for datasets.
-SUMMARY["textbones_module"] = str(pathlib.Path(textbones.__file__).resolve().parent.relative_to(REPO))
+package = pathlib.Path(textbones.__file__).resolve().parent
+SUMMARY["textbones_module"] = str(package.relative_to(REPO))
 print(json.dumps(SUMMARY))
