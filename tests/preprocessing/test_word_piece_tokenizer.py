@@ -575,3 +575,18 @@ def test_vocabulary_words_map_to_their_own_ids(words):
 def test_module_corpus_is_deterministic():
     assert varied_corpus() == varied_corpus()
     assert len(varied_corpus()) == 400 and varied_corpus(60, seed=1)[: len(FRAGMENTS)] == list(FRAGMENTS)
+
+
+def test_detokenize_reads_what_keras_hub_reads_and_names_the_rest():
+    tokenizer = WordPieceTokenizer(VOCAB)
+    assert tokenizer.detokenize(np.array(5)) == "the"
+    assert tokenizer.detokenize(np.array([[5, 10], [10, 5]])) == ["the fox", "fox the"]
+    assert tokenizer.detokenize((np.array([5]), [10])) == ["the", "fox"]
+    with pytest.raises(ValueError, match=r"got the single string 'the'; wrap it in a list"):
+        tokenizer.detokenize("the")
+    with pytest.raises(ValueError, match=r"takes 1-D or 2-D input, got shape \(1, 1, 1\)"):
+        tokenizer.detokenize(np.zeros((1, 1, 1), dtype=int))
+    with pytest.raises(ValueError, match=r"integer ids \(or token strings\), got dtype float64"):
+        tokenizer.detokenize(np.array([1.5]))
+    with pytest.raises(ValueError, match="takes a row of ids, a batch of rows or a NumPy array, got dict"):
+        tokenizer.detokenize({"ids": [1]})
