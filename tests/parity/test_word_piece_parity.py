@@ -139,7 +139,7 @@ def _ours(lowercase: bool, keep: bool) -> BertTokenizer:
 
 
 def _our_ids(tokenizer) -> list[list[int]]:
-    return [row.tolist() for row in tokenizer(TEXTS)]
+    return tokenizer(TEXTS)
 
 
 # -- report -------------------------------------------------------------------------------

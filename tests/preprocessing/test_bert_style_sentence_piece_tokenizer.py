@@ -83,3 +83,18 @@ def test_loading_a_model_without_specials_later_keeps_the_old_one(sentence_piece
     with pytest.raises(ValueError, match="MASK"):
         tokenizer.set_proto(sentence_piece.tiny_proto("no_mask"))
     assert tokenizer.mask_token_id == 4
+
+
+def test_string_dtype_gives_pieces_and_reads_them_back(sentence_piece_proto):
+    from textbones.models import AlbertTokenizer, FNetTokenizer
+
+    reference = sentencepiece.SentencePieceProcessor(model_proto=sentence_piece_proto)
+    for cls in (AlbertTokenizer, FNetTokenizer):
+        tokenizer = cls(sentence_piece_proto, dtype="string", sequence_length=8)
+        rows = tokenizer(["the lazy dog", "a"])
+        pieces = reference.encode("the lazy dog", out_type=str)[:8]
+        assert rows[0] == pieces + [""] * (8 - len(pieces))
+        assert len(rows[1]) == 8 and rows[1][-1] == ""
+        assert tokenizer.detokenize(rows) == ["the lazy dog", "a"]
+        assert tokenizer.get_config()["dtype"]["config"]["name"] == "string"
+        assert cls(sentence_piece_proto)(["the lazy dog"]) == [reference.encode("the lazy dog")]

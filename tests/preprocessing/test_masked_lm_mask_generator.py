@@ -35,9 +35,26 @@ def packed_batch(rng: np.random.Generator, batch_size: int, sequence_length: int
     return ids
 
 
+def dense_masks(outputs: dict) -> dict:
+    """``outputs`` with ragged ``mask_*`` lists (``mask_selection_length=None``) padded
+    into arrays, after checking that their items are Python ints and floats."""
+    dense = dict(outputs)
+    for name, dtype, kind in (("mask_positions", np.int32, int), ("mask_ids", np.int32, int), ("mask_weights", np.float32, float)):
+        value = outputs[name]
+        if isinstance(value, list):
+            assert all(type(item) is kind for row in value for item in row)
+            width = max(len(row) for row in value)
+            assert any(len(row) != width for row in value)  # lists only where ragged
+            dense[name] = np.array([row + [0] * (width - len(row)) for row in value], dtype=dtype)
+    return dense
+
+
 def check_invariants(masker: MaskedLMMaskGenerator, token_ids: np.ndarray, outputs: dict) -> None:
     batch_size, sequence_length = token_ids.shape
-    width = masker.mask_selection_length or sequence_length
+    outputs = dense_masks(outputs)
+    width = masker.mask_selection_length
+    if width is None:  # no limit: as wide as the row with the most selections
+        width = int(outputs["mask_weights"].sum(axis=1).max(initial=0))
     assert set(outputs) == {"token_ids", "mask_positions", "mask_ids", "mask_weights"}
     assert outputs["token_ids"].shape == token_ids.shape and outputs["token_ids"].dtype == np.int32
     for name, dtype in (("mask_positions", np.int32), ("mask_ids", np.int32), ("mask_weights", np.float32)):
@@ -147,7 +164,7 @@ def test_ids_may_be_any_integer_dtype():
 def test_rates_over_many_tokens():
     masker = make_masker(mask_selection_length=None, unselectable_token_ids=[PAD], seed=123)
     token_ids = np.random.default_rng(1).integers(4, VOCABULARY_SIZE, size=(1000, 200))  # 200k tokens
-    outputs = masker(token_ids)
+    outputs = dense_masks(masker(token_ids))
     selected = outputs["mask_weights"] > 0
     num_selected = int(selected.sum())
     assert abs(num_selected / token_ids.size - 0.15) < 0.01
@@ -234,8 +251,9 @@ def test_invariants(batch_size, sequence_length, mask_selection_rate, mask_selec
     check_invariants(masker, token_ids, outputs)
     if mask_selection_rate == 1.0:  # everything selectable is taken, up to the cap
         selectable = (~np.isin(token_ids, masker.unselectable_token_ids)).sum(axis=1)
-        cap = mask_selection_length or sequence_length
-        np.testing.assert_array_equal(outputs["mask_weights"].sum(axis=1), np.minimum(selectable, cap))
+        cap = sequence_length if mask_selection_length is None else mask_selection_length
+        weights = dense_masks(outputs)["mask_weights"]
+        np.testing.assert_array_equal(weights.sum(axis=1), np.minimum(selectable, cap))
 
 
 # -- configuration and errors -----------------------------------------------------------
@@ -296,7 +314,7 @@ def test_keras_hub_config_resolves_to_textbones():
         ({"mask_token_rate": 1.2}, ValueError, "mask_token_rate"),
         ({"random_token_rate": -0.5}, ValueError, "random_token_rate"),
         ({"mask_token_rate": 0.8, "random_token_rate": 0.3}, ValueError, r"at most 1.*0.8 \+ 0.3"),
-        ({"mask_selection_length": 0}, ValueError, "mask_selection_length"),
+        ({"mask_selection_length": -1}, ValueError, "non-negative integer .0 selects nothing."),
         ({"mask_selection_length": 2.5}, ValueError, "mask_selection_length"),
         ({"unselectable_token_ids": ["[PAD]"]}, TypeError, "unselectable_token_ids"),
         ({"seed": 1.5}, TypeError, "seed"),
@@ -315,11 +333,54 @@ def test_rates_summing_to_one_up_to_rounding_are_accepted():
 
 def test_bad_inputs():
     masker = make_masker()
-    with pytest.raises(ValueError, match="equal length.*MultiSegmentPacker"):
-        masker([[1, 2, 3], [1, 2]])
+    with pytest.raises(ValueError, match=r"Each row of `token_ids` must be a 1-D sequence of ids; got a row of shape \(1, 2\)"):
+        masker([[1, 2, 3], [[1, 2]]])
+    with pytest.raises(TypeError, match="integer ids; got dtype float64"):
+        masker([[1, 2, 3], [1.5]])
     with pytest.raises(TypeError, match="integer ids; got dtype float64"):
         masker(np.array([[1.0, 2.0]]))
     with pytest.raises(TypeError, match="integer ids"):
         masker(["a", "b"])
     with pytest.raises(ValueError, match=r"1-D .* 2-D .*shape \(1, 2, 3\)"):
         masker(np.zeros((1, 2, 3), dtype=np.int32))
+
+
+# -- ragged rows and the selection length, as KerasHub 0.32 returns them ----------------
+
+
+def test_ragged_rows_give_ragged_token_ids_and_dense_masks():
+    masker = make_masker(mask_selection_rate=1.0, mask_token_rate=1.0, random_token_rate=0.0, mask_selection_length=3)
+    outputs = masker([[CLS, 7, 8, 9, SEP], [CLS, 10, SEP], []])
+    assert outputs["token_ids"] == [[CLS, MASK, MASK, MASK, SEP], [CLS, MASK, SEP], []]
+    assert all(type(i) is int for row in outputs["token_ids"] for i in row)
+    assert outputs["mask_positions"].dtype == np.int32
+    assert outputs["mask_positions"].tolist() == [[1, 2, 3], [1, 0, 0], [0, 0, 0]]
+    assert outputs["mask_ids"].tolist() == [[7, 8, 9], [10, 0, 0], [0, 0, 0]]
+    assert outputs["mask_weights"].dtype == np.float32
+    assert outputs["mask_weights"].tolist() == [[1, 1, 1], [1, 0, 0], [0, 0, 0]]
+
+
+def test_no_selection_length_gives_each_row_its_own_selections():
+    masker = make_masker(mask_selection_rate=1.0, mask_token_rate=1.0, random_token_rate=0.0, mask_selection_length=None)
+    outputs = masker([[CLS, 7, 8, SEP], [CLS, 9, SEP, PAD, PAD]])
+    assert outputs["token_ids"] == [[CLS, MASK, MASK, SEP], [CLS, MASK, SEP, PAD, PAD]]
+    assert outputs["mask_positions"] == [[1, 2], [1]]
+    assert outputs["mask_ids"] == [[7, 8], [9]]
+    assert outputs["mask_weights"] == [[1.0, 1.0], [1.0]]
+    # Rows that selected as many give arrays (KerasHub's eager outputs do the same).
+    even = masker(np.array([[CLS, 7, SEP], [CLS, 9, SEP]]))
+    assert even["mask_positions"].shape == (2, 1) and even["mask_positions"].tolist() == [[1], [1]]
+    single = masker([CLS, 7, 8, SEP])
+    assert single["mask_positions"].tolist() == [1, 2] and single["mask_weights"].dtype == np.float32
+
+
+def test_zero_selection_length_selects_nothing():
+    masker = make_masker(mask_selection_rate=1.0, mask_selection_length=0)
+    token_ids = np.array([[CLS, 7, 8, SEP], [CLS, 9, SEP, PAD]])
+    outputs = masker(token_ids)
+    np.testing.assert_array_equal(outputs["token_ids"], token_ids)
+    for name, dtype in (("mask_positions", np.int32), ("mask_ids", np.int32), ("mask_weights", np.float32)):
+        assert outputs[name].shape == (2, 0) and outputs[name].dtype == dtype
+    assert masker([CLS, 7, SEP])["mask_ids"].shape == (0,)
+    assert masker([[7], [8, 9]])["token_ids"] == [[7], [8, 9]]
+    assert MaskedLMMaskGenerator.from_config(masker.get_config()).mask_selection_length == 0

@@ -349,3 +349,47 @@ def test_round_robin_shares_room_evenly(lengths, budget):
     assert max(truncated, default=0) - min(truncated, default=0) <= 1
     if truncated:  # a segment kept whole is at most one token longer than a truncated one
         assert all(n <= min(truncated) + 1 for k, n in zip(kept, lengths) if k == n)
+
+
+# -- token strings (a tokenizer with dtype="string"), as KerasHub 0.32 packs them --------
+
+
+def test_token_strings_with_string_special_values():
+    packer = MultiSegmentPacker(8, start_value="[CLS]", end_value="[SEP]")
+    token_ids, segment_ids = packer(([["a", "b", "c"], ["x"]], [["d", "e"], ["y", "z"]]))
+    assert token_ids == [
+        ["[CLS]", "a", "b", "c", "[SEP]", "d", "e", "[SEP]"],
+        ["[CLS]", "x", "[SEP]", "y", "z", "[SEP]", "", ""],
+    ]
+    assert segment_ids.dtype == np.int32
+    assert segment_ids.tolist() == [[0, 0, 0, 0, 0, 1, 1, 1], [0, 0, 0, 1, 1, 1, 0, 0]]
+    single, single_segments = packer((["a"], ["b"]))
+    assert single == ["[CLS]", "a", "[SEP]", "b", "[SEP]", "", "", ""]
+    assert single_segments.tolist() == [0, 0, 0, 1, 1, 0, 0, 0]
+
+
+def test_token_strings_with_pad_sep_truncation_and_left_padding():
+    packer = MultiSegmentPacker(9, start_value=["<s>"], end_value="</s>", sep_value=["</s>", "</s>"], pad_value="<pad>")
+    assert packer(([["a"]], [["b"]]))[0] == [["<s>", "a", "</s>", "</s>", "b", "</s>", "<pad>", "<pad>", "<pad>"]]
+    waterfall = MultiSegmentPacker(6, start_value="[CLS]", end_value="[SEP]", truncate="waterfall")
+    assert waterfall((["a", "b", "c", "d"], ["e", "f"]))[0] == ["[CLS]", "a", "b", "c", "[SEP]", "[SEP]"]
+    left = MultiSegmentPacker(6, start_value="[CLS]", end_value="[SEP]", padding_side="left")
+    assert left(np.array([["a", "b"], ["c", "d"]]))[0] == [
+        ["", "", "[CLS]", "a", "b", "[SEP]"],
+        ["", "", "[CLS]", "c", "d", "[SEP]"],
+    ]
+    assert left([[], []])[0] == [["", "", "", "", "[CLS]", "[SEP]"]] * 2
+    config = MultiSegmentPacker(6, start_value="[CLS]", end_value=["[SEP]"], pad_value="[PAD]").get_config()
+    assert (config["start_value"], config["end_value"], config["pad_value"]) == ("[CLS]", ["[SEP]"], "[PAD]")
+    assert MultiSegmentPacker.from_config(config)(["a"])[0] == ["[CLS]", "a", "[SEP]", "[PAD]", "[PAD]", "[PAD]"]
+
+
+def test_strings_and_ids_do_not_mix():
+    with pytest.raises(TypeError, match="mix integer ids and token strings"):
+        MultiSegmentPacker(6, start_value="[CLS]", end_value=2)
+    with pytest.raises(TypeError, match=r"holds 5 among token strings"):
+        MultiSegmentPacker(6, start_value="[CLS]", end_value="[SEP]")([5, 6])
+    with pytest.raises(TypeError, match=r"must hold integer token ids; got dtype <U1.*string special values"):
+        MultiSegmentPacker(6, start_value=1, end_value=2)(["a", "b"])
+    with pytest.raises(TypeError, match="`pad_value` must be an integer id, a token string or None"):
+        MultiSegmentPacker(6, start_value=1, end_value=2, pad_value=1.5)

@@ -46,7 +46,7 @@ def test_ids_equal_sentencepiece_on_every_text(
     mismatches = []
     for text, row in zip(texts, batch, strict=True):
         expected = reference.encode(text, out_type=int, add_bos=add_bos, add_eos=add_eos)
-        if row.tolist() != expected or tokenizer(text).tolist() != expected:
+        if row != expected or tokenizer(text).tolist() != expected:
             mismatches.append(text)
     assert mismatches == []
     assert len(texts) > 200
@@ -61,21 +61,55 @@ def test_single_string_gives_1d_int32(sentence_piece_proto):
 def test_empty_string_gives_empty_ids(sentence_piece_proto):
     tokenizer = SentencePieceTokenizer(sentence_piece_proto)
     assert tokenizer("").shape == (0,)
-    assert tokenizer(["", "x"])[0].tolist() == []
+    assert tokenizer(["", "x"])[0] == []
 
 
 @pytest.mark.parametrize("kind", [list, tuple, np.array])
-def test_batch_gives_list_of_int32_rows(sentence_piece_proto, kind):
+def test_batch_gives_python_lists_of_ints(sentence_piece_proto, kind):
     tokenizer = SentencePieceTokenizer(sentence_piece_proto)
     rows = tokenizer(kind(["the dog", "a much longer sentence about the dog"]))
-    assert isinstance(rows, list) and len(rows) == 2
-    assert all(row.dtype == np.int32 and row.ndim == 1 for row in rows)
+    reference = _processor(sentence_piece_proto)
+    assert rows == reference.encode(["the dog", "a much longer sentence about the dog"])
+    assert all(type(row) is list and all(type(i) is int for i in row) for row in rows)
     assert len(rows[0]) < len(rows[1])
+
+
+def test_string_dtype_gives_sentence_piece_pieces(sentence_piece_proto):
+    reference = _processor(sentence_piece_proto)
+    tokenizer = SentencePieceTokenizer(sentence_piece_proto, dtype="string")
+    texts = ["the lazy dog", "東京 😀", ""]
+    # Pieces as SentencePiece gives them: characters the model lacks stay themselves.
+    assert tokenizer(texts) == reference.encode(texts, out_type=str)
+    assert tokenizer("the dog") == reference.encode("the dog", out_type=str)
+    assert tokenizer("") == []
+    padded = SentencePieceTokenizer(sentence_piece_proto, dtype="string", sequence_length=12)
+    rows = padded(["the dog", "x"])
+    assert [len(row) for row in rows] == [12, 12]
+    expected = reference.encode("the dog", out_type=str)
+    assert rows[0] == expected + [""] * (12 - len(expected))
+    assert padded("")[:3] == ["", "", ""]
+    # Pieces read back as text, the "" padding dropped; so do rows of ids.
+    assert tokenizer.detokenize(tokenizer(texts)) == reference.decode(reference.encode(texts))
+    assert padded.detokenize(rows) == ["the dog", "x"]
+    assert tokenizer.detokenize(tokenizer("the dog")) == "the dog"
+    assert tokenizer.detokenize([[5, 6], [7]]) == reference.decode([[5, 6], [7]])
+
+
+def test_string_dtype_keeps_special_tokens_in_strings():
+    proto = sentence_piece.tiny_proto("user_defined_mask")
+    tokenizer = SentencePieceTokenizer(
+        proto, dtype="string", special_tokens_in_strings=True, add_bos=True, add_eos=True
+    )
+    tokenizer.special_token_names = ()
+    ids = SentencePieceTokenizer(proto, add_bos=True, add_eos=True)("the [MASK] dog")
+    pieces = tokenizer("the [MASK] dog")
+    assert pieces[0] == "[CLS]" and pieces[-1] == "[SEP]" and "[MASK]" in pieces
+    assert [tokenizer.token_to_id(piece) for piece in pieces] == ids.tolist()
 
 
 def test_bytes_items_are_decoded(sentence_piece_proto):
     tokenizer = SentencePieceTokenizer(sentence_piece_proto)
-    assert tokenizer([b"caf\xc3\xa9"])[0].tolist() == tokenizer("café").tolist()
+    assert tokenizer([b"caf\xc3\xa9"])[0] == tokenizer("café").tolist()
     assert tokenizer(b"caf\xc3\xa9").tolist() == tokenizer("café").tolist()
 
 
@@ -105,7 +139,7 @@ def test_detokenize_round_trip(sentence_piece_proto, sentence_piece_corpus):
     tokenizer = SentencePieceTokenizer(sentence_piece_proto)
     texts = list(sentence_piece_corpus)
     rows = tokenizer(texts)
-    assert tokenizer.detokenize(rows) == [reference.decode(row.tolist()) for row in rows]
+    assert tokenizer.detokenize(rows) == [reference.decode(row) for row in rows]
     text = "the lazy dog went to london"
     assert tokenizer.detokenize(tokenizer(text)) == text
     padded = SentencePieceTokenizer(sentence_piece_proto, sequence_length=40)(["the dog", "paris"])
@@ -298,7 +332,7 @@ def test_file_holding_junk_is_a_value_error(tmp_path):
 
 
 def test_non_integer_dtype_is_refused(sentence_piece_proto):
-    with pytest.raises(ValueError, match="must be an integer type"):
+    with pytest.raises(ValueError, match=r'must be an integer dtype \(such as "int32"\) or "string"; got dtype=\'float32\''):
         SentencePieceTokenizer(sentence_piece_proto, dtype="float32")
 
 
@@ -326,9 +360,8 @@ def test_any_text_gives_ids_in_range(texts):
     rows = tokenizer(texts)
     size = tokenizer.vocabulary_size()
     for text, row in zip(texts, rows, strict=True):
-        assert row.dtype == np.int32
-        assert all(0 <= i < size for i in row.tolist())
-        assert tokenizer(text).tolist() == row.tolist()
+        assert all(type(i) is int and 0 <= i < size for i in row)
+        assert tokenizer(text).tolist() == row
 
 
 @hypothesis.settings(max_examples=200, deadline=None)
@@ -344,7 +377,7 @@ def test_padded_outputs_have_the_requested_shape(texts, sequence_length):
     unpadded = _hypothesis_tokenizer()(texts)
     for row, full in zip(padded, unpadded, strict=True):
         kept = min(len(full), sequence_length)
-        assert row[:kept].tolist() == full[:kept].tolist()
+        assert row[:kept].tolist() == full[:kept]
         assert (row[kept:] == 0).all()
 
 

@@ -165,8 +165,29 @@ def test_cjk_stays_one_word_without_split_on_cjk():
 
 def test_split_false_takes_each_string_as_one_word():
     tokenizer = WordPieceTokenizer(["[UNK]", "the", "##fox"], split=False)
-    assert [row.tolist() for row in tokenizer(["thefox", "the fox", "the", ""])] == [[1, 2], [0], [1], []]
+    # A batch is a list of examples, each a list of words, as in KerasHub.
+    assert tokenizer([["thefox"], ["the fox"], ["the"], [""]]) == [[1, 2], [0], [1], []]
     assert tokenizer.get_config()["split"] is False
+
+
+def test_split_false_reads_a_flat_list_as_the_words_of_one_example():
+    vocabulary = ["[PAD]", "[UNK]", "the", "qu", "##ick", "fox"]
+    tokenizer = WordPieceTokenizer(vocabulary, split=False)
+    single = tokenizer(["quick", "the"])
+    assert isinstance(single, np.ndarray) and single.dtype == np.int32
+    assert single.tolist() == [3, 4, 2]
+    assert tokenizer("quick").tolist() == [3, 4]
+    assert tokenizer(np.array(["quick", "fox"])).tolist() == [3, 4, 5]
+    assert tokenizer([["quick", "the"], ["fox"]]) == [[3, 4, 2], [5]]
+    assert tokenizer(np.array([["quick", "fox"], ["the", "the"]])) == [[3, 4, 5], [2, 2]]
+    assert tokenizer([]) == []
+    padded = WordPieceTokenizer(vocabulary, split=False, sequence_length=4)
+    assert padded(["quick", "the"]).tolist() == [3, 4, 2, 0]
+    assert padded([["quick", "the"], ["fox"]]).tolist() == [[3, 4, 2, 0], [5, 0, 0, 0]]
+    strings = WordPieceTokenizer(vocabulary, split=False, dtype="string", sequence_length=4)
+    assert strings([["quick"], ["fox"]]) == [["qu", "##ick", "", ""], ["fox", "", "", ""]]
+    with pytest.raises(ValueError, match="item 1 of the batch is a int"):
+        tokenizer([["quick", 3]])
 
 
 def test_custom_suffix_indicator_and_oov_token():
@@ -200,15 +221,42 @@ def test_special_tokens_in_strings_keeps_listed_tokens_whole():
 # -- shapes and types -------------------------------------------------------------------
 
 
-def test_batch_gives_a_list_of_int32_arrays():
+def test_batch_gives_python_lists_of_ints_as_keras_hub():
     tokenizer = WordPieceTokenizer(VOCAB)
     output = tokenizer(["the fox", "", "unaffable"])
-    assert isinstance(output, list) and len(output) == 3
-    assert all(isinstance(row, np.ndarray) and row.dtype == np.int32 for row in output)
-    assert [row.tolist() for row in output] == [[5, 10], [], [20, 21, 22]]
-    assert tokenizer(("the",))[0].tolist() == [5]
-    assert tokenizer(np.array(["the", "fox"]))[1].tolist() == [10]
+    assert output == [[5, 10], [], [20, 21, 22]]
+    assert all(type(row) is list and all(type(i) is int for i in row) for row in output)
+    assert tokenizer(("the",)) == [[5]]
+    assert tokenizer(np.array(["the", "fox"])) == [[5], [10]]
     assert tokenizer([]) == []
+
+
+def test_string_dtype_gives_token_strings():
+    tokenizer = WordPieceTokenizer(VOCAB, dtype="string")
+    assert tokenizer("the fox zzz") == ["the", "fox", "[UNK]"]
+    assert tokenizer(["unaffable", ""]) == [["un", "##aff", "##able"], []]
+    assert tokenizer("") == []
+    padded = WordPieceTokenizer(VOCAB, dtype="string", sequence_length=3)
+    assert padded("the") == ["the", "", ""]
+    assert padded(["the fox", "the quick brown fox"]) == [["the", "fox", ""], ["the", "qu", "##ick"]]
+    assert padded([]) == []
+    assert tokenizer.get_config()["dtype"]["config"]["name"] == "string"
+    copy = WordPieceTokenizer.from_config({**tokenizer.get_config(), "vocabulary": VOCAB})
+    assert copy("fox") == ["fox"]
+    # Token strings read back, their "" padding dropped.
+    assert tokenizer.detokenize(["un", "##aff", "##able"]) == "unaffable"
+    assert tokenizer.detokenize(padded(["the fox", "the"])) == ["the fox", "the"]
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        tokenizer.detokenize(["nope"])
+    with pytest.raises(ValueError, match="not both in one call"):
+        tokenizer.detokenize([["the"], [5]])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bool", "nonsense"])
+def test_dtype_must_be_an_integer_or_string(dtype):
+    with pytest.raises(ValueError, match=r'must be an integer dtype \(such as "int32"\) or "string"'):
+        WordPieceTokenizer(VOCAB, dtype=dtype)
+    assert WordPieceTokenizer(VOCAB, dtype="int64")("fox").dtype == np.int64
 
 
 def test_sequence_length_pads_and_truncates():
@@ -243,7 +291,8 @@ def test_detokenize_joins_words_and_merges_continuations():
     assert tokenizer.detokenize([5, 6, 7, 8, 9, 10, 11]) == "the quick brown fox ."
     assert tokenizer.detokenize(np.array([20, 21, 22], "int32")) == "unaffable"
     assert tokenizer.detokenize(np.array([], "int32")) == ""
-    assert tokenizer.detokenize([]) == []  # an empty batch
+    assert tokenizer.detokenize([]) == ""  # one empty row, as KerasHub reads it
+    assert tokenizer.detokenize(5) == "the"
     assert tokenizer.detokenize([7, 5]) == "##ick the"  # a leading continuation stays as is
     padded = WordPieceTokenizer(VOCAB, sequence_length=4)(["the fox", "unaffable"])
     assert tokenizer.detokenize(padded) == ["the fox [PAD] [PAD]", "unaffable [PAD]"]
@@ -440,19 +489,19 @@ def test_varied_corpus_with_a_trained_vocabulary(lowercase):
     unk, mask = vocabulary.index("[UNK]"), vocabulary.index("[MASK]")
     rows, kept_rows = plain(corpus), keep(corpus)
     for text, row, kept in zip(corpus, rows, kept_rows):
-        assert row.dtype == np.int32 and ((row >= 0) & (row < size)).all()
+        assert all(0 <= i < size for i in row)
         if not text.strip(" \t\n\r"):
-            assert row.size == 0
-        assert (mask in row.tolist()) is False  # typed "[MASK]" is split when not asked
-        assert kept.tolist().count(mask) == text.count("[MASK]")
-        if unk not in row.tolist():
+            assert row == []
+        assert (mask in row) is False  # typed "[MASK]" is split when not asked
+        assert kept.count(mask) == text.count("[MASK]")
+        if unk not in row:
             # Whatever the vocabulary spells, detokenize then tokenize gives it back.
-            assert plain(plain.detokenize(row)).tolist() == row.tolist(), repr(text)
+            assert plain(plain.detokenize(row)).tolist() == row, repr(text)
     # The very long words are one out-of-vocabulary token each.
     assert plain("a" * 150).tolist() == [unk] and plain("y" * 101).tolist() == [unk]
     assert plain("東" * 120).tolist() == [vocabulary.index("東")] * 120  # CJK: one word per character
     # Most of the corpus is spelled without falling back to [UNK].
-    spelled = sum(unk not in row.tolist() for row in rows)
+    spelled = sum(unk not in row for row in rows)
     assert spelled > 0.6 * len(corpus)
 
 
@@ -503,7 +552,7 @@ def test_padded_output_always_has_the_requested_shape(texts, sequence_length, lo
     ragged = _tokenizer(lowercase, True)(texts)
     for row, full in zip(batch, ragged):
         kept = min(len(full), sequence_length)
-        assert row[:kept].tolist() == full[:kept].tolist()
+        assert row[:kept].tolist() == full[:kept]
         assert (row[kept:] == 0).all()
 
 
@@ -526,3 +575,18 @@ def test_vocabulary_words_map_to_their_own_ids(words):
 def test_module_corpus_is_deterministic():
     assert varied_corpus() == varied_corpus()
     assert len(varied_corpus()) == 400 and varied_corpus(60, seed=1)[: len(FRAGMENTS)] == list(FRAGMENTS)
+
+
+def test_detokenize_reads_what_keras_hub_reads_and_names_the_rest():
+    tokenizer = WordPieceTokenizer(VOCAB)
+    assert tokenizer.detokenize(np.array(5)) == "the"
+    assert tokenizer.detokenize(np.array([[5, 10], [10, 5]])) == ["the fox", "fox the"]
+    assert tokenizer.detokenize((np.array([5]), [10])) == ["the", "fox"]
+    with pytest.raises(ValueError, match=r"got the single string 'the'; wrap it in a list"):
+        tokenizer.detokenize("the")
+    with pytest.raises(ValueError, match=r"takes 1-D or 2-D input, got shape \(1, 1, 1\)"):
+        tokenizer.detokenize(np.zeros((1, 1, 1), dtype=int))
+    with pytest.raises(ValueError, match=r"integer ids \(or token strings\), got dtype float64"):
+        tokenizer.detokenize(np.array([1.5]))
+    with pytest.raises(ValueError, match="takes a row of ids, a batch of rows or a NumPy array, got dict"):
+        tokenizer.detokenize({"ids": [1]})

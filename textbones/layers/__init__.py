@@ -9,6 +9,7 @@ from textbones.layers.self_attention import SelfAttention
 from textbones.layers.transformer_encoder import TransformerEncoder
 from textbones.preprocessing.masked_lm_mask_generator import MaskedLMMaskGenerator
 from textbones.preprocessing.multi_segment_packer import MultiSegmentPacker
+from textbones.preprocessing.start_end_packer import StartEndPacker
 
 __all__ = [
     "FNetEncoder",
@@ -18,6 +19,7 @@ __all__ = [
     "PositionEmbedding",
     "ReversibleEmbedding",
     "SelfAttention",
+    "StartEndPacker",
     "TransformerEncoder",
     "gelu_approximate",
 ]

@@ -35,16 +35,18 @@ class MaskedLMMaskGenerator:
     ``keras.utils.set_random_seed`` sets, so a program that calls that first is
     reproducible too. Successive calls always give new masks (dynamic masking).
 
-    Inputs and outputs are NumPy; no Keras backend op runs. Output names and dtypes
-    match KerasHub's ``MaskedLMMaskGenerator`` with ``mask_selection_length`` set.
+    Inputs and outputs are NumPy (or Python lists where the result is ragged); no Keras
+    backend op runs. Output names, dtypes and structure follow KerasHub 0.32's
+    ``MaskedLMMaskGenerator`` called eagerly.
 
     Args:
         vocabulary_size: number of ids; random replacements are drawn below it.
         mask_selection_rate: probability that a selectable token is selected.
         mask_token_id: the id put in place of most selected tokens.
         mask_selection_length: the most selections kept per row, and the width ``M`` of
-            the ``mask_*`` outputs. ``None`` sets no limit and makes ``M`` the input's
-            sequence length (KerasHub returns ragged outputs then; these stay dense).
+            the ``mask_*`` outputs (``0`` selects nothing: ``M`` is 0). ``None`` sets no
+            limit: each row's ``mask_*`` holds just its own selections, so a batch gets
+            Python lists of rows (NumPy arrays only when every row selected as many).
         unselectable_token_ids: ids never selected (padding, ``[CLS]``, ``[SEP]``, ...).
         mask_token_rate: probability that a selected token becomes ``mask_token_id``.
         random_token_rate: probability that a selected token becomes a random id.
@@ -56,11 +58,12 @@ class MaskedLMMaskGenerator:
             ignored.
 
     Returns:
-        When called, a dict of NumPy arrays. ``token_ids``: the input with the
-        selected tokens replaced, int32, same shape. ``mask_positions``: ``[batch, M]``
-        int32 positions of the selections, ascending, then padded with 0. ``mask_ids``:
-        ``[batch, M]`` int32 original ids at those positions, padded with 0.
-        ``mask_weights``: ``[batch, M]`` float32, 1.0 for a selection, 0.0 for padding.
+        When called, a dict. ``token_ids``: the input with the selected tokens replaced,
+        int32, same shape (rows of unequal length in, Python lists of rows out).
+        ``mask_positions``: ``[batch, M]`` int32 positions of the selections, ascending,
+        then padded with 0. ``mask_ids``: ``[batch, M]`` int32 original ids at those
+        positions, padded with 0. ``mask_weights``: ``[batch, M]`` float32, 1.0 for a
+        selection, 0.0 for padding. A single row (1-D input) gives 1-D outputs.
 
     Example:
 
@@ -105,9 +108,10 @@ class MaskedLMMaskGenerator:
                 f"`mask_token_id` must be an id in [0, vocabulary_size - 1] = [0, {vocabulary_size - 1}], "
                 f"got {mask_token_id!r}."
             )
-        if mask_selection_length is not None and (not _is_int(mask_selection_length) or mask_selection_length <= 0):
+        if mask_selection_length is not None and (not _is_int(mask_selection_length) or mask_selection_length < 0):
             raise ValueError(
-                f"`mask_selection_length` must be a positive integer or None, got {mask_selection_length!r}."
+                "`mask_selection_length` must be a non-negative integer (0 selects nothing) or "
+                f"None (no limit), got {mask_selection_length!r}."
             )
         for name, rate in (
             ("mask_selection_rate", mask_selection_rate),
@@ -169,14 +173,17 @@ class MaskedLMMaskGenerator:
         True
         """
         rng = self._rng if rng is None else rng
-        ids, batched = _canonicalize_token_ids(token_ids)
+        ids, lengths, batched = _canonicalize_token_ids(token_ids)
         batch_size, sequence_length = ids.shape
-        width = sequence_length if self.mask_selection_length is None else self.mask_selection_length
+        limit = self.mask_selection_length
+        width = sequence_length if limit is None else limit
 
         selectable = ~np.isin(ids, self._unselectable)
+        if lengths is not None:  # ragged rows, padded here: their padding is no token
+            selectable &= np.arange(sequence_length)[None, :] < lengths[:, None]
         selected = selectable & (rng.random(ids.shape) < self.mask_selection_rate)
-        if self.mask_selection_length is not None:
-            selected = _keep_random_subset(selected, self.mask_selection_length, rng)
+        if limit is not None:
+            selected = _keep_random_subset(selected, limit, rng)
 
         # A stable sort of "not selected" brings each row's selected columns to the front,
         # still in ascending order.
@@ -206,6 +213,17 @@ class MaskedLMMaskGenerator:
             "mask_ids": mask_ids,
             "mask_weights": mask_weights,
         }
+        if limit is None:
+            # No limit: each row keeps only its own selections (KerasHub's ragged output).
+            counts = selected.sum(axis=1)
+            kept = int(counts.max(initial=0))
+            for name in ("mask_positions", "mask_ids", "mask_weights"):
+                value = outputs[name][:, :kept]
+                if batched and np.any(counts != kept):
+                    value = [row[:count].tolist() for row, count in zip(value, counts)]
+                outputs[name] = value
+        if lengths is not None:
+            outputs["token_ids"] = [row[:length].tolist() for row, length in zip(masked, lengths)]
         if not batched:
             outputs = {name: value[0] for name, value in outputs.items()}
         return outputs
@@ -261,19 +279,33 @@ def _keep_random_subset(selected: np.ndarray, limit: int, rng: np.random.Generat
     return selected & (rank < limit)
 
 
-def _canonicalize_token_ids(token_ids: Any) -> tuple[np.ndarray, bool]:
-    """``token_ids`` as a 2-D integer array, and whether it came with a batch axis."""
-    try:
-        ids = np.asarray(token_ids)
-    except ValueError as error:  # NumPy refuses rows of different lengths
-        raise ValueError(
-            "MaskedLMMaskGenerator needs rows of equal length; pack or pad them first "
-            "(MultiSegmentPacker does both)."
-        ) from error
+def _canonicalize_token_ids(token_ids: Any) -> tuple[np.ndarray, np.ndarray | None, bool]:
+    """``token_ids`` as a 2-D integer array, the row lengths when the rows were ragged
+    (padded here, else ``None``), and whether it came with a batch axis."""
+    if isinstance(token_ids, (list, tuple)) and token_ids and all(
+        isinstance(row, (list, tuple, np.ndarray)) for row in token_ids
+    ):
+        rows = [np.asarray(row) for row in token_ids]
+        lengths = np.array([row.shape[0] if row.ndim else -1 for row in rows], dtype=np.int64)
+        if any(row.ndim != 1 for row in rows):
+            raise ValueError(
+                "Each row of `token_ids` must be a 1-D sequence of ids; got a row of shape "
+                f"{next(row.shape for row in rows if row.ndim != 1)}."
+            )
+        for row in rows:
+            if row.size and row.dtype.kind not in "iu":
+                raise TypeError(f"`token_ids` must hold integer ids; got dtype {row.dtype}.")
+        if len(set(lengths.tolist())) > 1:
+            padded = np.zeros((len(rows), int(lengths.max())), dtype=np.int64)
+            for index, row in enumerate(rows):
+                padded[index, : len(row)] = row
+            return padded, lengths, True
+    ids = np.asarray(token_ids)
     if ids.dtype == object:
         raise ValueError(
-            "MaskedLMMaskGenerator needs rows of equal length; pack or pad them first "
-            "(MultiSegmentPacker does both)."
+            "`token_ids` must be a row of ids, a batch of rows (lists of ids of any length) "
+            f"or a 1-D or 2-D integer array; got {type(token_ids).__name__} that NumPy reads "
+            "as objects."
         )
     if ids.ndim not in (1, 2):
         raise ValueError(
@@ -282,8 +314,8 @@ def _canonicalize_token_ids(token_ids: Any) -> tuple[np.ndarray, bool]:
     if ids.size and ids.dtype.kind not in "iu":
         raise TypeError(f"`token_ids` must hold integer ids; got dtype {ids.dtype}.")
     if ids.ndim == 1:
-        return ids.astype(np.int64).reshape(1, -1), False
-    return ids.astype(np.int64), True
+        return ids.astype(np.int64).reshape(1, -1), None, False
+    return ids.astype(np.int64), None, True
 
 
 def _is_int(value: Any) -> bool:

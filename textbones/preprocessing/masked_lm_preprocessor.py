@@ -99,7 +99,8 @@ class MaskedLMPreprocessor(Preprocessor):
             )
         inputs = self._model_inputs(x, dynamic_length=dynamic_length)
         masked = self.masker(inputs["token_ids"], rng=rng)
-        if (dynamic_length if trim_mask_slots is None else trim_mask_slots) and masked["mask_weights"].ndim == 2:
+        trim = dynamic_length if trim_mask_slots is None else trim_mask_slots
+        if trim and self.mask_selection_length and isinstance(masked["mask_weights"], np.ndarray) and masked["mask_weights"].ndim == 2:
             # Unused mask slots cost a full vocabulary projection each; keep only as
             # many as the batch needs, rounded up to a bucket.
             most = int(masked["mask_weights"].sum(axis=1).max(initial=0))

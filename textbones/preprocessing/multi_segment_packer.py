@@ -28,6 +28,11 @@ class MultiSegmentPacker:
     segment but the last and defaults to ``end_value``; ``end_value`` goes after the last.
     Each special value may be one id or a list of ids (an empty list adds nothing).
 
+    Segments of token strings (what a tokenizer with ``dtype="string"`` gives) are packed
+    the same way when the special values are strings too (``start_value="[CLS]"``); the
+    padding is then ``""`` unless ``pad_value`` names a token. As in KerasHub, the packed
+    strings come back as Python lists (one list per row) and the segment ids as an array.
+
     The segment id of a position is the index of the segment it belongs to; the start
     values count as segment 0, a separator counts with the segment before it, and padding
     gets segment id 0.
@@ -46,11 +51,12 @@ class MultiSegmentPacker:
 
     Args:
         sequence_length: length of every packed row.
-        start_value: id, or list of ids, put at the start of every row.
-        end_value: id, or list of ids, put after the last segment.
-        sep_value: id, or list of ids, put between segments; ``None`` means
-            ``end_value``.
-        pad_value: id filling the unused positions; ``None`` means 0.
+        start_value: id or token string, or a list of them, put at the start of every row.
+        end_value: id or token string, or a list of them, put after the last segment.
+        sep_value: id or token string, or a list of them, put between segments; ``None``
+            means ``end_value``.
+        pad_value: id or token string filling the unused positions; ``None`` means 0
+            for ids and ``""`` for strings.
         truncate: ``"round_robin"`` or ``"waterfall"``.
         padding_side: ``"right"`` (padding after the tokens) or ``"left"``.
         **kwargs: ``name``, ``trainable`` and ``dtype``, as found in KerasHub configs;
@@ -66,15 +72,18 @@ class MultiSegmentPacker:
     >>> segment_ids
     array([[0, 0, 0, 0, 0, 1, 1, 1],
            [0, 0, 0, 1, 1, 1, 0, 0]], dtype=int32)
+    >>> strings = MultiSegmentPacker(6, start_value="[CLS]", end_value="[SEP]")
+    >>> strings((["the", "fox"], ["ran"]))
+    (['[CLS]', 'the', 'fox', '[SEP]', 'ran', '[SEP]'], array([0, 0, 0, 0, 1, 1], dtype=int32))
     """
 
     def __init__(
         self,
         sequence_length: int,
-        start_value: int | Sequence[int],
-        end_value: int | Sequence[int],
-        sep_value: int | Sequence[int] | None = None,
-        pad_value: int | None = None,
+        start_value: int | str | Sequence[int] | Sequence[str],
+        end_value: int | str | Sequence[int] | Sequence[str],
+        sep_value: int | str | Sequence[int] | Sequence[str] | None = None,
+        pad_value: int | str | None = None,
         truncate: str = "round_robin",
         padding_side: str = "right",
         **kwargs: Any,
@@ -86,20 +95,36 @@ class MultiSegmentPacker:
             raise ValueError(f"`truncate` must be one of {TRUNCATE_STRATEGIES}, got {truncate!r}.")
         if padding_side not in PADDING_SIDES:
             raise ValueError(f"`padding_side` must be one of {PADDING_SIDES}, got {padding_side!r}.")
-        if pad_value is not None and not _is_int(pad_value):
-            raise TypeError(f"`pad_value` must be an integer id or None, got {pad_value!r}.")
+        if pad_value is not None and not (_is_int(pad_value) or isinstance(pad_value, str)):
+            raise TypeError(
+                f"`pad_value` must be an integer id, a token string or None, got {pad_value!r}."
+            )
 
         self.sequence_length = _check_sequence_length(sequence_length)
         self.start_value = _config_value(start_value, "start_value")
         self.end_value = _config_value(end_value, "end_value")
         self.sep_value = None if sep_value is None else _config_value(sep_value, "sep_value")
-        self.pad_value = None if pad_value is None else int(pad_value)
+        self.pad_value = pad_value if pad_value is None or isinstance(pad_value, str) else int(pad_value)
         self.truncate = truncate
         self.padding_side = padding_side
 
         self._start_ids = _as_ids(self.start_value)
         self._end_ids = _as_ids(self.end_value)
         self._sep_ids = self._end_ids if self.sep_value is None else _as_ids(self.sep_value)
+        kinds = {
+            "string" if isinstance(value, str) else "int"
+            for value in (*_listed(self.start_value), *_listed(self.end_value),
+                          *_listed(self.sep_value), *_listed(self.pad_value))
+        }
+        if len(kinds) > 1:
+            raise TypeError(
+                "The special values mix integer ids and token strings (start_value="
+                f"{self.start_value!r}, end_value={self.end_value!r}, sep_value="
+                f"{self.sep_value!r}, pad_value={self.pad_value!r}); use ids to pack ids, "
+                "token strings to pack token strings."
+            )
+        #: ``"int"`` or ``"string"`` when the special values say which tokens this packs.
+        self._token_kind = kinds.pop() if kinds else None
         # Fail at construction where even one segment could never fit.
         self._check_room(self.sequence_length, num_segments=1, add_start_value=True, add_end_value=True)
 
@@ -109,7 +134,7 @@ class MultiSegmentPacker:
         sequence_length: int | None = None,
         add_start_value: bool = True,
         add_end_value: bool = True,
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray | list, np.ndarray]:
         """Packs a segment, or a tuple of segments, into ``(token_ids, segment_ids)``.
 
         Only a ``tuple`` holds several segments; anything else is one segment. A segment
@@ -127,6 +152,8 @@ class MultiSegmentPacker:
         Returns:
             ``(token_ids, segment_ids)``, int32 arrays of shape
             ``[batch, sequence_length]``, or ``[sequence_length]`` for a single example.
+            For token strings, ``token_ids`` is a list of rows of strings (one list
+            for a single example).
 
         Example:
 
@@ -137,7 +164,40 @@ class MultiSegmentPacker:
         (array([[1, 7, 8, 9]], dtype=int32), array([[0, 0, 0, 0]], dtype=int32))
         """
         length = self.sequence_length if sequence_length is None else _check_sequence_length(sequence_length)
+        raw_segments = inputs if isinstance(inputs, tuple) else (inputs,)
+        if self._token_kind == "string" or (self._token_kind is None and _holds_strings(raw_segments)):
+            return self._pack_strings(raw_segments, length, add_start_value, add_end_value)
         segments, batched = _canonicalize_segments(inputs)
+        specials = (self._start_ids, self._end_ids, self._sep_ids, 0 if self.pad_value is None else self.pad_value)
+        token_ids, segment_ids = self._pack(segments, length, add_start_value, add_end_value, specials)
+        if not batched:
+            return token_ids[0], segment_ids[0]
+        return token_ids, segment_ids
+
+    def _pack_strings(self, raw_segments, length, add_start_value, add_end_value):
+        """Packs token strings: they are numbered, packed as ids, and named again."""
+        numbering: dict[str, int] = {}
+
+        def number(tokens) -> list[int]:
+            return [numbering.setdefault(token, len(numbering)) for token in tokens]
+
+        numbered = tuple(
+            _numbered_segment(segment, index, number) for index, segment in enumerate(raw_segments)
+        )
+        specials = (
+            np.array(number(_listed(self.start_value)), dtype=np.int32),
+            np.array(number(_listed(self.end_value)), dtype=np.int32),
+            np.array(number(_listed(self.end_value if self.sep_value is None else self.sep_value)), dtype=np.int32),
+            number(["" if self.pad_value is None else self.pad_value])[0],
+        )
+        segments, batched = _canonicalize_segments(numbered)
+        token_ids, segment_ids = self._pack(segments, length, add_start_value, add_end_value, specials)
+        tokens = np.array(list(numbering), dtype=object)[token_ids].tolist()
+        if not batched:
+            return tokens[0], segment_ids[0]
+        return tokens, segment_ids
+
+    def _pack(self, segments, length, add_start_value, add_end_value, specials):
         budget = self._check_room(length, len(segments), add_start_value, add_end_value)
 
         lengths = np.stack([segment.lengths for segment in segments])
@@ -145,10 +205,7 @@ class MultiSegmentPacker:
             kept = _round_robin_lengths(lengths, budget)
         else:
             kept = _waterfall_lengths(lengths, budget)
-        token_ids, segment_ids = self._assemble(segments, kept, length, add_start_value, add_end_value)
-        if not batched:
-            return token_ids[0], segment_ids[0]
-        return token_ids, segment_ids
+        return self._assemble(segments, kept, length, add_start_value, add_end_value, specials)
 
     def _check_room(self, sequence_length: int, num_segments: int, add_start_value: bool, add_end_value: bool) -> int:
         """The number of segment tokens that fit beside the special ones; raises if negative."""
@@ -171,12 +228,14 @@ class MultiSegmentPacker:
         sequence_length: int,
         add_start_value: bool,
         add_end_value: bool,
+        specials: tuple[np.ndarray, np.ndarray, np.ndarray, int],
     ) -> tuple[np.ndarray, np.ndarray]:
         """Writes the kept tokens and the special ids of every row into dense arrays."""
         num_segments, batch_size = kept.shape
-        start_ids = self._start_ids if add_start_value else self._start_ids[:0]
-        end_ids = self._end_ids if add_end_value else self._end_ids[:0]
-        delimiters = [self._sep_ids] * (num_segments - 1) + [end_ids]
+        start_ids, end_ids, sep_ids, pad_value = specials
+        start_ids = start_ids if add_start_value else start_ids[:0]
+        end_ids = end_ids if add_end_value else end_ids[:0]
+        delimiters = [sep_ids] * (num_segments - 1) + [end_ids]
         delimiter_lengths = np.array([len(ids) for ids in delimiters])[:, None]
 
         # Column where each segment's tokens begin, per row (moved right for left padding).
@@ -186,7 +245,6 @@ class MultiSegmentPacker:
         if self.padding_side == "left":
             segment_starts += sequence_length - row_lengths
 
-        pad_value = 0 if self.pad_value is None else self.pad_value
         token_ids = np.full((batch_size, sequence_length), pad_value, dtype=np.int32)
         rows = np.arange(batch_size)[:, None]
 
@@ -352,7 +410,9 @@ def _check_integer(array: np.ndarray, index: int) -> None:
     if array.size and array.dtype.kind not in "iu":
         raise TypeError(
             f"Segment {index} must hold integer token ids; got dtype {array.dtype}. "
-            "Tokenize strings first; cast integral floats with `.astype('int32')`."
+            "Tokenize strings first (or, to pack token strings, give the packer string "
+            "special values such as `start_value=\"[CLS]\"`); cast integral floats with "
+            "`.astype('int32')`."
         )
 
 
@@ -370,14 +430,82 @@ def _check_sequence_length(sequence_length: Any) -> int:
     return int(sequence_length)
 
 
-def _config_value(value: Any, name: str) -> int | list[int]:
-    """A special value as a JSON-friendly int or list of ints, after checking its type."""
+def _config_value(value: Any, name: str) -> int | str | list[int] | list[str]:
+    """A special value as a JSON-friendly int, str or list of them, after checking its type."""
     if _is_int(value):
         return int(value)
+    if isinstance(value, str):
+        return value
     if isinstance(value, (list, tuple)) and all(_is_int(item) for item in value):
         return [int(item) for item in value]
-    raise TypeError(f"`{name}` must be an integer id or a list of integer ids, got {value!r}.")
+    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+        return list(value)
+    raise TypeError(
+        f"`{name}` must be an integer id, a token string, or a list of ids or of token "
+        f"strings, got {value!r}."
+    )
 
 
-def _as_ids(value: int | list[int]) -> np.ndarray:
-    return np.array([value] if isinstance(value, int) else value, dtype=np.int32).reshape(-1)
+def _listed(value) -> list:
+    """A special value as a list of its tokens (``None`` gives none)."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _as_ids(value) -> np.ndarray:
+    """The ids of an integer special value (an empty placeholder for token strings, whose
+    ids are given per call)."""
+    tokens = _listed(value)
+    if any(isinstance(token, str) for token in tokens):
+        return np.zeros(len(tokens), dtype=np.int32)
+    return np.array(tokens, dtype=np.int32).reshape(-1)
+
+
+def _holds_strings(raw_segments) -> bool:
+    """Whether the first token found in the segments is a string."""
+    for segment in raw_segments:
+        if isinstance(segment, np.ndarray):
+            if segment.size:
+                return segment.dtype.kind in "USO" and isinstance(segment.flat[0], (str, np.str_))
+            continue
+        if isinstance(segment, (list, tuple)):
+            for item in segment:
+                if isinstance(item, (str, np.str_)):
+                    return True
+                if isinstance(item, (list, tuple, np.ndarray)) and len(item):
+                    return isinstance(item[0], (str, np.str_))
+                if not isinstance(item, (list, tuple, np.ndarray)):
+                    return False
+    return False
+
+
+def _numbered_segment(segment, index: int, number):
+    """A segment of token strings (one row or a batch) with each token replaced by its number."""
+    if isinstance(segment, np.ndarray):
+        if segment.ndim not in (1, 2):
+            raise ValueError(
+                f"Segment {index} must be 1-D (one example) or 2-D (a batch); got an array of "
+                f"shape {segment.shape}."
+            )
+        segment = segment.tolist()
+    if not isinstance(segment, (list, tuple)):
+        raise ValueError(
+            f"Segment {index} must be a list of token strings or a batch of such lists, got "
+            f"{type(segment).__name__}."
+        )
+    if not segment or not isinstance(segment[0], (list, tuple, np.ndarray)):
+        return np.array(number(_checked_strings(segment, index)), dtype=np.int64)
+    return [np.array(number(_checked_strings(row, index)), dtype=np.int64) for row in segment]
+
+
+def _checked_strings(row, index: int) -> list[str]:
+    tokens = row.tolist() if isinstance(row, np.ndarray) else list(row)
+    for token in tokens:
+        if not isinstance(token, str):
+            raise TypeError(
+                f"Segment {index} holds {token!r} among token strings; a packer with string "
+                "special values packs token strings only (tokenize with `dtype=\"string\"`), "
+                "and one with integer special values packs ids."
+            )
+    return tokens

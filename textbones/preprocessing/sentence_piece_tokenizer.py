@@ -14,7 +14,6 @@ import re
 from typing import Any
 
 import keras
-import numpy as np
 import sentencepiece
 
 from textbones.preprocessing.safe_mode import refuse_file_in_safe_mode
@@ -93,11 +92,6 @@ class SentencePieceTokenizer(Tokenizer):
         self.normalize_quotes = bool(normalize_quotes)
         self.special_tokens_in_strings = bool(special_tokens_in_strings)
         self._normalizer = self._text_normalizer()
-        if np.dtype(self.dtype).kind not in "iu":
-            raise ValueError(
-                f"{type(self).__name__} outputs integer ids, so `dtype` must be an integer "
-                f"type, got {self.dtype!r}. Use `id_to_token` to see the pieces of the ids."
-            )
         self.add_bos = bool(add_bos)
         self.add_eos = bool(add_eos)
         self.proto: bytes | None = None
@@ -187,34 +181,49 @@ class SentencePieceTokenizer(Tokenizer):
 
     # -- Tokenizer hooks -------------------------------------------------------------------
     def _tokenize_batch(self, texts: list[str]) -> list[list[int]]:
-        if self.special_tokens_in_strings and self.special_tokens:
-            return self._tokenize_around_special_tokens(texts)
-        return self._encode(texts, add_bos=self.add_bos, add_eos=self.add_eos)
+        return self._encode_rows(texts, int)
 
-    def _tokenize_around_special_tokens(self, texts: list[str]) -> list[list[int]]:
+    def _tokenize_batch_as_strings(self, texts: list[str]) -> list[list[str]]:
+        # SentencePiece's own pieces: a character the model lacks comes out as itself,
+        # not as "<unk>", as KerasHub's `dtype="string"` gives it.
+        return self._encode_rows(texts, str)
+
+    def _encode_rows(self, texts: list[str], out_type: type) -> list[list]:
+        if self.special_tokens_in_strings and self.special_tokens:
+            return self._tokenize_around_special_tokens(texts, out_type)
+        return self._encode(texts, out_type, add_bos=self.add_bos, add_eos=self.add_eos)
+
+    def _tokenize_around_special_tokens(self, texts: list[str], out_type: type) -> list[list]:
         """Split each text at the special tokens it holds (matched before any
-        normalization), encode the pieces between them, and put the tokens' ids back."""
+        normalization), encode the pieces between them, and put the tokens back."""
         pattern = re.compile("|".join(re.escape(token) for token in sorted(self.special_tokens, key=len, reverse=True)))
         splits = [pattern.split(text) for text in texts]
         found = [pattern.findall(text) for text in texts]
-        encoded = iter(self._encode([piece for pieces in splits for piece in pieces]))
+        encoded = iter(self._encode([piece for pieces in splits for piece in pieces], out_type))
+        processor = self._require_processor()
+        mark = self.token_to_id if out_type is int else str
+        framing = processor.id_to_piece if out_type is str else int
+        bos = [framing(processor.bos_id())] if self.add_bos else []
+        eos = [framing(processor.eos_id())] if self.add_eos else []
         rows = []
         for pieces, tokens in zip(splits, found):
-            row = [self._require_processor().bos_id()] if self.add_bos else []
+            row = list(bos)
             for index, piece in enumerate(pieces):
                 row += next(encoded)
                 if index < len(tokens):
-                    row.append(self.token_to_id(tokens[index]))
-            rows.append(row + ([self._require_processor().eos_id()] if self.add_eos else []))
+                    row.append(mark(tokens[index]))
+            rows.append(row + eos)
         return rows
 
-    def _encode(self, texts: list[str], add_bos: bool = False, add_eos: bool = False) -> list[list[int]]:
+    def _encode(
+        self, texts: list[str], out_type: type = int, add_bos: bool = False, add_eos: bool = False
+    ) -> list[list]:
         processor = self._require_processor()
         if self._normalizer is not None:
             texts = [self._normalizer.normalize_str(text) for text in texts]
         threads = max(1, min(os.cpu_count() or 1, len(texts) // _ROWS_PER_THREAD))
         try:
-            return processor.encode(texts, out_type=int, add_bos=add_bos, add_eos=add_eos, num_threads=threads)
+            return processor.encode(texts, out_type=out_type, add_bos=add_bos, add_eos=add_eos, num_threads=threads)
         except TypeError:
             # The binding's message for text it cannot encode names no row; find the row.
             for index, text in enumerate(texts):
@@ -230,6 +239,11 @@ class SentencePieceTokenizer(Tokenizer):
 
     def _detokenize_batch(self, ids: list[list[int]]) -> list[str]:
         return self._require_processor().decode(ids)
+
+    def _detokenize_strings(self, rows: list[list[str]]) -> list[str]:
+        # Pieces go to SentencePiece as they are, so surface pieces of unknown
+        # characters (which have no id) read back as themselves.
+        return self._require_processor().decode(rows)
 
     def get_vocabulary(self) -> list[str]:
         """Every piece of the model, in id order.

@@ -44,20 +44,28 @@ def special_token_id(attribute: str) -> property:
 
 
 class Tokenizer:
-    """Base class of every tokenizer: text in, int32 ids out, and back.
+    """Base class of every tokenizer: text in, int32 ids (or token strings) out, and back.
 
     ``tokenize`` (also ``__call__``) takes one string or a batch of strings (a list,
-    tuple or NumPy array). One string gives a 1-D int32 array; a batch gives a list of
-    1-D arrays, or a padded ``[batch, sequence_length]`` array when ``sequence_length``
-    is set (longer rows are truncated, shorter ones padded with the pad id).
-    ``detokenize`` reverses it.
+    tuple or NumPy array), and returns what KerasHub 0.32 returns for the same call:
+
+    - one string: a 1-D NumPy array of ids, padded or truncated to ``sequence_length``
+      when it is set;
+    - a batch with ``sequence_length``: a ``[batch, sequence_length]`` NumPy array
+      (longer rows are truncated, shorter ones padded with the pad id);
+    - a batch without it: a list of Python lists of ints, one per string (rows differ
+      in length, so no array can hold them).
+
+    With ``dtype="string"`` the tokens themselves come out instead of their ids, always
+    as Python lists (a list of str for one string, a list of lists for a batch), padded
+    with ``""`` to ``sequence_length`` when it is set. ``detokenize`` reverses either.
 
     Args:
         sequence_length: pad or truncate outputs to this length; ``None`` keeps each
             row's own length.
         name: a name kept in the config, as Keras layers have.
-        dtype: the id dtype, ``"int32"`` by default (a Keras dtype-policy config is
-            accepted too, as KerasHub writes one).
+        dtype: ``"int32"`` by default, any integer dtype, or ``"string"`` for token
+            strings (a Keras dtype-policy config is accepted too, as KerasHub writes one).
         **kwargs: ``trainable`` and ``config_file`` as found in KerasHub configs; ignored.
 
     Subclasses set ``special_token_names`` (attribute names such as ``"cls_token"``), fill
@@ -66,10 +74,14 @@ class Tokenizer:
     Example:
 
     >>> from textbones.tokenizers import BertTokenizer
-    >>> tokenizer = BertTokenizer(
-    ...     vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "fox"], sequence_length=4)
+    >>> vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "fox"]
+    >>> tokenizer = BertTokenizer(vocabulary, sequence_length=4)
     >>> tokenizer(["the fox", "fox"]).tolist(), tokenizer.detokenize([5, 6])
     ([[5, 6, 0, 0], [6, 0, 0, 0]], 'the fox')
+    >>> BertTokenizer(vocabulary)(["the fox", "fox"])
+    [[5, 6], [6]]
+    >>> BertTokenizer(vocabulary, dtype="string", sequence_length=3)(["the fox", "fox"])
+    [['the', 'fox', ''], ['fox', '', '']]
     """
 
     #: Names of the attributes holding this tokenizer's special token strings.
@@ -91,6 +103,7 @@ class Tokenizer:
             )
         if isinstance(dtype, dict):  # a serialized Keras DTypePolicy
             dtype = dtype.get("config", {}).get("name", "int32")
+        dtype = _checked_dtype(dtype, type(self).__name__)
         if sequence_length is not None and (
             isinstance(sequence_length, bool)
             or not isinstance(sequence_length, numbers.Integral)
@@ -99,7 +112,7 @@ class Tokenizer:
             raise ValueError(f"`sequence_length` must be a positive integer or None, got {sequence_length!r}.")
         self.sequence_length = None if sequence_length is None else int(sequence_length)
         self.name = name or _snake_case(type(self).__name__)
-        self.dtype = str(dtype)
+        self.dtype = dtype
 
     # -- hooks for subclasses ------------------------------------------------------------
     def _tokenize_batch(self, texts: list[str]) -> list[list[int]]:
@@ -107,6 +120,16 @@ class Tokenizer:
 
     def _detokenize_batch(self, ids: list[list[int]]) -> list[str]:
         raise NotImplementedError
+
+    def _tokenize_batch_as_strings(self, texts: list[str]) -> list[list[str]]:
+        """The token strings of each text (``dtype="string"``): by default the
+        vocabulary entries of its ids; SentencePiece returns its own pieces."""
+        vocabulary = self.get_vocabulary()
+        return [[vocabulary[index] for index in row] for row in self._tokenize_batch(texts)]
+
+    def _detokenize_strings(self, rows: list[list[str]]) -> list[str]:
+        """Text of rows of token strings: by default through their ids."""
+        return self._detokenize_batch([[self.token_to_id(token) for token in row] for row in rows])
 
     def get_vocabulary(self) -> list[str]:
         """Every token, in id order."""
@@ -126,26 +149,57 @@ class Tokenizer:
         return 0
 
     # -- the public surface ----------------------------------------------------------------
+    @property
+    def outputs_strings(self) -> bool:
+        """Whether this tokenizer outputs token strings (``dtype="string"``) rather than ids."""
+        return self.dtype == "string"
+
     def tokenize(self, inputs):
-        """Token ids of a string (1-D int32 array) or of a batch of strings (see the class doc)."""
+        """Ids (or token strings) of a string or of a batch of strings (see the class doc)."""
+        rows, single = self._tokenized_rows(inputs)
+        return self._shaped(rows, single)
+
+    def _tokenized_rows(self, inputs) -> tuple[list[list], bool]:
+        """The token rows of ``inputs`` (one per string) and whether it was one string;
+        a subclass reading its input differently (``split=False``) overrides this."""
         texts, single = _as_texts(inputs, type(self).__name__)
-        rows = self._tokenize_batch(texts)
-        if single:
-            return self._pad([rows[0]])[0] if self.sequence_length else np.asarray(rows[0], self.dtype)
+        return self._tokenize_texts(texts), single
+
+    def _tokenize_texts(self, texts: list[str]) -> list[list]:
+        if self.outputs_strings:
+            return self._tokenize_batch_as_strings(texts)
+        return self._tokenize_batch(texts)
+
+    def _shaped(self, rows: list[list], single: bool):
+        """Rows of tokens in KerasHub's output form: a NumPy array where the result is
+        dense ids, Python lists where it is ragged or made of strings."""
+        if self.outputs_strings:
+            if self.sequence_length:
+                length = self.sequence_length
+                rows = [row[:length] + [""] * (length - len(row)) for row in rows]
+            return rows[0] if single else rows
         if self.sequence_length:
-            return self._pad(rows)
-        return [np.asarray(row, self.dtype) for row in rows]
+            padded = self._pad(rows)
+            return padded[0] if single else padded
+        if single:
+            return np.asarray(rows[0], self.dtype)
+        return [list(row) for row in rows]
 
     def __call__(self, inputs):
         return self.tokenize(inputs)
 
     def detokenize(self, inputs):
-        """Text of a 1-D id sequence, or a list of texts for a batch (2-D array or list of rows)."""
-        if isinstance(inputs, np.ndarray) and inputs.ndim == 1 or (
-            isinstance(inputs, Sequence) and inputs and np.isscalar(inputs[0])
-        ):
-            return self._detokenize_batch([self._checked_ids(inputs)])[0]
-        return self._detokenize_batch([self._checked_ids(row) for row in inputs])
+        """Text of one row of ids, or a list of texts for a batch (2-D array or list of rows).
+
+        Rows of token strings (what ``dtype="string"`` gives) are read too; their ``""``
+        padding is dropped.
+        """
+        rows, single = _token_rows(inputs, type(self).__name__)
+        if rows and any(row and isinstance(row[0], str) for row in rows):
+            texts = self._detokenize_strings([self._checked_strings(row) for row in rows])
+        else:
+            texts = self._detokenize_batch([self._checked_ids(row) for row in rows])
+        return texts[0] if single else texts
 
     def vocabulary_size(self) -> int:
         """Number of ids, special tokens included."""
@@ -242,15 +296,73 @@ class Tokenizer:
             self._token_index_cache = cache
         return cache
 
+    def _checked_strings(self, row) -> list[str]:
+        if not all(isinstance(token, str) for token in row):
+            raise ValueError(
+                "detokenize takes rows of integer ids or rows of token strings, not both "
+                f"in one call; got {row!r}."
+            )
+        return [token for token in row if token]
+
     def _checked_ids(self, row) -> list[int]:
         ids = np.asarray(row)
+        if ids.size == 0:
+            return []
         if ids.dtype.kind not in "iu":
-            raise ValueError(f"detokenize takes integer ids, got dtype {ids.dtype}.")
+            raise ValueError(
+                f"detokenize takes integer ids (or token strings), got dtype {ids.dtype}."
+            )
         size = self.vocabulary_size()
         if ids.size and (ids.min() < 0 or ids.max() >= size):
             bad = int(ids.min() if ids.min() < 0 else ids.max())
             raise ValueError(f"Id {bad} is outside the vocabulary, whose ids are 0 to {size - 1}.")
         return ids.tolist()
+
+
+def _checked_dtype(dtype, owner: str) -> str:
+    """``dtype`` as a name: an integer dtype or ``"string"`` (what tokenizers can output)."""
+    if dtype in ("string", str):
+        return "string"
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved is None or resolved.kind not in "iu":
+        raise ValueError(
+            f"{owner} outputs token ids or token strings, so `dtype` must be an integer "
+            f'dtype (such as "int32") or "string"; got dtype={dtype!r}.'
+        )
+    return resolved.name
+
+
+def _token_rows(inputs, owner: str) -> tuple[list, bool]:
+    """What ``detokenize`` was given, as a list of rows, and whether it was one row."""
+    if isinstance(inputs, (str, bytes)):
+        raise ValueError(
+            f"{owner}.detokenize takes token ids (or token strings) of one row or of a batch "
+            f"of rows, got the single string {inputs!r}; wrap it in a list."
+        )
+    if isinstance(inputs, np.ndarray):
+        if inputs.ndim == 0:
+            return [[inputs.item()]], True
+        if inputs.ndim == 1:
+            return [inputs.tolist()], True
+        if inputs.ndim == 2:
+            return inputs.tolist(), False
+        raise ValueError(f"{owner}.detokenize takes 1-D or 2-D input, got shape {inputs.shape}.")
+    if isinstance(inputs, (numbers.Integral, np.integer)):
+        return [[int(inputs)]], True
+    if not isinstance(inputs, Sequence):
+        raise ValueError(
+            f"{owner}.detokenize takes a row of ids, a batch of rows or a NumPy array, got "
+            f"{type(inputs).__name__}."
+        )
+    if not inputs:
+        return [[]], True
+    first = inputs[0]
+    if isinstance(first, (str, numbers.Integral, np.generic)):
+        return [list(inputs)], True
+    return [row.tolist() if isinstance(row, np.ndarray) else list(row) for row in inputs], False
 
 
 def _snake_case(name: str) -> str:

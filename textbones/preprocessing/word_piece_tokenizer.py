@@ -15,11 +15,12 @@ from collections.abc import Iterable
 from typing import Any
 
 import keras
+import numpy as np
 import tokenizers
 from tokenizers import normalizers, pre_tokenizers
 
 from textbones.preprocessing.safe_mode import refuse_file_in_safe_mode
-from textbones.preprocessing.tokenizer import Tokenizer
+from textbones.preprocessing.tokenizer import Tokenizer, _as_texts
 from textbones.presets.atomic_directory import replace_file
 
 #: A word longer than this many characters becomes the out-of-vocabulary token (as in BERT).
@@ -151,7 +152,9 @@ class WordPieceTokenizer(Tokenizer):
         lowercase: lowercase the text and strip its accents.
         strip_accents: strip accents even when not lowercasing.
         split: split the text into words on whitespace and punctuation. With ``False``,
-            each input string is taken as one word, uncleaned.
+            the input is already split, as in KerasHub: each string is one word
+            (uncleaned), a list of strings is the words of one example (its pieces
+            come out as one row), and a list of such lists, or a 2-D array, is a batch.
         split_on_cjk: make each CJK ideograph a word of its own (only with ``split``).
         suffix_indicator: the prefix of pieces that continue a word.
         oov_token: the token given to words the vocabulary cannot spell; it must be in
@@ -380,6 +383,15 @@ class WordPieceTokenizer(Tokenizer):
         return self._token_index_cache
 
     # -- the hooks -----------------------------------------------------------------------
+    def _tokenized_rows(self, inputs) -> tuple[list[list], bool]:
+        """With ``split=False``, the words of each example in one row (see ``split``)."""
+        if self.split:
+            return super()._tokenized_rows(inputs)
+        examples, single = _presplit_examples(inputs, type(self).__name__)
+        pieces = iter(self._tokenize_texts([word for words in examples for word in words]))
+        rows = [[piece for _ in words for piece in next(pieces)] for words in examples]
+        return rows, single
+
     def _tokenize_batch(self, texts: list[str]) -> list[list[int]]:
         self._require_vocabulary()
         try:
@@ -445,3 +457,25 @@ class WordPieceTokenizer(Tokenizer):
         if not self.split_on_cjk:
             config["split_on_cjk"] = False
         return config
+
+
+def _presplit_examples(inputs, owner: str) -> tuple[list[list[str]], bool]:
+    """Already split input (``split=False``) as lists of words, and whether it was one example.
+
+    Example:
+
+    >>> _presplit_examples(["the", "fox"], "Demo")
+    ([['the', 'fox']], True)
+    >>> _presplit_examples([["the", "fox"], ["ran"]], "Demo")
+    ([['the', 'fox'], ['ran']], False)
+    """
+    if isinstance(inputs, np.ndarray) and inputs.ndim == 2:
+        inputs = list(inputs)
+    if isinstance(inputs, (list, tuple)) and inputs and all(
+        isinstance(example, (list, tuple, np.ndarray)) for example in inputs
+    ):
+        return [_as_texts(list(example), owner)[0] for example in inputs], False
+    if isinstance(inputs, (list, tuple)) and not inputs:
+        return [], False
+    words, _ = _as_texts(inputs, owner)
+    return [words], True
