@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from textbones.models.classproperty import classproperty
+from textbones.preprocessing.tf_tensors import accepts_tf_tensors
 from textbones.serialization import register_keras_hub_aliases
 
 TOKENIZER_CONFIG_FILE = "tokenizer.json"
@@ -126,6 +127,7 @@ class Tokenizer:
         return 0
 
     # -- the public surface ----------------------------------------------------------------
+    @accepts_tf_tensors
     def tokenize(self, inputs):
         """Token ids of a string (1-D int32 array) or of a batch of strings (see the class doc)."""
         texts, single = _as_texts(inputs, type(self).__name__)
@@ -139,6 +141,7 @@ class Tokenizer:
     def __call__(self, inputs):
         return self.tokenize(inputs)
 
+    @accepts_tf_tensors
     def detokenize(self, inputs):
         """Text of a 1-D id sequence, or a list of texts for a batch (2-D array or list of rows)."""
         if isinstance(inputs, np.ndarray) and inputs.ndim == 1 or (
