@@ -5,8 +5,8 @@ call them on TensorFlow tensors: eagerly, inside a ``tf.function``, and above al
 ``dataset.map(preprocessor)``. :func:`accepts_tf_tensors` is the one hook that lets each of
 those entry points take them, whatever the class:
 
-* **Eager tensors** are converted to NumPy (strings decoded to ``str``, ragged tensors to
-  nested lists), the NumPy method runs, and dense numeric outputs come back as
+* **Eager tensors** are converted to NumPy (strings decoded to ``str``, a ragged tensor to a
+  list of rows), the NumPy method runs, and dense numeric outputs come back as
   ``tf.Tensor``; ragged and string outputs come back as Python lists and ``str``, which is
   what KerasHub 0.32 returns for eager calls.
 * **Symbolic tensors** (while ``tf.function`` or ``Dataset.map`` traces) are handed to the
@@ -56,12 +56,17 @@ def accepts_tf_tensors(method: Callable) -> Callable:
         tf = _tensorflow()
         if tf is None or not any(_is_tf_tensor(leaf, tf) for leaf in _leaves((args, kwargs))):
             return method(self, *args, **kwargs)
-        run = functools.partial(method, self)
-        if tf.executing_eagerly():
-            return _call_eagerly(tf, run, args, kwargs)
-        return _call_traced(tf, run, self, args, kwargs)
+        # Not converted by AutoGraph (Dataset.map converts what it calls): this is NumPy code.
+        return tf.autograph.experimental.do_not_convert(_call_with_tf_tensors)(tf, method, self, args, kwargs)
 
     return entry_point
+
+
+def _call_with_tf_tensors(tf, method: Callable, owner: Any, args: tuple, kwargs: dict) -> Any:
+    run = functools.partial(method, owner)
+    if tf.executing_eagerly():
+        return _call_eagerly(tf, run, args, kwargs)
+    return _call_traced(tf, run, owner, args, kwargs)
 
 
 def _tensorflow():
@@ -93,9 +98,9 @@ def _call_eagerly(tf, run: Callable, args: tuple, kwargs: dict) -> Any:
     def to_numpy(value):
         if not _is_tf_tensor(value, tf):
             return value
-        if isinstance(value, tf.RaggedTensor):
-            return _decoded(value.to_list())
-        return _numpy_input(value.numpy(), value.dtype == tf.string)
+        slot = _InputSlot.of(tf, value, first=0)
+        parts = [value.flat_values, *value.nested_row_lengths()] if slot.ragged_rank else [value]
+        return slot.from_numpy([part.numpy() for part in parts])
 
     args, kwargs = _map_structure(to_numpy, (args, kwargs))
     return _map_structure(functools.partial(_eager_output, tf), run(*args, **kwargs))
@@ -158,11 +163,23 @@ class _InputSlot:
         """The argument the NumPy method gets: an array, a scalar, or nested lists of rows."""
         if not self.ragged_rank:
             return _numpy_input(parts[0], self.is_string)
-        items = _decoded(np.asarray(parts[0]).tolist())
+        # Innermost rows: arrays of the tensor's dtype (an empty row keeps it), or lists of str.
+        items = _decoded(np.asarray(parts[0]).tolist()) if self.is_string else np.asarray(parts[0])
         for lengths in reversed(parts[1:]):
-            ends = np.cumsum(lengths)
-            items = [items[end - length : end] for end, length in zip(ends.tolist(), np.asarray(lengths).tolist())]
+            ends = np.cumsum(lengths).tolist()
+            items = [items[end - length : end] for end, length in zip(ends, np.asarray(lengths).tolist())]
         return items
+
+    @classmethod
+    def of(cls, tf, tensor, first: int) -> "_InputSlot":
+        ragged = isinstance(tensor, tf.RaggedTensor)
+        return cls(
+            shape=tensor.shape.as_list(),
+            is_string=tensor.dtype == tf.string,
+            numpy_dtype=None if tensor.dtype == tf.string else tensor.dtype.as_numpy_dtype,
+            ragged_rank=tensor.ragged_rank if ragged else 0,
+            first=first,
+        )
 
     def stand_in(self, size: int, text: str) -> Any:
         """A value of this slot's shapes, unknown dimensions ``size`` long, for a trial run."""
@@ -214,15 +231,8 @@ def _call_traced(tf, run: Callable, owner: Any, args: tuple, kwargs: dict) -> An
                 f"{type(owner).__name__} got a TensorFlow tensor of unknown rank while tracing; "
                 "give it a static rank first (e.g. `tf.ensure_shape(x, [None])`)."
             )
-        ragged = isinstance(value, tf.RaggedTensor)
-        slot = _InputSlot(
-            shape=value.shape.as_list(),
-            is_string=value.dtype == tf.string,
-            numpy_dtype=None if value.dtype == tf.string else value.dtype.as_numpy_dtype,
-            ragged_rank=value.ragged_rank if ragged else 0,
-            first=len(tensors),
-        )
-        tensors.extend([value.flat_values, *value.nested_row_lengths()] if ragged else [value])
+        slot = _InputSlot.of(tf, value, first=len(tensors))
+        tensors.extend([value.flat_values, *value.nested_row_lengths()] if slot.ragged_rank else [value])
         return slot
 
     template = _map_structure(slot_of, (args, kwargs))
