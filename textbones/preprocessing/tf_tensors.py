@@ -57,7 +57,8 @@ def accepts_tf_tensors(method: Callable) -> Callable:
         if tf is None or not any(_is_tf_tensor(leaf, tf) for leaf in _leaves((args, kwargs))):
             return method(self, *args, **kwargs)
         # Not converted by AutoGraph (Dataset.map converts what it calls): this is NumPy code.
-        return tf.autograph.experimental.do_not_convert(_call_with_tf_tensors)(tf, method, self, args, kwargs)
+        call = tf.autograph.experimental.do_not_convert(_call_with_tf_tensors)
+        return call(tf, method, self, args, kwargs)
 
     return entry_point
 
@@ -75,7 +76,9 @@ def _tensorflow():
 
 
 def _is_tf_tensor(value: Any, tf) -> bool:
-    return type(value).__module__.startswith("tensorflow") and isinstance(value, (tf.Tensor, tf.RaggedTensor))
+    return type(value).__module__.startswith("tensorflow") and isinstance(
+        value, (tf.Tensor, tf.RaggedTensor)
+    )
 
 
 # -- structures: tuples and dicts are containers, anything else (lists too) is a leaf ------------
@@ -99,8 +102,7 @@ def _call_eagerly(tf, run: Callable, args: tuple, kwargs: dict) -> Any:
         if not _is_tf_tensor(value, tf):
             return value
         slot = _InputSlot.of(tf, value, first=0)
-        parts = [value.flat_values, *value.nested_row_lengths()] if slot.ragged_rank else [value]
-        return slot.from_numpy([part.numpy() for part in parts])
+        return slot.from_numpy([part.numpy() for part in _components(value, slot)])
 
     args, kwargs = _map_structure(to_numpy, (args, kwargs))
     return _map_structure(functools.partial(_eager_output, tf), run(*args, **kwargs))
@@ -166,8 +168,9 @@ class _InputSlot:
         # Innermost rows: arrays of the tensor's dtype (an empty row keeps it), or lists of str.
         items = _decoded(np.asarray(parts[0]).tolist()) if self.is_string else np.asarray(parts[0])
         for lengths in reversed(parts[1:]):
-            ends = np.cumsum(lengths).tolist()
-            items = [items[end - length : end] for end, length in zip(ends, np.asarray(lengths).tolist())]
+            lengths = np.asarray(lengths).tolist()
+            ends = np.cumsum(lengths, dtype=np.int64).tolist()
+            items = [items[end - length : end] for end, length in zip(ends, lengths)]
         return items
 
     @classmethod
@@ -207,10 +210,15 @@ class _OutputLeaf:
     ragged_rank: int = 0
 
     def merged(self, other: "_OutputLeaf") -> "_OutputLeaf":
-        if (self.dtype, len(self.shape), self.ragged_rank) != (other.dtype, len(other.shape), other.ragged_rank):
+        kind = (self.dtype, len(self.shape), self.ragged_rank)
+        if kind != (other.dtype, len(other.shape), other.ragged_rank):
             raise _signature_error(self, other)
         shape = [a if a == b else None for a, b in zip(self.shape, other.shape)]
         return _OutputLeaf(self.dtype, shape, self.ragged_rank)
+
+    @property
+    def num_parts(self) -> int:
+        return 1 + self.ragged_rank
 
     def tf_dtype(self, tf):
         return tf.string if self.dtype == _STRING else tf.as_dtype(self.dtype)
@@ -232,33 +240,46 @@ def _call_traced(tf, run: Callable, owner: Any, args: tuple, kwargs: dict) -> An
                 "give it a static rank first (e.g. `tf.ensure_shape(x, [None])`)."
             )
         slot = _InputSlot.of(tf, value, first=len(tensors))
-        tensors.extend([value.flat_values, *value.nested_row_lengths()] if slot.ragged_rank else [value])
+        tensors.extend(_components(value, slot))
         return slot
 
     template = _map_structure(slot_of, (args, kwargs))
 
     def filled(fill: Callable) -> tuple[tuple, dict]:
-        return _map_structure(lambda leaf: fill(leaf) if isinstance(leaf, _InputSlot) else leaf, template)
+        return _map_structure(lambda x: fill(x) if isinstance(x, _InputSlot) else x, template)
 
     hint = _dtype_hint(owner)
     signature = None
     with _left_as_found(owner):
         for size, text in _STAND_INS:
             trial_args, trial_kwargs = filled(lambda slot, s=size, t=text: slot.stand_in(s, t))
-            described = _map_structure(lambda value: _describe(value, hint), run(*trial_args, **trial_kwargs))
+            outputs = run(*trial_args, **trial_kwargs)
+            described = _map_structure(lambda value: _describe(value, hint), outputs)
             signature = described if signature is None else _merged(signature, described)
     leaves = [leaf for leaf in _leaves(signature) if leaf is not None]
 
     def compute(*arrays):
-        call_args, call_kwargs = filled(lambda slot: slot.from_numpy(arrays[slot.first : slot.first + slot.num_components]))
-        outputs = run(*call_args, **call_kwargs)
+        call_args, call_kwargs = filled(
+            lambda slot: slot.from_numpy(arrays[slot.first : slot.first + slot.num_components])
+        )
         parts = []
-        _zip_structure(lambda leaf, value: parts.extend(_encoded(leaf, value, owner)), signature, outputs, owner)
+
+        def encode(leaf, value):
+            parts.extend(_encoded(leaf, value, owner))
+
+        _zip_structure(encode, signature, run(*call_args, **call_kwargs), owner)
         return parts
 
-    tout = [dtype for leaf in leaves for dtype in [leaf.tf_dtype(tf)] + [tf.int64] * leaf.ragged_rank]
+    # Each leaf crosses as its values, then (if ragged) one int64 row-length vector per level.
+    tout = [tf.int64 if i else leaf.tf_dtype(tf) for leaf in leaves for i in range(leaf.num_parts)]
     flat = iter(tf.numpy_function(compute, tensors, tout, stateful=True) if tout else [])
-    return _map_structure(lambda leaf: None if leaf is None else _rebuilt(tf, leaf, flat), signature)
+    return _map_structure(lambda leaf: leaf and _rebuilt(tf, leaf, flat), signature)  # None: None
+
+
+def _components(tensor, slot: _InputSlot) -> list:
+    """The dense tensors ``tf.numpy_function`` takes for one input: itself, or a ragged
+    tensor's flat values and row lengths."""
+    return [tensor.flat_values, *tensor.nested_row_lengths()] if slot.ragged_rank else [tensor]
 
 
 def _describe(value: Any, hint: str | None) -> _OutputLeaf | None:
@@ -279,8 +300,12 @@ def _describe(value: Any, hint: str | None) -> _OutputLeaf | None:
         dtype = _array_dtype(blocks[0]) if blocks else _scalar_dtype(sample, hint)
         return _OutputLeaf(dtype, [len(value), *inner], ragged_rank)
     array = np.asarray(value)
-    if array.dtype == object and not all(isinstance(item, (str, bytes)) for item in array.reshape(-1).tolist()):
-        raise TypeError(f"Can't describe an output of type {type(value).__name__} for tf.numpy_function.")
+    items = array.reshape(-1).tolist() if array.dtype == object else []
+    if not all(isinstance(item, (str, bytes)) for item in items):
+        raise TypeError(
+            f"Can't give an output of type {type(value).__name__} a tf.data signature: "
+            "preprocessing outputs must be arrays, strings or lists of rows."
+        )
     return _OutputLeaf(_array_dtype(array), list(array.shape))
 
 
@@ -289,7 +314,7 @@ def _ragged_layout(value: list) -> tuple[int, Any]:
     axis, and one of its innermost items (``None`` if every row is empty)."""
     depth, node = 0, value
     while isinstance(node, list):
-        item = next((item for item in node if not (isinstance(item, (list, np.ndarray)) and len(item) == 0)), None)
+        item = next((item for item in node if not _is_empty_row(item)), None)
         if item is None:
             first = node[0] if node else None
             return depth + (1 if isinstance(first, (list, np.ndarray)) else 0), None
@@ -299,6 +324,10 @@ def _ragged_layout(value: list) -> tuple[int, Any]:
             return depth, item
         depth, node = depth + 1, item
     return depth, node
+
+
+def _is_empty_row(item: Any) -> bool:
+    return isinstance(item, (list, np.ndarray)) and len(item) == 0
 
 
 def _array_dtype(array: np.ndarray) -> str:
@@ -317,7 +346,8 @@ def _scalar_dtype(sample: Any, hint: str | None) -> str:
     if isinstance(sample, bool):
         return "bool"
     if isinstance(sample, int):
-        return hint if hint is not None and hint != _STRING and np.dtype(hint).kind in "iu" else "int32"
+        is_id_dtype = hint is not None and hint != _STRING and np.dtype(hint).kind in "iu"
+        return hint if is_id_dtype else "int32"
     return "float32"
 
 
@@ -396,7 +426,8 @@ def _encoded(leaf: _OutputLeaf, value: Any, owner: Any) -> list[np.ndarray]:
             rows = [item for row in rows for item in row]
     pieces = [_as_array(row, leaf.dtype) for row in rows if len(row)]
     dtype = object if leaf.dtype == _STRING else leaf.dtype
-    values = np.concatenate(pieces) if pieces else np.zeros([0, *[dim or 0 for dim in leaf.shape[1:]]], dtype=dtype)
+    empty = np.zeros([0, *[dim or 0 for dim in leaf.shape[1:]]], dtype=dtype)
+    values = np.concatenate(pieces) if pieces else empty
     return [values, *lengths]
 
 
@@ -405,7 +436,8 @@ def _as_array(value: Any, dtype: Any) -> np.ndarray:
         return np.asarray(value, dtype=dtype)
     array = np.asarray(value, dtype=object)
     encoded = np.empty(array.shape, dtype=object)
-    encoded.reshape(-1)[:] = [item.encode("utf-8") if isinstance(item, str) else bytes(item) for item in array.reshape(-1).tolist()]
+    items = array.reshape(-1).tolist()
+    encoded.reshape(-1)[:] = [i.encode("utf-8") if isinstance(i, str) else bytes(i) for i in items]
     return encoded
 
 
@@ -434,7 +466,7 @@ def _left_as_found(owner: Any):
             continue
         seen.add(id(item))
         objects.append(item)
-        pending.extend(value for value in vars(item).values() if type(value).__module__.startswith("textbones"))
+        pending.extend(v for v in vars(item).values() if type(v).__module__.startswith("textbones"))
     attributes = [(item, dict(vars(item))) for item in objects]
     generators = [
         (value, value.bit_generator.state)
