@@ -159,7 +159,8 @@ def tokenizer_cases(family, ours, theirs, summary):
         flat = [row for batch in mine[1] for row in batch] if label == "batched" else mine[1]
         check(flat == eager, f"{family} tokenizer {label}: tf.data {flat} != eager {eager}")
         padded = mapped(dataset, ours(sequence_length=LENGTH))
-        same_as_keras_hub(f"{family} padded tokenizer {label}", padded, mapped(dataset, theirs(sequence_length=LENGTH)))
+        hub_padded = mapped(dataset, theirs(sequence_length=LENGTH))
+        same_as_keras_hub(f"{family} padded tokenizer {label}", padded, hub_padded)
     kind, _, shape = mapped(batched, ours())[0]
     summary["tokenizer_batched_spec"] = [kind, shape]
 
@@ -172,10 +173,9 @@ def tokenizer_cases(family, ours, theirs, summary):
         mapped(padded_ids, ours().detokenize),
         mapped(padded_ids, theirs().detokenize),
     )
-    check(
-        as_python(ours().detokenize(ours()(TEXTS))) == mapped(ids, ours().detokenize)[1][0] + mapped(ids, ours().detokenize)[1][1],
-        f"{family}: detokenize in tf.data differs from eager",
-    )
+    detokenized = [text for batch in mapped(ids, ours().detokenize)[1] for text in batch]
+    eager_texts = as_python(ours().detokenize(ours()(TEXTS)))
+    check(detokenized == eager_texts, f"{family}: detokenize in tf.data differs from eager")
 
     # Parallel map and tf.function give the same values.
     parallel = mapped(batched, ours(), num_parallel_calls=AUTOTUNE)
@@ -191,15 +191,21 @@ def tokenizer_cases(family, ours, theirs, summary):
     scalar = ours()(tf.constant(TEXTS[0]))
     check(isinstance(scalar, tf.Tensor) and scalar.shape.rank == 1, f"{family}: eager scalar gives {scalar!r}")
     check(as_python(scalar) == as_python(theirs()(tf.constant(TEXTS[0]))), f"{family}: eager scalar values")
-    vector = ours()(tf.constant(TEXTS))
-    check(isinstance(vector, list) and vector == as_python(theirs()(tf.constant(TEXTS))), f"{family}: eager vector {vector!r}")
-    dense = ours(sequence_length=LENGTH)(tf.constant(TEXTS))
-    check(isinstance(dense, tf.Tensor) and dense.shape == (len(TEXTS), LENGTH), f"{family}: eager padded {dense!r}")
-    check(as_python(dense) == as_python(theirs(sequence_length=LENGTH)(tf.constant(TEXTS))), f"{family}: eager padded values")
-    text = ours().detokenize(tf.constant(as_python(scalar)))
-    check(isinstance(text, str) and text == as_python(theirs().detokenize(tf.constant(as_python(scalar)))), f"{family}: eager detokenize {text!r}")
-    texts = ours().detokenize(tf.ragged.constant(eager))
-    check(texts == as_python(theirs().detokenize(tf.ragged.constant(eager))), f"{family}: eager ragged detokenize {texts!r}")
+    texts = tf.constant(TEXTS)
+    vector = ours()(texts)
+    check(isinstance(vector, list) and vector == as_python(theirs()(texts)), f"{family}: eager {vector!r}")
+    dense = ours(sequence_length=LENGTH)(texts)
+    check(isinstance(dense, tf.Tensor) and dense.shape == (len(TEXTS), LENGTH), f"{family}: {dense!r}")
+    hub_dense = theirs(sequence_length=LENGTH)(texts)
+    check(as_python(dense) == as_python(hub_dense), f"{family}: eager padded values")
+    row = tf.constant(as_python(scalar))
+    text = ours().detokenize(row)
+    hub_text = as_python(theirs().detokenize(row))
+    check(isinstance(text, str) and text == hub_text, f"{family}: eager detokenize {text!r}")
+    rows = tf.ragged.constant(eager)
+    detokenized = ours().detokenize(rows)
+    hub_detokenized = as_python(theirs().detokenize(rows))
+    check(detokenized == hub_detokenized, f"{family}: eager ragged detokenize {detokenized!r}")
 
 
 def packer_cases(family, ours, theirs, summary):
@@ -238,8 +244,11 @@ def unmasked_match(masked, original, weights_or_positions):
 def masking_cases(family, ours, theirs, summary):
     tokenizer = ours(sequence_length=LENGTH)
     settings = dict(
-        vocabulary_size=tokenizer.vocabulary_size(), mask_selection_rate=0.5, mask_token_id=tokenizer.mask_token_id,
-        mask_selection_length=4, unselectable_token_ids=[tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id],
+        vocabulary_size=tokenizer.vocabulary_size(),
+        mask_selection_rate=0.5,
+        mask_token_id=tokenizer.mask_token_id,
+        mask_selection_length=4,
+        unselectable_token_ids=[tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id],
     )
     strings = tf.data.Dataset.from_tensor_slices(TEXTS)
     for label, dataset in (("batched", strings.batch(3)), ("unbatched", strings)):
@@ -247,7 +256,8 @@ def masking_cases(family, ours, theirs, summary):
         ours_mapped = mapped(ids, textbones.layers.MaskedLMMaskGenerator(**settings, seed=7))
         hub_mapped = mapped(ids, keras_hub.layers.MaskedLMMaskGenerator(**settings))
         # KerasHub's graph path gives int64 mask positions (its eager path int32); ours stay int32.
-        check(ours_mapped[0]["mask_positions"][1] == "int32" and hub_mapped[0]["mask_positions"][1] == "int64", "mask positions dtype")
+        dtypes = ours_mapped[0]["mask_positions"][1], hub_mapped[0]["mask_positions"][1]
+        check(dtypes == ("int32", "int64"), f"mask positions dtypes {dtypes}")
         hub_spec = dict(hub_mapped[0], mask_positions=ours_mapped[0]["mask_positions"])
         check(ours_mapped[0] == hub_spec, f"{family} mask generator {label}: {ours_mapped[0]} != {hub_spec}")
         inputs = [as_python(element) for element in ids]
@@ -255,18 +265,20 @@ def masking_cases(family, ours, theirs, summary):
         selections = sum(np.sum(element["mask_weights"]) for element in ours_mapped[1])
         check(selections > 0, f"{family} mask generator {label}: nothing was selected")
         for element, row in zip(ours_mapped[1], inputs):
-            check(element == as_python(eager_masker(np.asarray(row))), f"{family} mask generator {label}: tf.data != eager of the same seed")
+            expected = as_python(eager_masker(np.asarray(row)))
+            check(element == expected, f"{family} mask generator {label}: not the eager masks of the seed")
             check(unmasked_match(element["token_ids"], row, (element["mask_positions"], element["mask_weights"])),
                   f"{family} mask generator {label}: an unselected position changed")
     eager = textbones.layers.MaskedLMMaskGenerator(**settings, seed=1)(tf.constant(tokenizer(TEXTS)))
-    check(all(isinstance(value, tf.Tensor) for value in eager.values()), f"{family}: eager mask generator {eager!r}")
+    check(all(isinstance(value, tf.Tensor) for value in eager.values()), f"{family}: eager {eager!r}")
     summary["mask_generator_spec"] = ours_mapped[0]
 
 
 def preprocessor_cases(family, ours, theirs, summary):
     prefix = CLASS_PREFIX[family]
-    our_classifier = getattr(textbones.models, f"{prefix}TextClassifierPreprocessor")(ours(), sequence_length=LENGTH)
-    hub_classifier = getattr(keras_hub.models, f"{prefix}TextClassifierPreprocessor")(theirs(), sequence_length=LENGTH)
+    name = f"{prefix}TextClassifierPreprocessor"
+    our_classifier = getattr(textbones.models, name)(ours(), sequence_length=LENGTH)
+    hub_classifier = getattr(keras_hub.models, name)(theirs(), sequence_length=LENGTH)
     labels = np.arange(len(TEXTS), dtype="int32") % 2
     weights = np.linspace(0.5, 1.0, len(TEXTS)).astype("float32")
     datasets = {
@@ -279,17 +291,22 @@ def preprocessor_cases(family, ours, theirs, summary):
         datasets = {name: datasets[name] for name in ("x", "x_y")}
     for name, dataset in datasets.items():
         for label, data in (("batched", dataset.batch(4)), ("unbatched", dataset)):
-            same_as_keras_hub(f"{family} classifier {name} {label}", mapped(data, our_classifier), mapped(data, hub_classifier))
+            mine, hub = mapped(data, our_classifier), mapped(data, hub_classifier)
+            same_as_keras_hub(f"{family} classifier {name} {label}", mine, hub)
     parallel = mapped(datasets["x_y"].batch(4), our_classifier, num_parallel_calls=AUTOTUNE)
-    check(parallel == mapped(datasets["x_y"].batch(4), our_classifier), f"{family}: parallel classifier map differs")
+    serial = mapped(datasets["x_y"].batch(4), our_classifier)
+    check(parallel == serial, f"{family}: parallel classifier map differs")
     eager = as_python(our_classifier(TEXTS, labels))
     check([parallel[1][0][0]["token_ids"] + parallel[1][1][0]["token_ids"]] == [eager[0]["token_ids"]],
           f"{family}: classifier tf.data differs from eager")
     function = tf.function(lambda x, y: our_classifier(x, y))
-    check(as_python(function(tf.constant(TEXTS), tf.constant(labels))) == eager, f"{family}: classifier tf.function differs")
+    traced = as_python(function(tf.constant(TEXTS), tf.constant(labels)))
+    check(traced == eager, f"{family}: classifier tf.function differs")
     scalar = our_classifier(tf.constant(TEXTS[0]))
-    check(all(isinstance(v, tf.Tensor) and v.shape == (LENGTH,) for v in scalar.values()), f"{family}: eager scalar {scalar!r}")
-    check(as_python(scalar) == as_python(hub_classifier(tf.constant(TEXTS[0]))), f"{family}: eager scalar classifier values")
+    shapes_ok = all(isinstance(v, tf.Tensor) and v.shape == (LENGTH,) for v in scalar.values())
+    check(shapes_ok, f"{family}: eager scalar {scalar!r}")
+    hub_scalar = as_python(hub_classifier(tf.constant(TEXTS[0])))
+    check(as_python(scalar) == hub_scalar, f"{family}: eager scalar classifier values")
     summary["classifier_spec"] = mapped(datasets["x_y"].batch(4), our_classifier)[0]
 
     # Masked LM preprocessors: KerasHub's structure and static shapes; our own masks.
@@ -312,7 +329,7 @@ def preprocessor_cases(family, ours, theirs, summary):
         texts = [TEXTS[i : i + 4] for i in range(0, len(TEXTS), 4)] if label == "batched" else TEXTS
         for (x, y, w), batch in zip(ours_mapped[1], texts):
             expected = as_python(eager_masked_lm(batch))
-            check([x, y, w] == expected, f"{family} masked LM {label}: tf.data differs from eager of the same seed")
+            check([x, y, w] == expected, f"{family} masked LM {label}: not the eager masks of the seed")
             original = as_python(our_classifier(batch))["token_ids"]
             check(unmasked_match(x["token_ids"], original, (x["mask_positions"], w)),
                   f"{family} masked LM {label}: an unselected position changed")
@@ -344,7 +361,7 @@ def fit_cases(summary):
         .prefetch(AUTOTUNE)
     )
     losses = classifier.fit(train, epochs=3, verbose=0).history["loss"]
-    check(np.isfinite(losses).all() and losses[-1] < losses[0], f"classifier on ds.map(preprocessor): losses {losses}")
+    check(np.isfinite(losses).all() and losses[-1] < losses[0], f"classifier on ds.map: losses {losses}")
     summary["classifier_fit_losses"] = losses
 
     masked_lm_preprocessor = textbones.models.BertMaskedLMPreprocessor(
@@ -352,7 +369,8 @@ def fit_cases(summary):
     )
     masked_lm = textbones.models.BertMaskedLM(backbone, preprocessor=None)
     masked_lm.compile(optimizer=keras.optimizers.Adam(3e-3))
-    raw = tf.data.Dataset.from_tensor_slices(texts).batch(4).map(masked_lm_preprocessor, num_parallel_calls=AUTOTUNE)
+    raw = tf.data.Dataset.from_tensor_slices(texts).batch(4)
+    raw = raw.map(masked_lm_preprocessor, num_parallel_calls=AUTOTUNE)
     mlm_losses = masked_lm.fit(raw, epochs=2, verbose=0).history["loss"]
     check(np.isfinite(mlm_losses).all(), f"masked LM on ds.map(preprocessor): losses {mlm_losses}")
     summary["masked_lm_fit_losses"] = mlm_losses

@@ -33,6 +33,10 @@ def string_slot(shape):
     return _InputSlot(shape=shape, is_string=True, numpy_dtype=None, ragged_rank=0, first=0)
 
 
+def ids_slot(shape, ragged_rank=0):
+    return _InputSlot(shape=shape, is_string=False, numpy_dtype=np.int32, ragged_rank=ragged_rank, first=0)
+
+
 def test_entry_points_keep_their_names_and_docs():
     assert BertTokenizer.tokenize.__name__ == "tokenize"
     assert "Token ids" in BertTokenizer.tokenize.__doc__
@@ -43,9 +47,9 @@ def test_stand_ins_have_the_traced_shapes_and_decoded_strings():
     assert string_slot([]).stand_in(1, "a") == "a"
     vector = string_slot([None]).stand_in(2, "x y")
     assert vector.dtype == object and vector.tolist() == ["x y", "x y"]
-    ids = _InputSlot(shape=[None, 5], is_string=False, numpy_dtype=np.int32, ragged_rank=0, first=0).stand_in(2, "a")
+    ids = ids_slot([None, 5]).stand_in(2, "a")
     assert ids.shape == (2, 5) and ids.dtype == np.int32
-    ragged = _InputSlot(shape=[3, None], is_string=False, numpy_dtype=np.int32, ragged_rank=1, first=0).stand_in(2, "a")
+    ragged = ids_slot([3, None], ragged_rank=1).stand_in(2, "a")
     assert [row.tolist() for row in ragged] == [[0, 0], [0, 0], [0, 0]] and ragged[0].dtype == np.int32
 
 
@@ -86,7 +90,8 @@ def test_detokenize_gives_strings():
 def test_structures_are_kept_tuples_and_dicts_alike():
     packer = MultiSegmentPacker(9, start_value=2, end_value=3)
     ragged = _InputSlot(shape=[None, None], is_string=False, numpy_dtype=np.int32, ragged_rank=1, first=0)
-    assert signature_of(packer, ((ragged, ragged),)) == (_OutputLeaf("int32", [None, 9]), _OutputLeaf("int32", [None, 9]))
+    packed = _OutputLeaf("int32", [None, 9])
+    assert signature_of(packer, ((ragged, ragged),)) == (packed, packed)
     masker = MaskedLMMaskGenerator(10, 0.5, 4, mask_selection_length=3, seed=0)
     dense = _InputSlot(shape=[None, 9], is_string=False, numpy_dtype=np.int32, ragged_rank=0, first=0)
     assert signature_of(masker, (dense,)) == {
@@ -122,7 +127,8 @@ def test_ragged_outputs_cross_as_flat_values_and_row_lengths():
     assert empty_values.shape == (0,) and empty_lengths.tolist() == []
     nested = _OutputLeaf("string", [None], ragged_rank=2)
     values, outer, inner = tf_tensors._encoded(nested, [[["é"], ["b", "c"]], [[]]], owner=None)
-    assert values.tolist() == ["é".encode(), b"b", b"c"] and outer.tolist() == [2, 1] and inner.tolist() == [1, 2, 0]
+    assert values.tolist() == ["é".encode(), b"b", b"c"]
+    assert outer.tolist() == [2, 1] and inner.tolist() == [1, 2, 0]
 
 
 def test_strings_cross_as_utf8_bytes():
@@ -132,7 +138,8 @@ def test_strings_cross_as_utf8_bytes():
 
 
 def test_an_output_that_breaks_its_traced_signature_names_the_class():
-    with pytest.raises(ValueError, match=r"MultiSegmentPacker returned ndarray .* dense int32 of shape \[None, 9\]"):
+    promised = r"MultiSegmentPacker returned ndarray .* dense int32 of shape \[None, 9\]"
+    with pytest.raises(ValueError, match=promised):
         tf_tensors._encoded(_OutputLeaf("int32", [None, 9]), np.zeros(9), owner=MultiSegmentPacker(9, 2, 3))
 
 
