@@ -106,9 +106,21 @@ def test_python_list_outputs_take_the_dtype_of_the_object():
     assert tf_tensors._describe([[1, 2], [3]], "int64") == _OutputLeaf("int64", [2], ragged_rank=1)
     assert tf_tensors._describe([[1, 2], [3]], None) == _OutputLeaf("int32", [2], ragged_rank=1)
     assert tf_tensors._describe([["a"], []], "string") == _OutputLeaf("string", [2], ragged_rank=1)
-    assert tf_tensors._describe([[], []], "string") == _OutputLeaf("string", [2], ragged_rank=1)
+    assert tf_tensors._describe([[], []], "string") == _OutputLeaf("string", [2], 1, row_width=0)
     assert tf_tensors._describe(["x", "y"], None) == _OutputLeaf("string", [2])
     assert tf_tensors._describe([[[1], [2, 3]], [[4]]], None) == _OutputLeaf("int32", [2], ragged_rank=2)
+
+
+def test_lists_of_rows_of_one_length_whatever_the_input_are_dense():
+    # Padded string tokens given as Python lists (KerasHub's eager form) are dense in tf.data.
+    first = tf_tensors._describe([["[CLS]", "a", "[SEP]"]], None)
+    second = tf_tensors._describe([["[CLS]", "b", "[SEP]"], ["[CLS]", "[PAD]", "[PAD]"]], None)
+    assert tf_tensors._merged(first, second) == _OutputLeaf("string", [None, 3])
+    # Rows whose length follows the text stay ragged.
+    short, long = tf_tensors._describe([np.array([5])], None), tf_tensors._describe([np.arange(4)] * 2, None)
+    assert tf_tensors._merged(short, long) == _OutputLeaf("int64", [None], ragged_rank=1)
+    with pytest.raises(ValueError, match="returned list for this batch"):
+        tf_tensors._encoded(_OutputLeaf("string", [None, 3]), [["a", "b", "c"], ["d"]], owner=None)
 
 
 def test_outputs_whose_structure_depends_on_the_contents_are_refused():

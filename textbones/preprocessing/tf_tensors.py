@@ -14,7 +14,8 @@ those entry points take them, whatever the class:
   method twice on small stand-in inputs of the traced shapes: a dimension that differs
   between the two runs is unknown (``None``), one that agrees is static (such as
   ``sequence_length``). A list of rows (a ragged output) crosses as flat values plus row
-  lengths and comes out as a ``tf.RaggedTensor``; strings come out as ``tf.string``. The
+  lengths and comes out as a ``tf.RaggedTensor``, unless its rows had one length in both
+  runs (then it is dense); strings come out as ``tf.string``. The
   stand-in runs leave the object as they found it (random generators included), so a
   seeded mask generator draws the same masks in ``Dataset.map`` as in eager calls.
 
@@ -208,12 +209,16 @@ class _OutputLeaf:
     dtype: str  # a NumPy dtype name, or "string"
     shape: list  # dense: the full shape; ragged: [nrows, inner dims of the flat values...]
     ragged_rank: int = 0
+    row_width: int | None = None  # a list of rows all this long (in one trial run)
 
     def merged(self, other: "_OutputLeaf") -> "_OutputLeaf":
         kind = (self.dtype, len(self.shape), self.ragged_rank)
         if kind != (other.dtype, len(other.shape), other.ragged_rank):
             raise _signature_error(self, other)
         shape = [a if a == b else None for a, b in zip(self.shape, other.shape)]
+        if self.ragged_rank == 1 and self.row_width is not None and self.row_width == other.row_width:
+            # Rows of one length whatever the input (padded string tokens, as lists): dense.
+            return _OutputLeaf(self.dtype, [shape[0], self.row_width, *shape[1:]])
         return _OutputLeaf(self.dtype, shape, self.ragged_rank)
 
     @property
@@ -298,7 +303,9 @@ def _describe(value: Any, hint: str | None) -> _OutputLeaf | None:
         blocks = [row for row in rows if isinstance(row, np.ndarray)]
         inner = list(blocks[0].shape[1:]) if blocks else []
         dtype = _array_dtype(blocks[0]) if blocks else _scalar_dtype(sample, hint)
-        return _OutputLeaf(dtype, [len(value), *inner], ragged_rank)
+        widths = {len(row) for row in value}
+        width = widths.pop() if len(widths) == 1 else None
+        return _OutputLeaf(dtype, [len(value), *inner], ragged_rank, width)
     array = np.asarray(value)
     items = array.reshape(-1).tolist() if array.dtype == object else []
     if not all(isinstance(item, (str, bytes)) for item in items):
@@ -413,8 +420,8 @@ def _runtime_mismatch(owner: Any, signature: Any, value: Any) -> ValueError:
 def _encoded(leaf: _OutputLeaf, value: Any, owner: Any) -> list[np.ndarray]:
     """One output as the arrays ``tf.numpy_function`` returns for it."""
     if not leaf.ragged_rank:
-        array = _as_array(value, leaf.dtype)
-        if array.ndim != len(leaf.shape):
+        array = _as_array(value, leaf.dtype, rank=len(leaf.shape))
+        if array is None:
             raise _runtime_mismatch(owner, leaf, value)
         return [array]
     if not isinstance(value, list):
@@ -431,10 +438,17 @@ def _encoded(leaf: _OutputLeaf, value: Any, owner: Any) -> list[np.ndarray]:
     return [values, *lengths]
 
 
-def _as_array(value: Any, dtype: Any) -> np.ndarray:
+def _as_array(value: Any, dtype: Any, rank: int | None = None) -> np.ndarray:
+    """``value`` as an array of ``dtype`` (strings as UTF-8 bytes); ``None`` if it is not of
+    ``rank`` (rows of different lengths where dense ones were promised, say)."""
+    try:
+        array = np.asarray(value, dtype=object if dtype == _STRING else dtype)
+    except ValueError:  # NumPy refuses rows of different lengths
+        return None
+    if rank is not None and array.ndim != rank:
+        return None
     if dtype != _STRING:
-        return np.asarray(value, dtype=dtype)
-    array = np.asarray(value, dtype=object)
+        return array
     encoded = np.empty(array.shape, dtype=object)
     items = array.reshape(-1).tolist()
     encoded.reshape(-1)[:] = [i.encode("utf-8") if isinstance(i, str) else bytes(i) for i in items]
