@@ -29,8 +29,9 @@ def test_preprocessing_objects_on_tf_tensors_match_keras_hub(backend):
     families = summary["families"]
     # An unpadded tokenizer on a batch gives ragged rows, as KerasHub's does.
     assert families["bert"]["tokenizer_batched_spec"] == ["ragged", [None, None]]
+    assert summary["checks"] > 20
     if backend == "tensorflow":
-        assert summary["checks"] > 250
+        assert summary["checks"] > 200
         for family, entry in families.items():
             assert entry["tokenizer_batched_spec"] == ["ragged", [None, None]], family
             x_spec, y_spec = entry["classifier_spec"]
