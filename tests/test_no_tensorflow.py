@@ -1,4 +1,8 @@
-"""All of preprocessing runs, end to end, without TensorFlow ever being imported."""
+"""All of preprocessing runs, end to end, without TensorFlow ever being imported.
+
+The entry points take TensorFlow tensors too (``preprocessing/tf_tensors.py``), but only look
+for them when TensorFlow is already in ``sys.modules``.
+"""
 
 import subprocess
 import sys
@@ -29,6 +33,12 @@ for tokenizer, classifier, masked_lm in (
     folder = tempfile.mkdtemp()
     masked_lm(tokenizer, sequence_length=16).save_to_preset(folder)
     keras_nlp.models.Preprocessor.from_preset(folder)(texts)
+# The layers a KerasHub user maps over a tf.data pipeline, called directly on NumPy.
+packer = keras_nlp.layers.MultiSegmentPacker(16, start_value=2, end_value=3)
+token_ids, segment_ids = packer((bert(texts[:4]), bert(texts[4:8])))
+masker = keras_nlp.layers.MaskedLMMaskGenerator(bert.vocabulary_size(), 0.5, 4, mask_selection_length=4, seed=0)
+masker(token_ids)
+import textbones.preprocessing.tf_tensors
 print("tensorflow imported:", "tensorflow" in sys.modules)
 """
 

@@ -10,6 +10,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from textbones.preprocessing.tf_tensors import accepts_tf_tensors
 from textbones.serialization import register_keras_hub_aliases
 
 # Keys KerasHub writes into every layer config; they mean nothing to a NumPy generator.
@@ -146,6 +147,7 @@ class MaskedLMMaskGenerator:
         self._rng = np.random.default_rng(generator_seed)
         self._unselectable = np.array(self.unselectable_token_ids, dtype=np.int64)
 
+    @accepts_tf_tensors
     def __call__(self, token_ids: Any, rng: np.random.Generator | None = None) -> dict[str, np.ndarray]:
         """Masks a batch ``[batch, sequence_length]``, or one row ``[sequence_length]``.
 

@@ -11,6 +11,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from textbones.preprocessing.tf_tensors import accepts_tf_tensors
 from textbones.serialization import register_keras_hub_aliases
 
 TRUNCATE_STRATEGIES = ("round_robin", "waterfall")
@@ -128,6 +129,7 @@ class MultiSegmentPacker:
         # Fail at construction where even one segment could never fit.
         self._check_room(self.sequence_length, num_segments=1, add_start_value=True, add_end_value=True)
 
+    @accepts_tf_tensors
     def __call__(
         self,
         inputs: Any,

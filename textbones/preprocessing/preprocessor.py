@@ -8,6 +8,7 @@ import numpy as np
 from textbones.models.classproperty import classproperty
 from textbones.preprocessing.multi_segment_packer import MultiSegmentPacker
 from textbones.preprocessing.padding_buckets import bucket_length, trim_columns
+from textbones.preprocessing.tf_tensors import accepts_tf_tensors
 from textbones.preprocessing.tokenizer import Tokenizer, _as_texts
 from textbones.serialization import register_keras_hub_aliases
 
@@ -150,6 +151,7 @@ class Preprocessor:
         """
         raise NotImplementedError
 
+    @accepts_tf_tensors
     def __call__(self, x, y=None, sample_weight=None):
         return self._preprocess(x, y, sample_weight)
 

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from textbones.models.classproperty import classproperty
+from textbones.preprocessing.tf_tensors import accepts_tf_tensors
 from textbones.serialization import register_keras_hub_aliases
 
 TOKENIZER_CONFIG_FILE = "tokenizer.json"
@@ -154,6 +155,7 @@ class Tokenizer:
         """Whether this tokenizer outputs token strings (``dtype="string"``) rather than ids."""
         return self.dtype == "string"
 
+    @accepts_tf_tensors
     def tokenize(self, inputs):
         """Ids (or token strings) of a string or of a batch of strings (see the class doc)."""
         rows, single = self._tokenized_rows(inputs)
@@ -188,6 +190,7 @@ class Tokenizer:
     def __call__(self, inputs):
         return self.tokenize(inputs)
 
+    @accepts_tf_tensors
     def detokenize(self, inputs):
         """Text of one row of ids, or a list of texts for a batch (2-D array or list of rows).
 
