@@ -104,6 +104,33 @@ class ReversibleEmbedding(keras.layers.Embedding):
             logits = ops.multiply(ops.tanh(ops.divide(logits, cap)), cap)
         return logits
 
+    def save_own_variables(self, store):
+        if self.tie_weights or self.quantization_mode is not None:
+            return super().save_own_variables(store)
+        # KerasHub's order: the embedding matrix, then the reverse kernel.
+        store["0"] = self.embeddings
+        store["1"] = self.reverse_embeddings
+
+    def load_own_variables(self, store):
+        if self.tie_weights or self.quantization_mode is not None:
+            return super().load_own_variables(store)
+        if sorted(store.keys()) != ["0", "1"]:
+            raise ValueError(
+                f"{self.name} (tie_weights=False) expects 2 saved variables, 'embeddings' "
+                f"and 'reverse_embeddings', but the file holds {len(store.keys())}. Load it "
+                "into a layer built with the tie_weights it was saved with."
+            )
+        self.embeddings.assign(store["0"])
+        self.reverse_embeddings.assign(store["1"])
+
+    def quantize(self, mode=None, **kwargs):
+        if not self.tie_weights:
+            raise NotImplementedError(
+                f"Quantizing {self.name} is only supported with tie_weights=True; "
+                "this layer has a separate reverse kernel."
+            )
+        return super().quantize(mode, **kwargs)
+
     def compute_mask(self, inputs, mask=None):
         # Float inputs are hidden states of a reverse call: no mask. Ids get Embedding's.
         if keras.backend.is_float_dtype(keras.backend.standardize_dtype(inputs.dtype)):

@@ -97,9 +97,11 @@ class SelfAttention(keras.layers.Layer):
         self.dropout = float(dropout)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
+        # A Keras padding mask on the input holds, token by token, for the output.
+        self.supports_masking = True
 
     def _projection(self, equation, output_shape, bias_axes, name):
-        return keras.layers.EinsumDense(
+        projection = keras.layers.EinsumDense(
             equation,
             output_shape=output_shape,
             bias_axes=bias_axes,
@@ -108,6 +110,9 @@ class SelfAttention(keras.layers.Layer):
             dtype=self.dtype_policy,
             name=name,
         )
+        # Token-wise, so a Keras padding mask on the tokens holds for the projections.
+        projection.supports_masking = True
+        return projection
 
     def build(self, inputs_shape):
         hidden_dim = inputs_shape[-1]
