@@ -102,14 +102,12 @@ class TestSelfAttention:
         expected = np.einsum("btnh,nhc->btc", expected, layer.output_dense.kernel.numpy()) + layer.output_dense.bias.numpy()
         np.testing.assert_allclose(out, expected, atol=1e-5)
 
-    def test_training_path_without_dropout_equals_inference_path(self):
+    def test_explicit_path_equals_fused_path(self):
         layer = SelfAttention(num_heads=2, dropout=0.3)
         x = RNG.normal(size=(2, 5, 8)).astype("float32")
-        inference = to_numpy(layer(x, padding_mask=_mask(), training=False))
-        explicit = to_numpy(layer._attend_with_dropout(
-            layer.query_dense(x), layer.key_dense(x), layer.value_dense(x),
-            _mask().astype(bool)[:, None, None, :], 0.5, training=False))
-        np.testing.assert_allclose(to_numpy(layer.output_dense(explicit)), inference, atol=1e-5)
+        fused = to_numpy(layer(x, padding_mask=_mask(), training=False))
+        explicit, _ = layer(x, padding_mask=_mask(), training=False, return_attention_scores=True)
+        np.testing.assert_allclose(to_numpy(explicit), fused, atol=1e-5)
 
     def test_weight_shapes_follow_keras_multi_head_attention(self):
         layer = SelfAttention(num_heads=4)

@@ -6,6 +6,7 @@ from textbones.layers.masked_lm_head import MaskedLMHead
 from textbones.layers.position_embedding import PositionEmbedding
 from textbones.layers.reversible_embedding import ReversibleEmbedding
 from textbones.layers.self_attention import SelfAttention
+from textbones.layers.token_and_position_embedding import TokenAndPositionEmbedding
 from textbones.layers.transformer_encoder import TransformerEncoder
 from textbones.preprocessing.masked_lm_mask_generator import MaskedLMMaskGenerator
 from textbones.preprocessing.multi_segment_packer import MultiSegmentPacker
@@ -20,6 +21,7 @@ __all__ = [
     "ReversibleEmbedding",
     "SelfAttention",
     "StartEndPacker",
+    "TokenAndPositionEmbedding",
     "TransformerEncoder",
     "gelu_approximate",
 ]

@@ -6,32 +6,136 @@ from keras import ops
 
 @keras.saving.register_keras_serializable(package="textbones")
 class ReversibleEmbedding(keras.layers.Embedding):
-    """An ``Embedding`` whose matrix doubles as the output projection of a language model head.
+    """An ``Embedding`` that doubles as the output projection of a language model head.
 
     Called normally it maps ids ``[..., T]`` to vectors ``[..., T, output_dim]``. Called
     with ``reverse=True`` it maps vectors ``[..., output_dim]`` to logits
-    ``[..., input_dim]`` by multiplying with the transposed embedding matrix, which is
-    how a masked-LM head ties its output weights to the input embedding.
+    ``[..., input_dim]``: with ``tie_weights=True`` by the transposed embedding matrix
+    (how a masked-LM head shares its output weights with the input embedding), with
+    ``tie_weights=False`` by a separate ``reverse_embeddings`` kernel
+    ``[output_dim, input_dim]``. Weight names, order and config keys are KerasHub's, so
+    weights and configs move between the two layers unchanged.
 
     Args:
         input_dim: vocabulary size.
         output_dim: size of each embedding vector.
-        **kwargs: any other ``keras.layers.Embedding`` argument.
+        tie_weights: reuse the embedding matrix for the reverse projection.
+        embeddings_initializer: initializer of the embedding matrix (and of the untied
+            reverse kernel).
+        embeddings_regularizer: as for ``keras.layers.Embedding``.
+        embeddings_constraint: as for ``keras.layers.Embedding``.
+        mask_zero: id 0 is padding: the forward call sets a Keras mask.
+        reverse_dtype: dtype of the reverse matmul (inputs and kernel are cast to it),
+            e.g. ``"float32"`` for full-precision logits under a mixed policy; ``None``
+            uses the compute dtype.
+        logit_soft_cap: if set, reverse logits become ``cap * tanh(logits / cap)``.
+        **kwargs: any other ``keras.layers.Embedding`` argument (``name``, ``dtype``, ...).
 
     Example:
 
     >>> import numpy as np
-    >>> layer = ReversibleEmbedding(input_dim=10, output_dim=4)
+    >>> layer = ReversibleEmbedding(input_dim=10, output_dim=4, tie_weights=False, name="tokens")
     >>> vectors = layer(np.array([[1, 2, 3]]))
     >>> tuple(vectors.shape), tuple(layer(vectors, reverse=True).shape)
     ((1, 3, 4), (1, 3, 10))
+    >>> [w.path for w in layer.weights]
+    ['tokens/embeddings', 'tokens/reverse_embeddings']
     """
+
+    def __init__(
+        self,
+        input_dim: int,
+        output_dim: int,
+        tie_weights: bool = True,
+        embeddings_initializer="uniform",
+        embeddings_regularizer=None,
+        embeddings_constraint=None,
+        mask_zero: bool = False,
+        reverse_dtype=None,
+        logit_soft_cap: float | None = None,
+        **kwargs,
+    ):
+        super().__init__(
+            input_dim,
+            output_dim,
+            embeddings_initializer=embeddings_initializer,
+            embeddings_regularizer=embeddings_regularizer,
+            embeddings_constraint=embeddings_constraint,
+            mask_zero=mask_zero,
+            **kwargs,
+        )
+        if not isinstance(tie_weights, bool):
+            raise ValueError(f"`tie_weights` must be True or False, got {tie_weights!r}.")
+        if logit_soft_cap is not None and (
+            isinstance(logit_soft_cap, bool)
+            or not isinstance(logit_soft_cap, int | float)
+            or logit_soft_cap <= 0
+        ):
+            raise ValueError(
+                f"`logit_soft_cap` must be a positive number or None, got {logit_soft_cap!r}."
+            )
+        self.tie_weights = tie_weights
+        self.reverse_dtype = (
+            None if reverse_dtype is None else keras.backend.standardize_dtype(reverse_dtype)
+        )
+        self.logit_soft_cap = logit_soft_cap
+
+    def build(self, input_shape=None):
+        super().build(input_shape)
+        if not self.tie_weights:
+            self.reverse_embeddings = self.add_weight(
+                name="reverse_embeddings",
+                shape=(self.output_dim, self.input_dim),
+                initializer=self.embeddings_initializer,
+                trainable=True,
+            )
 
     def call(self, inputs, reverse: bool = False):
         if not reverse:
             return super().call(inputs)
-        kernel = ops.cast(ops.transpose(self.embeddings), self.compute_dtype)
-        return ops.matmul(ops.cast(inputs, self.compute_dtype), kernel)
+        if self.tie_weights:
+            kernel = ops.transpose(self.embeddings)
+        else:
+            kernel = self.reverse_embeddings
+        dtype = self.reverse_dtype or self.compute_dtype
+        logits = ops.matmul(ops.cast(inputs, dtype), ops.cast(kernel, dtype))
+        if self.logit_soft_cap is not None:
+            cap = ops.cast(self.logit_soft_cap, logits.dtype)
+            logits = ops.multiply(ops.tanh(ops.divide(logits, cap)), cap)
+        return logits
+
+    def save_own_variables(self, store):
+        if self.tie_weights or self.quantization_mode is not None:
+            return super().save_own_variables(store)
+        # KerasHub's order: the embedding matrix, then the reverse kernel.
+        store["0"] = self.embeddings
+        store["1"] = self.reverse_embeddings
+
+    def load_own_variables(self, store):
+        if self.tie_weights or self.quantization_mode is not None:
+            return super().load_own_variables(store)
+        if sorted(store.keys()) != ["0", "1"]:
+            raise ValueError(
+                f"{self.name} (tie_weights=False) expects 2 saved variables, 'embeddings' "
+                f"and 'reverse_embeddings', but the file holds {len(store.keys())}. Load it "
+                "into a layer built with the tie_weights it was saved with."
+            )
+        self.embeddings.assign(store["0"])
+        self.reverse_embeddings.assign(store["1"])
+
+    def quantize(self, mode=None, **kwargs):
+        if not self.tie_weights:
+            raise NotImplementedError(
+                f"Quantizing {self.name} is only supported with tie_weights=True; "
+                "this layer has a separate reverse kernel."
+            )
+        return super().quantize(mode, **kwargs)
+
+    def compute_mask(self, inputs, mask=None):
+        # Float inputs are hidden states of a reverse call: no mask. Ids get Embedding's.
+        if keras.backend.is_float_dtype(keras.backend.standardize_dtype(inputs.dtype)):
+            return None
+        return super().compute_mask(inputs, mask)
 
     def compute_output_shape(self, input_shape, reverse: bool = False):
         if reverse:
@@ -41,3 +145,14 @@ class ReversibleEmbedding(keras.layers.Embedding):
     def compute_output_spec(self, inputs, reverse: bool = False):
         shape = self.compute_output_shape(inputs.shape, reverse=reverse)
         return keras.KerasTensor(shape, dtype=self.compute_dtype)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "tie_weights": self.tie_weights,
+                "reverse_dtype": self.reverse_dtype,
+                "logit_soft_cap": self.logit_soft_cap,
+            }
+        )
+        return config

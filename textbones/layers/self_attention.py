@@ -1,11 +1,46 @@
 """Multi-head self-attention with BERT's weight layout."""
 
+import functools
 import math
 
 import keras
 from keras import ops
 
 from textbones.layers.dropout import Dropout
+
+
+@functools.cache
+def _jax_runs_on_cpu() -> bool:
+    devices = keras.distribution.list_devices()
+    return bool(devices) and devices[0].lower().startswith("cpu")
+
+
+def attention_core_dtype(compute_dtype: str) -> str:
+    """The dtype the attention core (scores, softmax, weighted sum) runs in for a policy.
+
+    It is the layer's compute dtype, except for ``float16`` on JAX's CPU backend, where
+    the core runs in ``float32``: JAX's fused kernel asks XLA for a float16 product with
+    float32 accumulation, which XLA:CPU refuses once compiled ("precision 'F16_F16_F32'
+    is not supported by dot_general"). Products of float16 numbers are exact in float32,
+    so the float32 core gives the scores that kernel means to compute; CPUs have no
+    float16 arithmetic to lose.
+
+    Example:
+
+    >>> attention_core_dtype("float32"), attention_core_dtype("bfloat16")
+    ('float32', 'bfloat16')
+    """
+    if compute_dtype == "float16" and keras.backend.backend() == "jax" and _jax_runs_on_cpu():
+        return "float32"
+    return compute_dtype
+
+
+def _check_mask_rank(mask, rank: int, name: str, shape: str):
+    if mask is not None and len(mask.shape) != rank:
+        raise ValueError(
+            f"`{name}` must have shape {shape}, got shape {tuple(mask.shape)}. "
+            f"Pass a rank-{rank} mask of ones (attend) and zeros (ignore)."
+        )
 
 
 @keras.saving.register_keras_serializable(package="textbones")
@@ -15,10 +50,11 @@ class SelfAttention(keras.layers.Layer):
     The projections are ``EinsumDense`` layers named ``query_dense``, ``key_dense``,
     ``value_dense`` (kernels ``[hidden, heads, head_dim]``) and ``output_dense``
     (kernel ``[heads, head_dim, hidden]``): the layout of Keras' ``MultiHeadAttention``,
-    so weight files written for that layer load into this one. At inference the
-    attention runs through the backend's fused ``dot_product_attention``; only training
-    with attention dropout takes the explicit path, since dropout must act on the
-    probabilities. Softmax is computed in float32 under every dtype policy.
+    so weight files written for that layer load into this one. The attention runs
+    through the backend's fused ``dot_product_attention``; only training with attention
+    dropout and ``return_attention_scores=True`` take the explicit path, which
+    materialises the probabilities. Softmax is computed in float32 under every dtype
+    policy (see ``attention_core_dtype`` for float16 on CPU).
 
     Args:
         num_heads: number of attention heads; ``hidden`` must be divisible by it.
@@ -27,13 +63,25 @@ class SelfAttention(keras.layers.Layer):
         bias_initializer: initializer of their biases.
         **kwargs: standard ``keras.layers.Layer`` arguments.
 
+    Call arguments:
+        inputs: ``[batch, T, hidden]``.
+        padding_mask: ``[batch, T]``, 1 for real tokens; padded keys are ignored.
+        attention_mask: ``[batch, T, T]``, 1 where query ``t`` may attend to key ``s``;
+            combined with ``padding_mask`` when both are given.
+        training: dropout on the probabilities when true.
+        return_attention_scores: also return the attention probabilities
+            ``[batch, heads, T, T]`` (before dropout), in the compute dtype.
+
     Example:
 
     >>> import numpy as np
     >>> layer = SelfAttention(num_heads=2)
     >>> x = np.random.rand(1, 3, 8).astype("float32")
-    >>> tuple(layer(x, padding_mask=np.array([[1, 1, 0]])).shape)
-    (1, 3, 8)
+    >>> outputs, scores = layer(x, padding_mask=np.array([[1, 1, 0]]), return_attention_scores=True)
+    >>> tuple(outputs.shape), tuple(scores.shape)
+    ((1, 3, 8), (1, 2, 3, 3))
+    >>> [round(float(p), 6) for p in keras.ops.convert_to_numpy(scores)[0, 0, 0]][2]
+    0.0
     """
 
     def __init__(
@@ -49,9 +97,11 @@ class SelfAttention(keras.layers.Layer):
         self.dropout = float(dropout)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
+        # A Keras padding mask on the input holds, token by token, for the output.
+        self.supports_masking = True
 
     def _projection(self, equation, output_shape, bias_axes, name):
-        return keras.layers.EinsumDense(
+        projection = keras.layers.EinsumDense(
             equation,
             output_shape=output_shape,
             bias_axes=bias_axes,
@@ -60,6 +110,9 @@ class SelfAttention(keras.layers.Layer):
             dtype=self.dtype_policy,
             name=name,
         )
+        # Token-wise, so a Keras padding mask on the tokens holds for the projections.
+        projection.supports_masking = True
+        return projection
 
     def build(self, inputs_shape):
         hidden_dim = inputs_shape[-1]
@@ -83,32 +136,64 @@ class SelfAttention(keras.layers.Layer):
             self.dropout, dtype=self.dtype_policy, name="attention_dropout"
         )
 
-    def call(self, inputs, padding_mask=None, training=None):
-        query = self.query_dense(inputs)
-        key = self.key_dense(inputs)
-        value = self.value_dense(inputs)
-        # [batch, T] -> [batch, heads=1, queries=1, keys]: every query sees the real keys.
+    def call(
+        self,
+        inputs,
+        padding_mask=None,
+        attention_mask=None,
+        training=None,
+        return_attention_scores: bool = False,
+    ):
+        _check_mask_rank(padding_mask, 2, "padding_mask", "[batch, sequence_length]")
+        _check_mask_rank(
+            attention_mask, 3, "attention_mask", "[batch, sequence_length, sequence_length]"
+        )
+        core_dtype = attention_core_dtype(self.compute_dtype)
+        query = ops.cast(self.query_dense(inputs), core_dtype)
+        key = ops.cast(self.key_dense(inputs), core_dtype)
+        value = ops.cast(self.value_dense(inputs), core_dtype)
+        # Masks broadcast to [batch, heads=1, queries, keys].
         mask = None
         if padding_mask is not None:
             mask = ops.cast(padding_mask, "bool")[:, None, None, :]
+        if attention_mask is not None:
+            pairs = ops.cast(attention_mask, "bool")[:, None, :, :]
+            mask = pairs if mask is None else ops.logical_and(mask, pairs)
         scale = 1.0 / math.sqrt(self.head_dim)
-        if training and self.dropout > 0:
-            context = self._attend_with_dropout(query, key, value, mask, scale, training)
+        probabilities = None
+        if return_attention_scores or (training and self.dropout > 0):
+            context, probabilities = self._attend_explicitly(
+                query, key, value, mask, scale, training
+            )
         else:
             context = ops.dot_product_attention(query, key, value, mask=mask, scale=scale)
-        return self.output_dense(context)
+        outputs = self.output_dense(ops.cast(context, self.compute_dtype))
+        if return_attention_scores:
+            return outputs, ops.cast(probabilities, self.compute_dtype)
+        return outputs
 
-    def _attend_with_dropout(self, query, key, value, mask, scale, training):
+    def _attend_explicitly(self, query, key, value, mask, scale, training):
+        """The attention's context ``[b, T, heads, head_dim]`` and probabilities, spelled out."""
         scores = ops.einsum("btnh,bsnh->bnts", query, key)
         scores = ops.cast(scores, "float32") * scale
         if mask is not None:
             scores = ops.where(mask, scores, ops.cast(-1e9, "float32"))
-        probabilities = ops.cast(ops.softmax(scores, axis=-1), self.compute_dtype)
-        probabilities = self._probability_dropout(probabilities, training=training)
-        return ops.einsum("bnts,bsnh->btnh", probabilities, value)
+        probabilities = ops.cast(ops.softmax(scores, axis=-1), query.dtype)
+        dropped = self._probability_dropout(probabilities, training=training)
+        return ops.einsum("bnts,bsnh->btnh", dropped, value), probabilities
 
     def compute_output_shape(self, inputs_shape):
         return inputs_shape
+
+    def compute_output_spec(self, inputs, return_attention_scores: bool = False, **kwargs):
+        outputs = keras.KerasTensor(inputs.shape, dtype=self.compute_dtype)
+        if not return_attention_scores:
+            return outputs
+        batch, length = inputs.shape[0], inputs.shape[1]
+        scores = keras.KerasTensor(
+            (batch, self.num_heads, length, length), dtype=self.compute_dtype
+        )
+        return outputs, scores
 
     def get_config(self):
         config = super().get_config()

@@ -1,6 +1,7 @@
 """The post-norm transformer encoder block used by BERT and ALBERT."""
 
 import keras
+from keras import ops
 
 from textbones.layers.activations import get_activation, serialize_activation
 from textbones.layers.dropout import Dropout
@@ -108,12 +109,30 @@ class TransformerEncoder(keras.layers.Layer):
             self.dropout, dtype=self.dtype_policy, name="feedforward_dropout"
         )
 
-    def call(self, inputs, padding_mask=None, training=None):
+    def call(
+        self,
+        inputs,
+        padding_mask=None,
+        attention_mask=None,
+        training=None,
+        return_attention_scores: bool = False,
+        mask=None,
+    ):
+        attention_mask = self._merge_keras_mask(padding_mask, attention_mask, mask)
+        if padding_mask is None:
+            padding_mask = mask
         attention_norm = self._self_attention_layer_norm
         feedforward_norm = self._feedforward_layer_norm
 
         x = attention_norm(inputs) if self.normalize_first else inputs
-        x = self._self_attention_layer(x, padding_mask=padding_mask, training=training)
+        attended = self._self_attention_layer(
+            x,
+            padding_mask=padding_mask,
+            attention_mask=attention_mask,
+            training=training,
+            return_attention_scores=return_attention_scores,
+        )
+        x, scores = attended if return_attention_scores else (attended, None)
         x = inputs + self._self_attention_dropout(x, training=training)
         if not self.normalize_first:
             x = attention_norm(x)
@@ -125,10 +144,39 @@ class TransformerEncoder(keras.layers.Layer):
         x = residual + self._feedforward_dropout(x, training=training)
         if not self.normalize_first:
             x = feedforward_norm(x)
+        if return_attention_scores:
+            return x, scores
         return x
+
+    @staticmethod
+    def _merge_keras_mask(padding_mask, attention_mask, keras_mask):
+        """``attention_mask`` restricted, as in KerasHub, by the inputs' Keras mask if any.
+
+        A Keras mask (from ``mask_zero=True`` embeddings) masks padded keys and padded
+        queries alike; an explicit ``padding_mask`` only masks keys.
+        """
+        if keras_mask is None:
+            return attention_mask
+        if padding_mask is not None and len(padding_mask.shape) != 2:
+            return attention_mask  # SelfAttention reports the bad shape.
+        real = ops.cast(keras_mask, "bool")
+        pairs = ops.logical_and(real[:, :, None], real[:, None, :])
+        if attention_mask is None:
+            return pairs
+        return ops.logical_and(ops.cast(attention_mask, "bool"), pairs)
 
     def compute_output_shape(self, inputs_shape):
         return inputs_shape
+
+    def compute_output_spec(self, inputs, return_attention_scores: bool = False, **kwargs):
+        outputs = keras.KerasTensor(inputs.shape, dtype=self.compute_dtype)
+        if not return_attention_scores:
+            return outputs
+        batch, length = inputs.shape[0], inputs.shape[1]
+        scores = keras.KerasTensor(
+            (batch, self.num_heads, length, length), dtype=self.compute_dtype
+        )
+        return outputs, scores
 
     def get_config(self):
         config = super().get_config()

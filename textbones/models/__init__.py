@@ -26,6 +26,7 @@ from textbones.models.text_classifier import TextClassifier
 from textbones.preprocessing.masked_lm_preprocessor import MaskedLMPreprocessor
 from textbones.preprocessing.preprocessor import Preprocessor
 from textbones.preprocessing.text_classifier_preprocessor import TextClassifierPreprocessor
+from textbones.preprocessing.tokenizer import Tokenizer
 
 # KerasHub's older names for the classifiers and their preprocessors.
 AlbertClassifier = AlbertTextClassifier
@@ -70,4 +71,5 @@ __all__ = [
     "Task",
     "TextClassifier",
     "TextClassifierPreprocessor",
+    "Tokenizer",
 ]

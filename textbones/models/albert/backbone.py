@@ -70,6 +70,8 @@ class AlbertBackbone(Backbone):
 
     _keras_hub_unknown_arguments = ("activation", "layer_norm_epsilon")
     input_names = ("token_ids", "segment_ids", "padding_mask")
+    # Where the first-token ([CLS]) vector sits, which `pooled_output` and classifiers read.
+    cls_token_index = 0
 
     @classmethod
     def _check_consistency(cls, config) -> None:
@@ -195,7 +197,7 @@ class AlbertBackbone(Backbone):
                 "segment_ids": segment_ids,
                 "padding_mask": padding_mask,
             },
-            outputs={"sequence_output": x, "pooled_output": pooled_dense(x[:, 0, :])},
+            outputs={"sequence_output": x, "pooled_output": pooled_dense(x[:, self.cls_token_index, :])},
             dtype=dtype,
             **kwargs,
         )

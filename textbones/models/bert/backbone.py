@@ -68,6 +68,8 @@ class BertBackbone(Backbone):
 
     _keras_hub_unknown_arguments = ("activation", "layer_norm_epsilon")
     input_names = ("token_ids", "segment_ids", "padding_mask")
+    # Where the first-token ([CLS]) vector sits, which `pooled_output` and classifiers read.
+    cls_token_index = 0
 
     @classmethod
     def parameter_parts(cls, config) -> list[ParameterPart]:
@@ -160,7 +162,7 @@ class BertBackbone(Backbone):
                 "segment_ids": segment_ids,
                 "padding_mask": padding_mask,
             },
-            outputs={"sequence_output": x, "pooled_output": pooled_dense(x[:, 0, :])},
+            outputs={"sequence_output": x, "pooled_output": pooled_dense(x[:, self.cls_token_index, :])},
             dtype=dtype,
             **kwargs,
         )

@@ -57,6 +57,8 @@ class FNetBackbone(Backbone):
 
     _keras_hub_unknown_arguments = ("activation", "layer_norm_epsilon")
     input_names = ("token_ids", "segment_ids")
+    # Where the first-token ([CLS]) vector sits, which `pooled_output` and classifiers read.
+    cls_token_index = 0
 
     @classmethod
     def parameter_parts(cls, config) -> list[ParameterPart]:
@@ -149,7 +151,7 @@ class FNetBackbone(Backbone):
             x = layer(x)
         super().__init__(
             inputs={"token_ids": token_ids, "segment_ids": segment_ids},
-            outputs={"sequence_output": x, "pooled_output": pooled_dense(x[:, 0, :])},
+            outputs={"sequence_output": x, "pooled_output": pooled_dense(x[:, self.cls_token_index, :])},
             dtype=dtype,
             **kwargs,
         )
