@@ -30,6 +30,9 @@ def test_word_piece_vocabularies_are_keras_hub_s(summary):
     assert cases["dataset/3"]["tokens"] == 3 and cases["dataset/8"]["tokens"] == 8
     assert len([case for case in cases if case.startswith("dataset/{")]) == 7
     assert cases["keras_hub_docstring"]["tokens"] == 13
+    # KerasHub stops reading a text at a NUL character; textbones reads on.
+    nul = summary["nul_difference"]
+    assert "ef" in nul["textbones"] and "ef" not in nul["keras_hub"]
 
 
 def test_sentence_piece_models_tokenize_as_keras_hub_s(summary):

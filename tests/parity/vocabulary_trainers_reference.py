@@ -10,7 +10,8 @@ suite's collection. It asserts, here, that
   batched ragged) and on file lists, for every option of KerasHub's signature
   (``lowercase``, ``strip_accents``, ``split``, ``split_on_cjk``, ``suffix_indicator``,
   ``reserved_tokens`` with repeats, sizes below the reserved tokens) and writes the same
-  ``vocabulary_output_file``;
+  ``vocabulary_output_file`` (except after a NUL character, which KerasHub's TensorFlow
+  splitter treats as the end of the text);
 * ``compute_sentence_piece_proto`` trains, on the same ``tf.data.Dataset`` and settings,
   a model with KerasHub's pieces that tokenizes held-out text to KerasHub's ids (for each
   ``model_type`` and ``lowercase``), and takes a batched dataset too (KerasHub cannot);
@@ -222,6 +223,13 @@ compare_wp("threshold", threshold, as_dataset(threshold), 30, reserved_tokens=["
 compare_wp("keras_hub_docstring", ["bat sat pat mat rat"], as_dataset(["bat sat pat mat rat"]), 13)
 long_line = ["This is a long line that isn't split up, and it exceeds maximum length."]
 compare_wp("too_long", long_line, as_dataset(long_line), 20, split=False, reserved_tokens=[])
+# One known difference: TensorFlow Text's regex_split stops at a NUL character, so KerasHub
+# never counts what follows one in a text; textbones counts it (as its tokenizer reads it).
+nul = ["ab\x00cd ef"] * 12
+ours_nul = ours_wp(nul, 30, reserved_tokens=[])
+theirs_nul = theirs_wp(as_dataset(nul), 30, reserved_tokens=[])
+assert "ab" in ours_nul and "ab" in theirs_nul and "ef" in ours_nul and "ef" not in theirs_nul
+SUMMARY["nul_difference"] = {"textbones": ours_nul, "keras_hub": theirs_nul}
 files = []
 for index in range(3):
     files.append(str(WORK / f"corpus_{index}.txt"))

@@ -87,13 +87,16 @@ def compute_word_piece_vocabulary(
     character of the corpus in code point order, then the pieces, most frequent first
     (ties alphabetically); it is cut at ``vocabulary_size``, even inside the reserved
     tokens. Words longer than 50 characters and words equal to a reserved token are not
-    learned from. The same corpus gives KerasHub's list, token for token.
+    learned from. The same corpus gives KerasHub's list, token for token. As there, the
+    threshold never drops below about 9 occurrences, so a small corpus may give a list
+    well short of ``vocabulary_size``: its rarer pieces never qualify.
 
     The words are found as KerasHub's trainer finds them: accents are stripped (with
     ``strip_accents``), the text is split on ASCII whitespace, control and format
     characters, keeping punctuation (and, with ``split_on_cjk``, each CJK ideograph) as
     words of their own, and each word is case-folded (with ``lowercase``; NFKC case
-    folding, without stripping accents).
+    folding, without stripping accents). One difference: KerasHub's TensorFlow splitter
+    stops reading a text at a NUL character; here the rest of the text counts too.
 
     Args:
         data: the corpus: a ``tf.data.Dataset`` of strings (scalar, batched or ragged
