@@ -76,8 +76,12 @@ class StartEndPacker:
                 f"`pad_value` must be an integer id, a token string or None, got {pad_value!r}."
             )
         if padding_side not in PADDING_SIDES:
-            raise ValueError(f"`padding_side` must be one of {PADDING_SIDES}, got {padding_side!r}.")
-        self.pad_value = pad_value if pad_value is None or isinstance(pad_value, str) else int(pad_value)
+            raise ValueError(
+                f"`padding_side` must be one of {PADDING_SIDES}, got {padding_side!r}."
+            )
+        if _is_int(pad_value):
+            pad_value = int(pad_value)
+        self.pad_value = pad_value
         self.return_padding_mask = bool(return_padding_mask)
         self.name = name or "start_end_packer"
         self.padding_side = padding_side
@@ -119,7 +123,9 @@ class StartEndPacker:
         array([[0, 5, 6, 2],
                [0, 0, 7, 2]], dtype=int32)
         """
-        length = self.sequence_length if sequence_length is None else _checked_length(sequence_length)
+        length = self.sequence_length
+        if sequence_length is not None:
+            length = _checked_length(sequence_length)
         rows, batched = _rows(inputs)
         kind = self._token_kind(rows)
         start = _tokens(self.start_value) if add_start_value else []
@@ -139,7 +145,9 @@ class StartEndPacker:
         else:
             packed = [[pad] * (length - len(row)) + row for row in framed]
             mask = [[False] * (length - len(row)) + [True] * len(row) for row in framed]
-        outputs = packed if kind == "string" else np.array(packed, dtype=np.int32).reshape(len(rows), length)
+        outputs = packed
+        if kind != "string":
+            outputs = np.array(packed, dtype=np.int32).reshape(len(rows), length)
         mask = np.array(mask, dtype=bool).reshape(len(rows), length)
         if not batched:
             outputs, mask = outputs[0], mask[0]
@@ -149,7 +157,9 @@ class StartEndPacker:
         """``"int"`` or ``"string"``: what the rows hold, which the special values must match."""
         kinds = {_kind(token) for row in rows for token in row}
         if len(kinds) > 1:
-            raise ValueError("StartEndPacker got a mix of ids and token strings; pack one kind at a time.")
+            raise ValueError(
+                "StartEndPacker got a mix of ids and token strings; pack one kind at a time."
+            )
         kind = kinds.pop() if kinds else (self._special_kind or "int")
         if self._special_kind not in (None, kind):
             raise ValueError(
@@ -235,7 +245,8 @@ def _rows(inputs: Any) -> tuple[list[list], bool]:
     if isinstance(inputs, np.ndarray):
         if inputs.ndim not in (1, 2):
             raise ValueError(
-                f"StartEndPacker takes one row (1-D) or a batch of rows (2-D), got shape {inputs.shape}."
+                "StartEndPacker takes one row (1-D) or a batch of rows (2-D), got shape "
+                f"{inputs.shape}."
             )
         listed = inputs.tolist()
         return (listed, True) if inputs.ndim == 2 else ([listed], False)
@@ -253,5 +264,7 @@ def _rows(inputs: Any) -> tuple[list[list], bool]:
         elif isinstance(row, (list, tuple)):
             rows.append(list(row))
         else:
-            raise ValueError(f"Each row of a batch must be a list or 1-D array of tokens, got {row!r}.")
+            raise ValueError(
+                f"Each row of a batch must be a list or 1-D array of tokens, got {row!r}."
+            )
     return rows, True
