@@ -56,10 +56,8 @@ def one_torch_thread():
 def word_list_tokenizer(corpus: list[str], words: set[str]) -> textbones.models.BertTokenizer:
     """A ``BertTokenizer`` whose vocabulary is the words of ``corpus`` (each of ``words`` one token).
 
-    A word list rather than ``compute_word_piece_vocabulary``: Hugging Face's WordPiece
-    trainer breaks ties between pieces by hash-map order, so it learns different pieces
-    from run to run (huggingface/tokenizers#1794), and these tests must be the same
-    every run.
+    A word list rather than a trained vocabulary: each of ``words`` must be one token, so
+    that what the tests teach is a word, not a piece.
     """
     vocabulary = RESERVED + sorted({word for text in corpus for word in text.lower().split()})
     tokenizer = textbones.models.BertTokenizer(vocabulary=vocabulary, lowercase=True)

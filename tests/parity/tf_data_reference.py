@@ -77,8 +77,7 @@ def main() -> dict:
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     texts, labels = sentences(rng, 32)
-    # A word list, not `compute_word_piece_vocabulary`: Hugging Face's trainer learns
-    # different pieces from run to run (huggingface/tokenizers#1794).
+    # A word list: each of these words is one token, which the checks below rely on.
     vocabulary = RESERVED + sorted(FRUIT + MUSIC)
     tokenizer = textbones.models.BertTokenizer(vocabulary=vocabulary, lowercase=True)
     summary = {"backend": BACKEND}

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tokenizers import normalizers
 
 from textbones.preprocessing.tokenizer import Tokenizer
 from textbones.preprocessing.word_piece_tokenizer import (
@@ -97,7 +98,14 @@ BERT_RESERVED = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 @functools.cache
 def _trained_vocabulary(lowercase: bool) -> tuple[str, ...]:
-    return tuple(compute_word_piece_vocabulary(varied_corpus(), 600, lowercase=lowercase, reserved_tokens=BERT_RESERVED))
+    # The trainer's `lowercase` is KerasHub's (NFKC case folding, accents kept); the
+    # tokenizer's is BERT's (accents stripped, compatibility characters kept). These tests
+    # are about the tokenizer, so the corpus is first normalized as the tokenizer reads it.
+    corpus = varied_corpus()
+    if lowercase:
+        normalizer = normalizers.BertNormalizer(strip_accents=True, lowercase=True)
+        corpus = [normalizer.normalize_str(text) for text in corpus]
+    return tuple(compute_word_piece_vocabulary(corpus, 600, reserved_tokens=BERT_RESERVED))
 
 
 def trained_vocabulary(lowercase: bool) -> list[str]:
@@ -481,7 +489,8 @@ def test_varied_corpus_with_a_trained_vocabulary(lowercase):
     corpus = varied_corpus()
     vocabulary = trained_vocabulary(lowercase)
     size = len(vocabulary)
-    assert 550 <= size <= 600 and len(set(vocabulary)) == size
+    # The trainer is KerasHub's deterministic learner: the sizes are exact.
+    assert size == (448 if lowercase else 576) and len(set(vocabulary)) == size
     plain = WordPieceTokenizer(vocabulary, lowercase=lowercase)
     keep = WordPieceTokenizer(
         vocabulary, lowercase=lowercase, special_tokens=BERT_RESERVED, special_tokens_in_strings=True
@@ -559,7 +568,11 @@ def test_padded_output_always_has_the_requested_shape(texts, sequence_length, lo
 _WHOLE_WORDS = [
     token
     for token in trained_vocabulary(False)
-    if not token.startswith("##") and token not in BERT_RESERVED
+    if not token.startswith("##")
+    and token not in BERT_RESERVED
+    # The trainer splits on ASCII whitespace as KerasHub's does, so a word may hold another
+    # space character, which the tokenizer splits on (BERT's rule): not a whole word there.
+    and not any(char.isspace() or not char.isprintable() for char in token)
 ]
 
 
