@@ -10,6 +10,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from textbones.preprocessing.tf_tensors import accepts_tf_tensors
 from textbones.serialization import register_keras_hub_aliases
 
 PADDING_SIDES = ("left", "right")
@@ -96,6 +97,7 @@ class StartEndPacker:
             )
         self._special_kind = kinds.pop() if kinds else None
 
+    @accepts_tf_tensors
     def __call__(
         self,
         inputs: Any,
