@@ -15,9 +15,9 @@ those entry points take them, whatever the class:
   between the two runs is unknown (``None``), one that agrees is static (such as
   ``sequence_length``). A list of rows (a ragged output) crosses as flat values plus row
   lengths and comes out as a ``tf.RaggedTensor``, unless its rows had one length in both
-  runs (then it is dense); strings come out as ``tf.string``. The
-  stand-in runs leave the object as they found it (random generators included), so a
-  seeded mask generator draws the same masks in ``Dataset.map`` as in eager calls.
+  runs (then it is dense); strings come out as ``tf.string``. The stand-in runs leave the
+  object as they found it (random generators included), so a seeded mask generator draws
+  the same masks in ``Dataset.map`` as in eager calls.
 
 Only tuples and dicts are searched for tensors (a list is one array-like input, as KerasHub
 reads it). TensorFlow is never imported here: a TensorFlow tensor can only exist once the
@@ -216,7 +216,8 @@ class _OutputLeaf:
         if kind != (other.dtype, len(other.shape), other.ragged_rank):
             raise _signature_error(self, other)
         shape = [a if a == b else None for a, b in zip(self.shape, other.shape)]
-        if self.ragged_rank == 1 and self.row_width is not None and self.row_width == other.row_width:
+        one_width = self.row_width is not None and self.row_width == other.row_width
+        if self.ragged_rank == 1 and one_width:
             # Rows of one length whatever the input (padded string tokens, as lists): dense.
             return _OutputLeaf(self.dtype, [shape[0], self.row_width, *shape[1:]])
         return _OutputLeaf(self.dtype, shape, self.ragged_rank)
