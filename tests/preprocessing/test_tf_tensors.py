@@ -39,7 +39,7 @@ def ids_slot(shape, ragged_rank=0):
 
 def test_entry_points_keep_their_names_and_docs():
     assert BertTokenizer.tokenize.__name__ == "tokenize"
-    assert "Token ids" in BertTokenizer.tokenize.__doc__
+    assert "of a batch of strings" in BertTokenizer.tokenize.__doc__
     assert MultiSegmentPacker.__call__.__wrapped__.__name__ == "__call__"
 
 
