@@ -287,6 +287,19 @@ class TestAttentionScores:
         explicit, _ = layer(x, padding_mask=MASK, attention_mask=causal, return_attention_scores=True)
         np.testing.assert_allclose(to_numpy(fused), to_numpy(explicit), atol=1e-5)
 
+    def test_keras_mask_masks_padded_queries_and_keys(self):
+        embed = TokenAndPositionEmbedding(13, 6, 8, mask_zero=True)
+        layer = self.make()
+        ids = np.array([[4, 2, 9, 0, 0]])
+        outputs, scores = layer(embed(ids), return_attention_scores=True)
+        scores = to_numpy(scores)
+        # Real queries share their weight among the real keys; padded queries attend to
+        # nothing (all zeros), as under KerasHub's masked softmax.
+        np.testing.assert_allclose(scores[0, :, :3].sum(-1), 1.0, atol=1e-5)
+        assert np.abs(scores[0, :, :, 3:]).max() == 0 and np.abs(scores[0, :, 3:]).max() == 0
+        fused = to_numpy(layer(embed(ids)))
+        np.testing.assert_allclose(to_numpy(outputs)[:, :3], fused[:, :3], atol=1e-5)
+
     def test_dropout_does_not_touch_returned_scores(self):
         layer = self.make(dropout=0.5)
         x = RNG.normal(size=(1, 5, 8)).astype("float32")
