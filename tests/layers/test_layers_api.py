@@ -156,12 +156,13 @@ class TestPositionEmbeddingPositions:
         out = to_numpy(self.layer(np.zeros((1, 2, 3)), start_index=5, positions=np.array([0, 1])))
         np.testing.assert_array_equal(out[0], self.table[:2])
 
-    def test_symbolic_positions(self):
+    def test_symbolic_positions_and_keras_file(self, tmp_path):
         inputs = keras.Input((None, 3))
         positions = keras.Input((None,), dtype="int32")
         model = keras.Model([inputs, positions], self.layer(inputs, positions=positions))
-        out = to_numpy(model([np.zeros((1, 2, 3), "float32"), np.array([[6, 2]], "int32")]))
-        np.testing.assert_array_equal(out[0], self.table[[6, 2]])
+        batch = [np.zeros((1, 2, 3), "float32"), np.array([[6, 2]], "int32")]
+        np.testing.assert_array_equal(to_numpy(model(batch))[0], self.table[[6, 2]])
+        np.testing.assert_array_equal(to_numpy(save_and_load(model, tmp_path)(batch))[0], self.table[[6, 2]])
 
     @pytest.mark.parametrize(
         ("positions", "message"),
