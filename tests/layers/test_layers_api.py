@@ -156,12 +156,13 @@ class TestPositionEmbeddingPositions:
         out = to_numpy(self.layer(np.zeros((1, 2, 3)), start_index=5, positions=np.array([0, 1])))
         np.testing.assert_array_equal(out[0], self.table[:2])
 
-    def test_symbolic_positions(self):
+    def test_symbolic_positions_and_keras_file(self, tmp_path):
         inputs = keras.Input((None, 3))
         positions = keras.Input((None,), dtype="int32")
         model = keras.Model([inputs, positions], self.layer(inputs, positions=positions))
-        out = to_numpy(model([np.zeros((1, 2, 3), "float32"), np.array([[6, 2]], "int32")]))
-        np.testing.assert_array_equal(out[0], self.table[[6, 2]])
+        batch = [np.zeros((1, 2, 3), "float32"), np.array([[6, 2]], "int32")]
+        np.testing.assert_array_equal(to_numpy(model(batch))[0], self.table[[6, 2]])
+        np.testing.assert_array_equal(to_numpy(save_and_load(model, tmp_path)(batch))[0], self.table[[6, 2]])
 
     @pytest.mark.parametrize(
         ("positions", "message"),
@@ -286,6 +287,19 @@ class TestAttentionScores:
         fused = layer(x, padding_mask=MASK, attention_mask=causal)
         explicit, _ = layer(x, padding_mask=MASK, attention_mask=causal, return_attention_scores=True)
         np.testing.assert_allclose(to_numpy(fused), to_numpy(explicit), atol=1e-5)
+
+    def test_keras_mask_masks_padded_queries_and_keys(self):
+        embed = TokenAndPositionEmbedding(13, 6, 8, mask_zero=True)
+        layer = self.make()
+        ids = np.array([[4, 2, 9, 0, 0]])
+        outputs, scores = layer(embed(ids), return_attention_scores=True)
+        scores = to_numpy(scores)
+        # Real queries share their weight among the real keys; padded queries attend to
+        # nothing (all zeros), as under KerasHub's masked softmax.
+        np.testing.assert_allclose(scores[0, :, :3].sum(-1), 1.0, atol=1e-5)
+        assert np.abs(scores[0, :, :, 3:]).max() == 0 and np.abs(scores[0, :, 3:]).max() == 0
+        fused = to_numpy(layer(embed(ids)))
+        np.testing.assert_allclose(to_numpy(outputs)[:, :3], fused[:, :3], atol=1e-5)
 
     def test_dropout_does_not_touch_returned_scores(self):
         layer = self.make(dropout=0.5)

@@ -75,6 +75,11 @@ class FNetEncoder(keras.layers.Layer):
             epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name="mixing_layer_norm"
         )
         self._mixing_layer_norm.build(inputs_shape)
+        # Built second, as in KerasHub, so both layers list their weights in one order.
+        self._output_layer_norm = keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name="output_layer_norm"
+        )
+        self._output_layer_norm.build(inputs_shape)
         self._intermediate_dense = keras.layers.Dense(
             self.intermediate_dim,
             activation=self.activation,
@@ -95,10 +100,6 @@ class FNetEncoder(keras.layers.Layer):
         self._output_dropout = Dropout(
             self.dropout, dtype=self.dtype_policy, name="output_dropout"
         )
-        self._output_layer_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name="output_layer_norm"
-        )
-        self._output_layer_norm.build(inputs_shape)
 
     def call(self, inputs, training=None):
         mixed = self._mixing_layer_norm(inputs + fourier_mix(inputs))

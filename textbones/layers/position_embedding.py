@@ -83,10 +83,9 @@ class PositionEmbedding(keras.layers.Layer):
 
     def _rows_at(self, table, positions):
         positions = ops.convert_to_tensor(positions)
-        if not keras.backend.is_int_dtype(keras.backend.standardize_dtype(positions.dtype)):
-            raise ValueError(
-                f"`positions` must hold integer indices, got dtype {positions.dtype}."
-            )
+        dtype = keras.backend.standardize_dtype(positions.dtype)
+        if not keras.backend.is_int_dtype(dtype):
+            raise ValueError(f"`positions` must hold integer indices, got dtype {dtype}.")
         if len(positions.shape) not in (1, 2):
             raise ValueError(
                 "`positions` must have shape [sequence_length] or [batch, sequence_length], "

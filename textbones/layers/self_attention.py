@@ -178,7 +178,12 @@ class SelfAttention(keras.layers.Layer):
         scores = ops.cast(scores, "float32") * scale
         if mask is not None:
             scores = ops.where(mask, scores, ops.cast(-1e9, "float32"))
-        probabilities = ops.cast(ops.softmax(scores, axis=-1), query.dtype)
+        probabilities = ops.softmax(scores, axis=-1)
+        if mask is not None:
+            # A query that may see no key attends to nothing (zeros), as Keras' masked
+            # softmax has it, rather than uniformly to every key.
+            probabilities = ops.where(mask, probabilities, ops.cast(0.0, "float32"))
+        probabilities = ops.cast(probabilities, query.dtype)
         dropped = self._probability_dropout(probabilities, training=training)
         return ops.einsum("bnts,bsnh->btnh", dropped, value), probabilities
 
