@@ -67,7 +67,9 @@ def step_03_train_word_piece(s):
     [element[0] for element in s.train_ds]  # the guide's `train_sentences`
     s.vocab = train_word_piece(s.train_ds, VOCAB_SIZE, reserved_tokens)
     print("Tokens: ", s.vocab[100:110])
-    assert s.vocab[:2] == reserved_tokens and len(s.vocab) <= VOCAB_SIZE, s.vocab[:5]
+    assert s.vocab[:2] == reserved_tokens and len(s.vocab) <= VOCAB_SIZE, (
+        f"the vocabulary starts {s.vocab[:5]} and has {len(s.vocab)} entries"
+    )
 
 
 def step_04_tokenize_one_review(s):
@@ -82,15 +84,16 @@ def step_04_tokenize_one_review(s):
     print("Sentence: ", input_sentence_ex)
     print("Tokens: ", input_tokens_ex)
     print("Recovered text after detokenizing: ", s.tokenizer.detokenize(input_tokens_ex))
-    assert tuple(input_tokens_ex.shape) == (MAX_SEQUENCE_LENGTH,), input_tokens_ex.shape
+    shape = tuple(input_tokens_ex.shape)
+    assert shape == (MAX_SEQUENCE_LENGTH,), f"one review gave ids of shape {shape}"
 
 
 def step_05_format_datasets(s):
     """Formatting: tokenizer in map(), {"input_ids": ...}, shuffle(512).prefetch(16).cache()"""
-    tf = s.tf
+    tf, tokenizer = s.tf, s.tokenizer
 
     def format_dataset(sentence, label):
-        sentence = s.tokenizer(sentence)
+        sentence = tokenizer(sentence)
         return ({"input_ids": sentence}, label)
 
     def make_dataset(dataset):
@@ -101,7 +104,8 @@ def step_05_format_datasets(s):
     s.val_ds = make_dataset(s.val_ds)
     s.test_ds = make_dataset(s.test_ds)
     features, labels = s.train_ds.take(1).get_single_element()
-    assert features["input_ids"].shape[1:] == (MAX_SEQUENCE_LENGTH,), features["input_ids"].shape
+    shape = tuple(features["input_ids"].shape)
+    assert shape[1:] == (MAX_SEQUENCE_LENGTH,), f"a batch of input_ids has shape {shape}"
 
 
 def classifier(s, encoder_layer, name):
@@ -144,7 +148,7 @@ def step_07_train_fnet_classifier(s):
 def step_08_evaluate_fnet_classifier(s):
     """Training: fnet_classifier.evaluate(test_ds, batch_size=BATCH_SIZE)"""
     loss, accuracy = s.fnet_classifier.evaluate(s.test_ds, batch_size=BATCH_SIZE)
-    assert 0.0 <= accuracy <= 1.0
+    assert 0.0 <= accuracy <= 1.0, f"accuracy {accuracy}"
 
 
 def step_09_transformer_classifier(s):

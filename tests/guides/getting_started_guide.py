@@ -43,20 +43,24 @@ def step_02_data(s):
     s.imdb_test = keras.utils.text_dataset_from_directory("aclImdb/test", batch_size=BATCH_SIZE)
     text, label = s.imdb_train.unbatch().take(1).get_single_element()
     print((text, label))
-    assert text.dtype == tf.string and label.dtype == tf.int32
+    assert text.dtype == tf.string and label.dtype == tf.int32, (text.dtype, label.dtype)
 
 
 def step_03_pretrained_classifier_predict(s):
     """Inference with a pretrained classifier: BertClassifier.from_preset(sst2).predict([...])"""
     s.classifier = s.keras_nlp.models.BertClassifier.from_preset(s.presets["bert_tiny_en_uncased_sst2"])
     predictions = s.classifier.predict(["I love modular workflows in keras-nlp!"])
-    assert predictions.shape == (1, 2), predictions.shape
+    # The guide shows float16 logits: the task is built under the global mixed_float16 policy.
+    assert predictions.shape == (1, 2), f"predict gave shape {predictions.shape}"
+    assert str(predictions.dtype) == "float16", (
+        f"predict gave {predictions.dtype} logits; under the global mixed_float16 policy they are float16"
+    )
 
 
 def step_04_pretrained_classifier_evaluate(s):
     """Inference with a pretrained classifier: classifier.evaluate(imdb_test), compiled by default"""
     loss, accuracy = s.classifier.evaluate(s.imdb_test)
-    assert 0.0 <= accuracy <= 1.0 and s.np.isfinite(loss)
+    assert 0.0 <= accuracy <= 1.0 and s.np.isfinite(loss), f"loss {loss}, accuracy {accuracy}"
 
 
 def step_05_fine_tune_backbone_preset(s):
@@ -84,7 +88,7 @@ def step_07_tokenizer_from_preset(s):
     """Custom preprocessing: BertTokenizer.from_preset(...) on a list of two strings (ragged ids)"""
     s.tokenizer = s.keras_nlp.models.BertTokenizer.from_preset(s.presets["bert_tiny_en_uncased"])
     token_ids = s.tokenizer(["I love modular workflows!", "Libraries over frameworks!"])
-    assert len(token_ids) == 2 and len(token_ids[0]) != len(token_ids[1])
+    assert len(token_ids) == 2 and len(token_ids[0]) != len(token_ids[1]), f"not ragged: {token_ids}"
 
 
 def step_08_packer_in_tf_data(s):
@@ -106,8 +110,8 @@ def step_08_packer_in_tf_data(s):
     features, label = imdb_train_preprocessed.unbatch().take(1).get_single_element()
     print((features, label))
     assert features["token_ids"].shape == (SEQUENCE_LENGTH,), features["token_ids"].shape
-    assert features["padding_mask"].dtype == tf.bool
-    assert int(features["token_ids"][0]) == tokenizer.cls_token_id
+    assert features["padding_mask"].dtype == tf.bool, f"padding_mask is {features['padding_mask'].dtype}"
+    assert int(features["token_ids"][0]) == tokenizer.cls_token_id, f"ids start {features['token_ids'][:3]}"
 
 
 def step_09_backbone_preprocessing_pipeline(s):
@@ -115,8 +119,12 @@ def step_09_backbone_preprocessing_pipeline(s):
     tf = s.tf
     preprocessor = s.keras_nlp.models.BertPreprocessor.from_preset(s.presets["bert_tiny_en_uncased"])
     s.backbone = s.keras_nlp.models.BertBackbone.from_preset(s.presets["bert_tiny_en_uncased"])
-    s.imdb_train_preprocessed = s.imdb_train.map(preprocessor, tf.data.AUTOTUNE).cache().prefetch(tf.data.AUTOTUNE)
-    s.imdb_test_preprocessed = s.imdb_test.map(preprocessor, tf.data.AUTOTUNE).cache().prefetch(tf.data.AUTOTUNE)
+    s.imdb_train_preprocessed = (
+        s.imdb_train.map(preprocessor, tf.data.AUTOTUNE).cache().prefetch(tf.data.AUTOTUNE)
+    )
+    s.imdb_test_preprocessed = (
+        s.imdb_test.map(preprocessor, tf.data.AUTOTUNE).cache().prefetch(tf.data.AUTOTUNE)
+    )
 
 
 def step_10_custom_model_build(s):
@@ -174,13 +182,17 @@ def step_12_masking_pipeline(s):
         }
         return features, masked_inputs["mask_ids"], masked_inputs["mask_weights"]
 
-    s.pretrain_ds = s.imdb_train.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
-    s.pretrain_val_ds = s.imdb_test.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    s.pretrain_ds = s.imdb_train.map(
+        preprocess, num_parallel_calls=tf.data.AUTOTUNE
+    ).prefetch(tf.data.AUTOTUNE)
+    s.pretrain_val_ds = s.imdb_test.map(
+        preprocess, num_parallel_calls=tf.data.AUTOTUNE
+    ).prefetch(tf.data.AUTOTUNE)
     s.mlm_vocabulary_size = tokenizer.vocabulary_size()
     features, labels, weights = s.pretrain_ds.unbatch().take(1).get_single_element()
     print((features, labels, weights))
-    assert features["mask_positions"].shape == (MASKS_PER_SEQUENCE,)
-    assert labels.shape == weights.shape == (MASKS_PER_SEQUENCE,)
+    shapes = [tuple(tensor.shape) for tensor in (features["mask_positions"], labels, weights)]
+    assert shapes == [(MASKS_PER_SEQUENCE,)] * 3, f"mask positions, labels and weights of shapes {shapes}"
 
 
 def step_13_pretraining_model_fit(s):
@@ -234,7 +246,7 @@ def step_14_train_word_piece_vocabulary(s):
 def step_15_start_end_packer_pipeline(s):
     """From scratch: StartEndPacker(start/end/pad ids) after the tokenizer in a map()ped function"""
     tf, tokenizer = s.tf, s.scratch_tokenizer
-    s.packer = s.keras_nlp.layers.StartEndPacker(
+    packer = s.packer = s.keras_nlp.layers.StartEndPacker(
         start_value=tokenizer.token_to_id("[START]"),
         end_value=tokenizer.token_to_id("[END]"),
         pad_value=tokenizer.token_to_id("[PAD]"),
@@ -242,14 +254,19 @@ def step_15_start_end_packer_pipeline(s):
     )
 
     def preprocess(x, y):
-        token_ids = s.packer(tokenizer(x))
+        token_ids = packer(tokenizer(x))
         return token_ids, y
 
-    s.imdb_preproc_train_ds = s.imdb_train.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
-    s.imdb_preproc_val_ds = s.imdb_test.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    s.imdb_preproc_train_ds = s.imdb_train.map(
+        preprocess, num_parallel_calls=tf.data.AUTOTUNE
+    ).prefetch(tf.data.AUTOTUNE)
+    s.imdb_preproc_val_ds = s.imdb_test.map(
+        preprocess, num_parallel_calls=tf.data.AUTOTUNE
+    ).prefetch(tf.data.AUTOTUNE)
     token_ids, label = s.imdb_preproc_train_ds.unbatch().take(1).get_single_element()
     print((token_ids, label))
-    assert token_ids.shape == (SEQUENCE_LENGTH,) and int(token_ids[0]) == tokenizer.token_to_id("[START]")
+    assert token_ids.shape == (SEQUENCE_LENGTH,), f"packed ids of shape {token_ids.shape}"
+    assert int(token_ids[0]) == tokenizer.token_to_id("[START]"), f"ids start {token_ids[:3]}"
 
 
 def step_16_tiny_transformer_build(s):

@@ -77,9 +77,28 @@ class State(types.SimpleNamespace):
         raise MissingState(name)
 
 
+INNER_ERROR = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception|MissingState)): (.*)$")
+
+
+def describe(error: BaseException) -> tuple[str, str]:
+    """``(exception name, message)``, one line, at most 300 characters. An error raised
+    while ``tf.data`` or AutoGraph traced a function ("in user code: ...") is described by
+    the error it wraps, which is the last ``Name: message`` line of its text."""
+    name, text = type(error).__name__, str(error)
+    if text.lstrip().startswith("in user code:"):
+        inner = [INNER_ERROR.match(line) for line in text.splitlines()]
+        inner = [match for match in inner if match]
+        if inner:
+            name, text = inner[-1].group(1).rsplit(".", 1)[-1], inner[-1].group(2)
+            # TensorFlow's own messages go on with generic advice after their first sentence.
+            text = text.split(". ", 1)[0]
+    text = " ".join(text.split())
+    return name, text if len(text) <= 300 else text[:297] + "..."
+
+
 def first_line(error: BaseException) -> str:
-    text = f"{type(error).__name__}: {error}".strip()
-    return text.splitlines()[0] if text else type(error).__name__
+    name, text = describe(error)
+    return f"{name}: {text}" if text else name
 
 
 def guide_steps(module) -> list:
@@ -107,22 +126,23 @@ def run_guide(module, state: State) -> list[dict]:
             # Progress bars and summaries go to stderr: the last stdout line is the summary.
             with contextlib.redirect_stdout(sys.stderr):
                 step(state)
-        except MissingState as missing:
-            name = missing.args[0]
-            culprits = [maker for maker in makers(steps, name) if maker in failed]
-            record["status"] = "blocked" if culprits else "failed"
-            record["error"] = (
-                f"needs `s.{name}`, which {' / '.join(culprits)} (failed) makes"
-                if culprits
-                else f"needs `s.{name}`, which no earlier step makes"
-            )
-            failed.append(step.__name__)
         except BaseException as error:  # Every failure is recorded; Ctrl-C still stops.
             if isinstance(error, KeyboardInterrupt):
                 raise
-            record["status"] = "failed"
-            record["error"] = first_line(error)
-            record["traceback"] = "".join(traceback.format_exception(error)[-6:])[-3000:]
+            inner_name, inner_text = describe(error)
+            if isinstance(error, MissingState) or inner_name == "MissingState":
+                name = error.args[0] if isinstance(error, MissingState) else inner_text
+                culprits = [maker for maker in makers(steps, name) if maker in failed]
+                record["status"] = "blocked" if culprits else "failed"
+                record["error"] = (
+                    f"needs `s.{name}`, which {' / '.join(culprits)} (failed) makes"
+                    if culprits
+                    else f"needs `s.{name}`, which no earlier step makes"
+                )
+            else:
+                record["status"] = "failed"
+                record["error"] = first_line(error)
+                record["traceback"] = "".join(traceback.format_exception(error)[-6:])[-3000:]
             failed.append(step.__name__)
         else:
             record["status"] = "passed"
@@ -352,7 +372,9 @@ def build_presets(keras_nlp, keras, root: pathlib.Path) -> dict[str, str]:
     # The preset's preprocessor packs to PRESET_SEQUENCE_LENGTH tokens unless a guide asks for
     # another length (KerasHub reads `preprocessor.json` for the default): the real preset's
     # 512 would make every step several times slower on a CPU.
-    preprocessor = keras_nlp.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=PRESET_SEQUENCE_LENGTH)
+    preprocessor = keras_nlp.models.BertTextClassifierPreprocessor(
+        tokenizer, sequence_length=PRESET_SEQUENCE_LENGTH
+    )
     folder = root / "bert_tiny_en_uncased"
     backbone.save_to_preset(str(folder))
     preprocessor.save_to_preset(str(folder))
@@ -441,7 +463,10 @@ class FakeHubs:
 
         for module, names in (
             (kagglehub, ("model_upload", "model_download")),
-            (huggingface_hub, ("create_repo", "file_exists", "upload_folder", "hf_hub_download", "snapshot_download", "whoami")),
+            (
+                huggingface_hub,
+                ("create_repo", "file_exists", "upload_folder", "hf_hub_download", "snapshot_download", "whoami"),
+            ),
         ):
             for name in names:
                 self.saved.append((module, name, getattr(module, name)))

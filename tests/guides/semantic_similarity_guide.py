@@ -46,9 +46,21 @@ def step_02_filter_and_split(s):
         y = sample["label"]
         return x, y
 
-    s.train_ds = s.snli_train.filter(filter_labels).map(split_labels, num_parallel_calls=tf.data.AUTOTUNE).batch(BATCH_SIZE)
-    s.val_ds = s.snli_val.filter(filter_labels).map(split_labels, num_parallel_calls=tf.data.AUTOTUNE).batch(BATCH_SIZE)
-    s.test_ds = s.snli_test.filter(filter_labels).map(split_labels, num_parallel_calls=tf.data.AUTOTUNE).batch(BATCH_SIZE)
+    s.train_ds = (
+        s.snli_train.filter(filter_labels)
+        .map(split_labels, num_parallel_calls=tf.data.AUTOTUNE)
+        .batch(BATCH_SIZE)
+    )
+    s.val_ds = (
+        s.snli_val.filter(filter_labels)
+        .map(split_labels, num_parallel_calls=tf.data.AUTOTUNE)
+        .batch(BATCH_SIZE)
+    )
+    s.test_ds = (
+        s.snli_test.filter(filter_labels)
+        .map(split_labels, num_parallel_calls=tf.data.AUTOTUNE)
+        .batch(BATCH_SIZE)
+    )
 
 
 def step_03_bert_baseline_fit(s):

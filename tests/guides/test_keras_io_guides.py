@@ -28,7 +28,9 @@ GUIDES = ["getting_started", "transformer_pretraining", "fnet_classification", "
 @pytest.fixture(scope="module")
 def summary() -> dict:
     """One run of every guide on textbones (one TensorFlow import for all five)."""
-    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    # This checkout's textbones, whatever is installed in the reference interpreter.
+    path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    environment = dict(os.environ, PYTHONPATH=path)
     finished = subprocess.run(
         [str(reference_python()), str(SCRIPT), "textbones"],
         capture_output=True,

@@ -68,7 +68,7 @@ def step_02_load_data(s):
     )
     sentences, labels = s.sst_train_ds.unbatch().batch(4).take(1).get_single_element()
     print((sentences, labels))
-    assert sentences.shape == (4,) and labels.dtype == tf.int32
+    assert sentences.shape == (4,) and labels.dtype == tf.int32, (sentences.shape, labels.dtype)
 
 
 def step_03_bag_of_words_baseline(s):
@@ -88,21 +88,21 @@ def step_03_bag_of_words_baseline(s):
 def step_04_mlm_preprocessing(s):
     """MLM preprocessing: WordPieceTokenizer(vocab file, sequence_length) + MaskedLMMaskGenerator in map()"""
     tf, keras_nlp = s.tf, s.keras_nlp
-    s.tokenizer = keras_nlp.tokenizers.WordPieceTokenizer(
+    tokenizer = s.tokenizer = keras_nlp.tokenizers.WordPieceTokenizer(
         vocabulary=s.vocab_file,
         sequence_length=SEQ_LENGTH,
         lowercase=True,
         strip_accents=True,
     )
     masker = keras_nlp.layers.MaskedLMMaskGenerator(
-        vocabulary_size=s.tokenizer.vocabulary_size(),
+        vocabulary_size=tokenizer.vocabulary_size(),
         mask_selection_rate=MASK_RATE,
         mask_selection_length=PREDICTIONS_PER_SEQ,
-        mask_token_id=s.tokenizer.token_to_id("[MASK]"),
+        mask_token_id=tokenizer.token_to_id("[MASK]"),
     )
 
     def preprocess(inputs):
-        inputs = s.tokenizer(inputs)
+        inputs = tokenizer(inputs)
         outputs = masker(inputs)
         features = {"token_ids": outputs["token_ids"], "mask_positions": outputs["mask_positions"]}
         return features, outputs["mask_ids"], outputs["mask_weights"]
@@ -112,7 +112,8 @@ def step_04_mlm_preprocessing(s):
     features, labels, weights = s.pretrain_val_ds.take(1).get_single_element()
     print((features, labels, weights))
     assert features["token_ids"].shape == (PRETRAINING_BATCH_SIZE, SEQ_LENGTH), features["token_ids"].shape
-    assert labels.shape == weights.shape == (PRETRAINING_BATCH_SIZE, PREDICTIONS_PER_SEQ)
+    shapes = tuple(labels.shape), tuple(weights.shape)
+    assert shapes == ((PRETRAINING_BATCH_SIZE, PREDICTIONS_PER_SEQ),) * 2, f"labels and weights of shapes {shapes}"
 
 
 def step_05_transformer_encoder(s):
@@ -172,10 +173,10 @@ def step_08_save_encoder(s):
 
 def step_09_classification_preprocessing(s):
     """Fine-tuning data: tokenizer(sentences) in map(); peek at one batch"""
-    tf = s.tf
+    tf, tokenizer = s.tf, s.tokenizer
 
     def preprocess(sentences, labels):
-        return s.tokenizer(sentences), labels
+        return tokenizer(sentences), labels
 
     s.finetune_ds = s.sst_train_ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
     s.finetune_val_ds = s.sst_val_ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

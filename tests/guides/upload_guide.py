@@ -86,7 +86,8 @@ def step_06_load_backbone_and_tokenizer(s):
     """Task upload: keras_nlp.models.Backbone.from_preset and keras_nlp.models.Tokenizer.from_preset"""
     backbone = s.keras_nlp.models.Backbone.from_preset(s.preset_dir)
     tokenizer = s.keras_nlp.models.Tokenizer.from_preset(s.preset_dir)
-    assert type(backbone).__name__ == "BertBackbone" and type(tokenizer).__name__ == "BertTokenizer"
+    names = type(backbone).__name__, type(tokenizer).__name__
+    assert names == ("BertBackbone", "BertTokenizer"), names
 
 
 def step_07_upload_to_kaggle(s):
@@ -98,7 +99,8 @@ def step_07_upload_to_kaggle(s):
     s.kaggle_username = os.getenv("KAGGLE_USERNAME")
     s.kaggle_uri = f"kaggle://{s.kaggle_username}/bert/keras/bert_imdb"  # the guide: .../gpt2/keras/gpt2_imdb
     s.keras_nlp.upload_preset(s.kaggle_uri, s.preset_dir)
-    assert (s.hubs.kaggle_folder(s.kaggle_uri.removeprefix("kaggle://")) / "config.json").is_file()
+    uploaded = s.hubs.kaggle_folder(s.kaggle_uri.removeprefix("kaggle://"))
+    assert (uploaded / "config.json").is_file(), f"nothing reached the Kaggle stand-in {uploaded}"
 
 
 def step_08_upload_to_hugging_face(s):
@@ -112,14 +114,16 @@ def step_08_upload_to_hugging_face(s):
     s.hf_username = huggingface_hub.whoami()["name"]
     s.hf_uri = f"hf://{s.hf_username}/bert_imdb"  # the guide: .../gpt2_imdb
     s.keras_nlp.upload_preset(s.hf_uri, s.preset_dir)
-    assert (s.hubs.hf_folder(f"{s.hf_username}/bert_imdb") / "config.json").is_file()
+    uploaded = s.hubs.hf_folder(f"{s.hf_username}/bert_imdb")
+    assert (uploaded / "config.json").is_file(), f"nothing reached the Hub stand-in {uploaded}"
 
 
 def step_09_load_uploaded_task(s):
     """Load a user uploaded model: MaskedLM.from_preset("kaggle://...") and ("hf://...")"""
     from_kaggle = s.keras_nlp.models.MaskedLM.from_preset(s.kaggle_uri)
     from_hugging_face = s.keras_nlp.models.MaskedLM.from_preset(s.hf_uri)
-    assert type(from_kaggle).__name__ == type(from_hugging_face).__name__ == type(s.task).__name__
+    names = {type(model).__name__ for model in (from_kaggle, from_hugging_face, s.task)}
+    assert len(names) == 1, names
 
 
 def step_10_classifier_upload(s):
@@ -135,7 +139,9 @@ def step_10_classifier_upload(s):
 def step_11_load_uploaded_classifier(s):
     """Classifier upload: Classifier.from_preset("kaggle://...") predicts what the saved one did"""
     np = s.np
-    classifier = s.keras_nlp.models.Classifier.from_preset(f"kaggle://{s.kaggle_username}/bert/keras/bert_tiny_imdb")
+    classifier = s.keras_nlp.models.Classifier.from_preset(
+        f"kaggle://{s.kaggle_username}/bert/keras/bert_tiny_imdb"
+    )
     texts = ["A wonderful film.", "The plot was dull and tedious!"]
     np.testing.assert_allclose(
         np.asarray(classifier.predict(texts)), np.asarray(s.classifier.predict(texts)), rtol=1e-5, atol=1e-5
