@@ -27,17 +27,22 @@ import keras
 KERAS_HUB_PACKAGES = ("keras_hub", "keras_nlp")
 _OWN_PACKAGES = ("textbones", *KERAS_HUB_PACKAGES)
 
-#: textbones' classes that KerasHub also names, by class name.
-_CLASSES: dict[str, type] = {}
+#: Set (in the class's own namespace) on the classes registered under KerasHub's names.
+_KERAS_HUB_NAMED = "_textbones_keras_hub_named"
 
 
 def register_keras_hub_aliases(cls: type) -> type:
-    """Record ``cls`` as the class textbones builds for its name, and make ``keras_hub>Name``
-    and ``keras_nlp>Name`` resolve to it in Keras' registry unless already taken.
+    """Record ``cls`` as the class textbones builds for its name (``textbones>Name`` in
+    Keras' registry), and make ``keras_hub>Name`` and ``keras_nlp>Name`` resolve to it
+    there too unless already taken.
+
+    The table lives in Keras' registry, under names only textbones registers, rather than
+    in this module: it is then one table however often this module is imported.
 
     Example:
 
     >>> import keras
+    >>> from textbones.serialization import textbones_class
     >>> class Demo:
     ...     pass
     >>> _ = register_keras_hub_aliases(Demo)
@@ -46,11 +51,16 @@ def register_keras_hub_aliases(cls: type) -> type:
     >>> textbones_class("keras_hub>Demo") is Demo
     True
     """
-    _CLASSES[cls.__name__] = cls
+    setattr(cls, _KERAS_HUB_NAMED, cls)
     custom_objects = keras.saving.get_custom_objects()
+    custom_objects.setdefault(f"textbones>{cls.__name__}", cls)
     for package in KERAS_HUB_PACKAGES:
         custom_objects.setdefault(f"{package}>{cls.__name__}", cls)
     return cls
+
+
+def _keras_hub_named(klass: Any) -> bool:
+    return isinstance(klass, type) and getattr(klass, _KERAS_HUB_NAMED, None) is klass
 
 
 def qualified_name(cls: type) -> str:
@@ -74,6 +84,7 @@ def textbones_class(name: str) -> type | None:
     Example:
 
     >>> import textbones
+    >>> from textbones.serialization import textbones_class
     >>> textbones_class("keras_hub>BertBackbone") is textbones.models.BertBackbone
     True
     >>> textbones_class("keras_hub>GemmaBackbone") is None, textbones_class("my_pkg>BertBackbone")
@@ -82,7 +93,10 @@ def textbones_class(name: str) -> type | None:
     package, _, class_name = name.rpartition(">")
     if package and package not in _OWN_PACKAGES:
         return None
-    return _CLASSES.get(class_name)
+    klass = keras.saving.get_custom_objects().get(f"textbones>{class_name}")
+    if klass is None or (package != "textbones" and not _keras_hub_named(klass)):
+        return None  # a textbones layer, say: KerasHub's class of that name is another one
+    return klass
 
 
 def _class_of_config(config: dict[str, Any]) -> type | None:
@@ -115,6 +129,7 @@ def deserialize(config: Any, expected: type | None = None, what: str = "a nested
 
     >>> import textbones
     >>> from textbones.presets.saver import serialized_json
+    >>> from textbones.serialization import deserialize
     >>> tokenizer = textbones.models.BertTokenizer(
     ...     vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hi"])
     >>> config = serialized_json(tokenizer)
@@ -172,11 +187,13 @@ def keras_hub_names() -> dict[str, type]:
     Example:
 
     >>> import textbones
+    >>> from textbones.serialization import keras_hub_names
     >>> keras_hub_names()["keras_nlp>FNetBackbone"] is textbones.models.FNetBackbone
     True
     """
     return {
-        f"{package}>{name}": klass
-        for name, klass in _CLASSES.items()
+        f"{package}>{name.partition('>')[2]}": klass
+        for name, klass in keras.saving.get_custom_objects().items()
+        if name.startswith("textbones>") and _keras_hub_named(klass)
         for package in KERAS_HUB_PACKAGES
     }
