@@ -14,9 +14,7 @@ table, whichever library was imported first. ``keras.models.load_model`` follows
 archive's top-level name: a ``.keras`` file that textbones wrote names its task
 ``textbones>BertTextClassifier`` (a name only textbones registers), so it loads as textbones
 throughout; one KerasHub wrote (``keras_hub>...``) loads as KerasHub's classes when
-``keras_hub`` is imported and as textbones' otherwise. To read a KerasHub archive as textbones
-objects with both imported, load it under
-``keras.saving.custom_object_scope(keras_hub_names())``.
+``keras_hub`` is imported and as textbones' otherwise.
 """
 
 from typing import Any
@@ -173,27 +171,3 @@ def _checked(value: Any, expected: type | None, what: str) -> Any:
             f"{qualified_name(type(value))}. Build it with textbones' classes."
         )
     return value
-
-
-def keras_hub_names() -> dict[str, type]:
-    """``{"keras_hub>BertBackbone": textbones class, ...}`` for every class textbones
-    implements under KerasHub's and KerasNLP's names.
-
-    Keras looks names up in a ``keras.saving.custom_object_scope`` before its global
-    registry, so ``with keras.saving.custom_object_scope(keras_hub_names()):
-    keras.models.load_model(path)`` reads an archive that KerasHub wrote as textbones
-    objects even when ``keras_hub`` is imported.
-
-    Example:
-
-    >>> import textbones
-    >>> from textbones.serialization import keras_hub_names
-    >>> keras_hub_names()["keras_nlp>FNetBackbone"] is textbones.models.FNetBackbone
-    True
-    """
-    return {
-        f"{package}>{name.partition('>')[2]}": klass
-        for name, klass in keras.saving.get_custom_objects().items()
-        if name.startswith("textbones>") and _keras_hub_named(klass)
-        for package in KERAS_HUB_PACKAGES
-    }
