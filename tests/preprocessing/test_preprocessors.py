@@ -133,7 +133,7 @@ def test_mismatched_pair_lengths():
 
 
 def test_wrong_tokenizer_family():
-    with pytest.raises(ValueError, match="AlbertTextClassifierPreprocessor needs a AlbertTokenizer, got a BertTokenizer"):
+    with pytest.raises(ValueError, match=r"AlbertTextClassifierPreprocessor needs a textbones\.models\.albert\.tokenizer\.AlbertTokenizer, got a textbones\.models\.bert\.tokenizer\.BertTokenizer\."):
         AlbertTextClassifierPreprocessor(bert_tokenizer())
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import re
+import warnings
+
 import keras
 
 from textbones.models.backbone import Backbone
@@ -17,7 +20,7 @@ from textbones.models.task_inputs import (
 from textbones.preprocessing import text_batches
 from textbones.preprocessing.preprocessor import Preprocessor
 from textbones.presets.vocabulary_fit import check_vocabulary_fits
-from textbones.serialization import register_keras_hub_aliases
+from textbones.serialization import deserialize, register_keras_hub_aliases
 
 
 class Task(TaskInputs, keras.Model):
@@ -171,9 +174,38 @@ class Task(TaskInputs, keras.Model):
         super().compile(**chosen, **kwargs)
 
     def compile_from_config(self, config: dict[str, Any]) -> None:
-        """Keras ``.keras`` loading hook: compile as the saved model was compiled."""
-        self.compile(**keras.saving.deserialize_keras_object(config))
-        if self.built:
+        """Keras ``.keras`` loading hook: compile as the saved model was compiled.
+
+        Each saved argument (optimizer with its learning-rate schedule, loss, metrics, ...)
+        is rebuilt; with a restored optimizer, ``keras.models.load_model`` then restores its
+        state (step count, moments), as Keras does for its own models, so training picks up
+        where it stopped. An argument that cannot be rebuilt because it names a class Keras
+        cannot find (a custom ``LearningRateSchedule`` not registered with
+        ``keras.saving.register_keras_serializable`` nor passed in ``custom_objects``)
+        takes this task's default instead, with a warning naming it; a fresh default
+        optimizer starts without the saved state. (KerasHub's tasks always take their
+        defaults on loading.)
+        """
+        restored, failures = {}, {}
+        for argument, value in config.items():
+            try:
+                restored[argument] = keras.saving.deserialize_keras_object(value)
+            except TypeError as error:
+                failures[argument] = _missing_class(error)
+        if failures:
+            details = "; ".join(f"`{argument}`: {why}" for argument, why in failures.items())
+            warnings.warn(
+                f"{type(self).__name__} could not rebuild the saved {', '.join(failures)} "
+                f"({details}), so it is compiled with its default for "
+                f"{'them' if len(failures) > 1 else 'it'}"
+                + (" and the saved optimizer state is not restored" if "optimizer" in failures else "")
+                + ". Pass the missing classes to `keras.models.load_model(..., custom_objects="
+                "{...})` or register them with `@keras.saving.register_keras_serializable()`, "
+                "or call `compile(...)` again after loading.",
+                stacklevel=2,
+            )
+        self.compile(**restored)
+        if self.built and "optimizer" not in failures:
             # Built now so that the saved optimizer state has variables to load into.
             self.optimizer.build(self.trainable_variables)
 
@@ -333,10 +365,13 @@ class Task(TaskInputs, keras.Model):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Task:
+        """Rebuild a task from ``get_config()``: its backbone and preprocessor are always
+        textbones' classes, even with ``keras_hub`` imported (see ``textbones.serialization``)."""
         config = dict(config)
-        for key in ("backbone", "preprocessor"):
-            if isinstance(config.get(key), dict):
-                config[key] = keras.saving.deserialize_keras_object(config[key])
+        expected = {"backbone": Backbone, "preprocessor": Preprocessor}
+        for key, base in expected.items():
+            if key in config:
+                config[key] = deserialize(config[key], base, f"the {key} of {cls.__name__}")
         return cls(**config)
 
     def save_assets(self, directory) -> None:
@@ -423,3 +458,11 @@ class Task(TaskInputs, keras.Model):
 
         save_task(self, preset_dir, format=format)
 
+
+
+def _missing_class(error: TypeError) -> str:
+    """The short reason of a Keras deserialization error (whose message holds whole configs)."""
+    found = re.search(r"Could not locate (?:class|function) '([^']+)'", str(error))
+    if found:
+        return f"Keras cannot find the class {found.group(1)!r}"
+    return str(error).split("\n")[0][:200]

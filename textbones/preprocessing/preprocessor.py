@@ -2,7 +2,6 @@
 
 from typing import Any, ClassVar
 
-import keras
 import numpy as np
 
 from textbones.models.classproperty import classproperty
@@ -10,7 +9,7 @@ from textbones.preprocessing.multi_segment_packer import MultiSegmentPacker
 from textbones.preprocessing.padding_buckets import bucket_length, trim_columns
 from textbones.preprocessing.tf_tensors import accepts_tf_tensors
 from textbones.preprocessing.tokenizer import Tokenizer, _as_texts
-from textbones.serialization import register_keras_hub_aliases
+from textbones.serialization import deserialize, qualified_name, register_keras_hub_aliases
 
 PREPROCESSOR_CONFIG_FILE = "preprocessor.json"
 
@@ -60,8 +59,9 @@ class Preprocessor:
             raise TypeError(f"{type(self).__name__} got unexpected argument(s) {sorted(unexpected)}.")
         if not isinstance(tokenizer, self.tokenizer_cls):
             raise ValueError(
-                f"{type(self).__name__} needs a {self.tokenizer_cls.__name__}, got a "
-                f"{type(tokenizer).__name__}. Use the preprocessor of the tokenizer's family."
+                f"{type(self).__name__} needs a {qualified_name(self.tokenizer_cls)}, got a "
+                f"{qualified_name(type(tokenizer))}. Use the preprocessor of the tokenizer's "
+                "family (and textbones' tokenizers with textbones' preprocessors)."
             )
         self.tokenizer = tokenizer
         self.truncate = truncate
@@ -171,9 +171,10 @@ class Preprocessor:
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Preprocessor":
         config = dict(config)
-        tokenizer = config.get("tokenizer")
-        if isinstance(tokenizer, dict):
-            config["tokenizer"] = keras.saving.deserialize_keras_object(tokenizer)
+        if "tokenizer" in config:
+            config["tokenizer"] = deserialize(
+                config["tokenizer"], Tokenizer, f"the tokenizer of {cls.__name__}"
+            )
         return cls(**config)
 
     @classproperty

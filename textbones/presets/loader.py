@@ -1,6 +1,7 @@
 """Build backbones from presets: pick the class, apply overrides, load the weights."""
 
 import pathlib
+import re
 from typing import Any
 
 from textbones.presets.consistent_read import consistent_read
@@ -8,6 +9,7 @@ from textbones.presets.handles import resolve_preset
 from textbones.presets.preset_files import CONFIG_FILE, contained_file, read_json
 from textbones.presets.registry import builtin_presets
 from textbones.presets.transformers.checkpoint import is_transformers_config
+from textbones.serialization import textbones_class
 
 # The weights-file readers live in weights_file.py; these names stay importable from here.
 from textbones.presets.weights_file import (  # noqa: F401
@@ -21,14 +23,18 @@ from textbones.presets.weights_file import (  # noqa: F401
 def class_named(registry: dict[str, type], class_name: str, requested_cls: type, source: str) -> type:
     """The class called ``class_name`` in ``registry``, checked against the class the caller used.
 
+    ``class_name`` is read by ``textbones.serialization.textbones_class`` (so
+    ``keras_hub>BertBackbone`` is textbones' class, whatever else is imported); ``registry``
+    (a base class's ``_registry``) says which classes count (concrete ones of that kind).
+
     Example:
 
     >>> from textbones.models import Backbone
     >>> class_named(Backbone._registry, "FNetBackbone", Backbone, "a preset").__name__
     'FNetBackbone'
     """
-    klass = registry.get(class_name)
-    if klass is None:
+    klass = textbones_class(class_name)
+    if klass is None or registry.get(klass.__name__) is not klass:
         known = ", ".join(sorted(registry))
         raise ValueError(
             f"{source} holds a {class_name}, which textbones does not implement "
@@ -60,6 +66,38 @@ def _class_name_of(config: dict[str, Any], config_path: pathlib.Path) -> str:
     )
 
 
+#: A plain floating-point policy name (``float32``, ``bfloat16``, ``mixed_float16``, ...).
+_FLOAT_POLICY = re.compile(r"^(mixed_)?b?float[0-9]*$")
+
+
+def with_preset_dtype(saved: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A preset's backbone arguments with the caller's ``overrides``, its dtype chosen as
+    KerasHub chooses it.
+
+    A ``dtype`` the caller passes wins. Otherwise a saved floating-point policy
+    (``float32``, ``bfloat16``, ``mixed_float16``) is dropped, so the model takes the
+    global policy (``keras.config.set_dtype_policy("mixed_float16")``) and the weights are
+    cast on loading; any other saved policy (a quantized one) is kept as saved.
+
+    Example:
+
+    >>> saved = {"num_layers": 2, "dtype": {"class_name": "DTypePolicy",
+    ...                                     "config": {"name": "bfloat16"}}}
+    >>> with_preset_dtype(saved, {})
+    {'num_layers': 2}
+    >>> with_preset_dtype(saved, {"dtype": "float16"})["dtype"]
+    'float16'
+    """
+    arguments = {**saved, **overrides}
+    if overrides.get("dtype") is None:
+        arguments.pop("dtype", None)
+        dtype = saved.get("dtype")
+        name = dtype if isinstance(dtype, str) else (dtype or {}).get("config", {}).get("name")
+        if dtype is not None and not (isinstance(name, str) and _FLOAT_POLICY.match(name)):
+            arguments["dtype"] = dtype
+    return arguments
+
+
 def _instantiate(klass: type, config: dict[str, Any], source: str):
     try:
         return klass.from_config(config)
@@ -89,7 +127,7 @@ def load_backbone(cls: type, preset, load_weights: bool = True, **kwargs):
         entry = builtin_presets()[preset]
         source = f"the built-in preset {preset!r}"
         klass = class_named(Backbone._registry, entry["class_name"], cls, source)
-        return _instantiate(klass, {**entry["config"], **kwargs}, source)
+        return _instantiate(klass, with_preset_dtype(entry["config"], kwargs), source)
 
     preset_dir = resolve_preset(preset)
     config = read_json(preset_dir, CONFIG_FILE)
@@ -107,7 +145,7 @@ def load_backbone(cls: type, preset, load_weights: bool = True, **kwargs):
             f"{preset_dir / CONFIG_FILE} has no 'config' object with the constructor "
             "arguments; the preset is corrupt. Save or download it again."
         )
-    arguments = {**backbone_config, **kwargs}
+    arguments = with_preset_dtype(backbone_config, kwargs)
     if not load_weights:
         return _instantiate(klass, arguments, source)
     # Built with deferred variables, each taking its value from its dataset: never a

@@ -45,6 +45,7 @@ from textbones.presets.preset_files import (
     read_json,
 )
 from textbones.presets.registry import builtin_presets
+from textbones.serialization import textbones_class
 
 #: Head arguments that change the shapes of the head's weights: a value other than the
 #: saved one asks for a fresh head (as KerasHub treats ``num_classes``). Other head
@@ -226,8 +227,8 @@ def _read_saved_task(preset_dir: pathlib.Path) -> _SavedTask | None:
     except (ValueError, OSError) as error:
         # The message names the file and says to save or download the preset again.
         raise ValueError(f"{error} {fresh}") from None
-    klass = Task._registry.get(class_name)
-    if klass is None:
+    klass = textbones_class(class_name)
+    if klass is None or Task._registry.get(klass.__name__) is not klass:
         known = ", ".join(sorted(Task._registry))
         raise ValueError(
             f"{config_path} describes a {class_name}, which textbones does not implement (it "
