@@ -363,6 +363,15 @@ def fit_cases(summary):
     losses = classifier.fit(train, epochs=3, verbose=0).history["loss"]
     check(np.isfinite(losses).all() and losses[-1] < losses[0], f"classifier on ds.map: losses {losses}")
     summary["classifier_fit_losses"] = losses
+    # A batch taken from a tf.data.Dataset (eager tensors, pairs too) predicts as lists do.
+    classifier.preprocessor = preprocessor
+    firsts, seconds = next(iter(tf.data.Dataset.from_tensor_slices((texts, texts[::-1])).batch(4)))
+    from_tensors = classifier.predict((firsts, seconds), verbose=0)
+    from_lists = classifier.predict((texts[:4], texts[::-1][:4]), verbose=0)
+    check(np.array_equal(from_tensors, from_lists), "predict on eager tf.Tensor pairs differs")
+    check(np.array_equal(classifier.predict(firsts, verbose=0), classifier.predict(texts[:4], verbose=0)),
+          "predict on an eager tf.Tensor of strings differs")
+    classifier.preprocessor = None
 
     masked_lm_preprocessor = textbones.models.BertMaskedLMPreprocessor(
         tokenizer, sequence_length=8, mask_selection_rate=0.3, mask_selection_length=3

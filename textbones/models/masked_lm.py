@@ -12,6 +12,7 @@ from textbones.layers.masked_lm_head import MaskedLMHead
 from textbones.models.backbone import Backbone
 from textbones.models.task import Task
 from textbones.preprocessing.preprocessor import Preprocessor
+from textbones.serialization import qualified_name
 
 
 class MaskedLM(Task):
@@ -78,8 +79,8 @@ class MaskedLM(Task):
     ):
         if self.backbone_cls is not None and not isinstance(backbone, self.backbone_cls):
             raise ValueError(
-                f"{type(self).__name__} needs a {self.backbone_cls.__name__}, got a "
-                f"{type(backbone).__name__}. Use the masked LM class of the backbone's family."
+                f"{type(self).__name__} needs a {qualified_name(self.backbone_cls)}, got a "
+                f"{qualified_name(type(backbone))}. Use the masked LM class of the backbone's family."
             )
         inputs = dict(backbone.input)
         inputs["mask_positions"] = keras.Input(shape=(None,), dtype="int32", name="mask_positions")

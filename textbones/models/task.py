@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
 import re
 import warnings
+from typing import Any, ClassVar
 
 import keras
 
@@ -457,7 +456,6 @@ class Task(TaskInputs, keras.Model):
         from textbones.presets.saver import save_task
 
         save_task(self, preset_dir, format=format)
-
 
 
 def _missing_class(error: TypeError) -> str:

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 
 from textbones.preprocessing import text_batches
+from textbones.preprocessing.tf_tensors import eager_tensors_as_numpy
 
 #: Rows per batch when the caller gives no ``batch_size`` (as Keras does).
 DEFAULT_BATCH_SIZE = 32
@@ -93,6 +94,8 @@ class TaskInputs:
         preprocessor = self.preprocessor
         if preprocess_options is None:
             preprocess_options = self._preprocess_options(purpose)
+        # Eager TensorFlow tensors (a batch taken from a tf.data.Dataset) read as NumPy.
+        x, y, sample_weight = eager_tensors_as_numpy((x, y, sample_weight))
         self._refuse_empty(x, purpose)
         if isinstance(x, keras.utils.PyDataset):
             if preprocessor is not None:
@@ -183,6 +186,7 @@ class TaskInputs:
 
     def _preprocess_batch(self, x, y=None, sample_weight=None, purpose: str = "fit"):
         """One batch of raw text preprocessed (for the ``*_on_batch`` methods)."""
+        x, y, sample_weight = eager_tensors_as_numpy((x, y, sample_weight))
         self._refuse_empty(x, purpose)
         is_text = text_batches.is_text(x) or (
             self.preprocessor is not None and text_batches.is_text_container(x)

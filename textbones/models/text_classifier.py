@@ -11,6 +11,7 @@ from textbones.layers.dropout import Dropout
 from textbones.models.backbone import Backbone
 from textbones.models.task import Task
 from textbones.preprocessing.preprocessor import Preprocessor
+from textbones.serialization import qualified_name
 
 
 class TextClassifier(Task):
@@ -63,8 +64,8 @@ class TextClassifier(Task):
     ):
         if self.backbone_cls is not None and not isinstance(backbone, self.backbone_cls):
             raise ValueError(
-                f"{type(self).__name__} needs a {self.backbone_cls.__name__}, got a "
-                f"{type(backbone).__name__}. Use the classifier class of the backbone's family."
+                f"{type(self).__name__} needs a {qualified_name(self.backbone_cls)}, got a "
+                f"{qualified_name(type(backbone))}. Use the classifier class of the backbone's family."
             )
         if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
             raise ValueError(f"`num_classes` must be a positive integer, got {num_classes!r}.")

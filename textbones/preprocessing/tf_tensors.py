@@ -98,14 +98,34 @@ def _leaves(tree: Any) -> list:
 
 
 # -- eager calls -----------------------------------------------------------------------------------
-def _call_eagerly(tf, run: Callable, args: tuple, kwargs: dict) -> Any:
-    def to_numpy(value):
-        if not _is_tf_tensor(value, tf):
-            return value
-        slot = _InputSlot.of(tf, value, first=0)
-        return slot.from_numpy([part.numpy() for part in _components(value, slot)])
+def eager_tensors_as_numpy(tree: Any) -> Any:
+    """``tree`` (a value, or tuples and dicts of values) with each eager TensorFlow tensor
+    as the NumPy path takes it: strings decoded to ``str``, a ragged tensor as a list of rows.
 
-    args, kwargs = _map_structure(to_numpy, (args, kwargs))
+    Tasks call it on their ``x``, ``y`` and ``sample_weight``, so ``predict`` takes a batch
+    read from a ``tf.data.Dataset`` as it takes lists. Without TensorFlow imported (or
+    without a tensor) ``tree`` comes back as it is.
+
+    Example:
+
+    >>> eager_tensors_as_numpy((["a text"], {"label": 1}))
+    (['a text'], {'label': 1})
+    """
+    tf = _tensorflow()
+    if tf is None:
+        return tree
+    return _map_structure(functools.partial(_eager_as_numpy, tf), tree)
+
+
+def _eager_as_numpy(tf, value: Any) -> Any:
+    if not _is_tf_tensor(value, tf):
+        return value
+    slot = _InputSlot.of(tf, value, first=0)
+    return slot.from_numpy([part.numpy() for part in _components(value, slot)])
+
+
+def _call_eagerly(tf, run: Callable, args: tuple, kwargs: dict) -> Any:
+    args, kwargs = _map_structure(functools.partial(_eager_as_numpy, tf), (args, kwargs))
     return _map_structure(functools.partial(_eager_output, tf), run(*args, **kwargs))
 
 
