@@ -169,14 +169,10 @@ class TransformerEncoder(keras.layers.Layer):
         return inputs_shape
 
     def compute_output_spec(self, inputs, return_attention_scores: bool = False, **kwargs):
-        outputs = keras.KerasTensor(inputs.shape, dtype=self.compute_dtype)
-        if not return_attention_scores:
-            return outputs
-        batch, length = inputs.shape[0], inputs.shape[1]
-        scores = keras.KerasTensor(
-            (batch, self.num_heads, length, length), dtype=self.compute_dtype
+        # The block's output has the attention's shape, and the scores are the attention's.
+        return self._self_attention_layer.compute_output_spec(
+            inputs, return_attention_scores=return_attention_scores
         )
-        return outputs, scores
 
     def get_config(self):
         config = super().get_config()
