@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 
 import keras
 
+from textbones.classproperty import classproperty
 from textbones.models import config_checks
-from textbones.models.classproperty import classproperty
 from textbones.models.input_checks import check_backbone_inputs
 from textbones.serialization import register_keras_hub_aliases
 

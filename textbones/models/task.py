@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 
 import keras
 
+from textbones.classproperty import classproperty
 from textbones.models.backbone import Backbone
-from textbones.models.classproperty import classproperty
 from textbones.models.task_inputs import (
     TaskInputs,
     as_validation,

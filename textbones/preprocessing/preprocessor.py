@@ -4,7 +4,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from textbones.models.classproperty import classproperty
+from textbones.classproperty import classproperty
 from textbones.preprocessing.multi_segment_packer import MultiSegmentPacker
 from textbones.preprocessing.padding_buckets import bucket_length, trim_columns
 from textbones.preprocessing.tf_tensors import accepts_tf_tensors

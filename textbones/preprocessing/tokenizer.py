@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from textbones.models.classproperty import classproperty
+from textbones.classproperty import classproperty
 from textbones.preprocessing.tf_tensors import accepts_tf_tensors
 from textbones.serialization import register_keras_hub_aliases
 
