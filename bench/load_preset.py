@@ -37,7 +37,11 @@ import time
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # bench/tokenize.py would shadow the standard library's tokenize module.
-sys.path = [entry for entry in sys.path if pathlib.Path(entry or ".").resolve() != pathlib.Path(__file__).resolve().parent]
+sys.path = [
+    entry
+    for entry in sys.path
+    if pathlib.Path(entry or ".").resolve() != pathlib.Path(__file__).resolve().parent
+]
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 BENCH = REPO / "build" / "bench"
@@ -107,7 +111,9 @@ def write_presets(with_torch: bool) -> None:
     keras_dir, _ = FORMATS["model.weights.h5"]
     hf_dir, _ = FORMATS["model.safetensors"]
     bin_dir, _ = FORMATS["pytorch_model.bin"]
-    written = (keras_dir / "model.weights.h5").is_file() and (hf_dir / "model.safetensors").is_file()
+    written = (keras_dir / "model.weights.h5").is_file() and (
+        hf_dir / "model.safetensors"
+    ).is_file()
     if not written:
         code = (
             "import keras, textbones; keras.utils.set_random_seed(0); "
@@ -144,7 +150,9 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--textbones-only", action="store_true", help="measure textbones alone")
-    parser.add_argument("--measure", nargs=2, metavar=("LIBRARY", "DIRECTORY"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--measure", nargs=2, metavar=("LIBRARY", "DIRECTORY"), help=argparse.SUPPRESS
+    )
     arguments = parser.parse_args()
     if arguments.measure:
         print(json.dumps(measure(*arguments.measure)))

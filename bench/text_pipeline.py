@@ -43,7 +43,9 @@ import time
 
 # bench/tokenize.py would shadow the standard library's `tokenize` (which `inspect`
 # imports lazily): drop this folder from the path.
-sys.path = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+sys.path = [
+    p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))
+]
 
 
 def _backend_from_argv() -> str:
@@ -102,8 +104,12 @@ def make_vocabulary(words: list[str], size: int) -> list[str]:
     words' syllables as ``##`` pieces, then whole words (the commonest first)."""
     characters = sorted(set("".join(words)) | set(PUNCTUATION) | set("0123456789"))
     pieces = ["##" + c for c in characters if c.isalpha()]
-    pieces += ["##" + onset + vowel for onset in ONSETS for vowel in VOWELS] + ["##" + coda for coda in CODAS]
-    vocabulary = list(dict.fromkeys(RESERVED + characters + [piece for piece in pieces if piece != "##"]))
+    pieces += ["##" + onset + vowel for onset in ONSETS for vowel in VOWELS] + [
+        "##" + coda for coda in CODAS
+    ]
+    vocabulary = list(
+        dict.fromkeys(RESERVED + characters + [piece for piece in pieces if piece != "##"])
+    )
     taken = set(vocabulary)
     vocabulary += [word for word in words if word not in taken][: size - len(vocabulary)]
     if len(vocabulary) != size:
@@ -168,8 +174,14 @@ def build_contenders(vocabulary: list[str], textbones_only: bool) -> dict:
     tokenizer = tb.BertTokenizer(vocabulary=vocabulary, lowercase=True)
     contenders = {
         "textbones": (
-            tb.BertTextClassifier(tb.BertBackbone(**BERT_SMALL), 2, preprocessor=tb.BertTextClassifierPreprocessor(tokenizer)),
-            tb.BertMaskedLM(tb.BertBackbone(**BERT_SMALL), preprocessor=tb.BertMaskedLMPreprocessor(tokenizer)),
+            tb.BertTextClassifier(
+                tb.BertBackbone(**BERT_SMALL),
+                2,
+                preprocessor=tb.BertTextClassifierPreprocessor(tokenizer),
+            ),
+            tb.BertMaskedLM(
+                tb.BertBackbone(**BERT_SMALL), preprocessor=tb.BertMaskedLMPreprocessor(tokenizer)
+            ),
         )
     }
     if textbones_only:
@@ -181,9 +193,14 @@ def build_contenders(vocabulary: list[str], textbones_only: bool) -> dict:
     for name, length in (("KerasHub 512", 512), ("KerasHub 128", 128)):
         contenders[name] = (
             kh.BertTextClassifier(
-                kh.BertBackbone(**BERT_SMALL), 2, preprocessor=kh.BertTextClassifierPreprocessor(tokenizer, sequence_length=length)
+                kh.BertBackbone(**BERT_SMALL),
+                2,
+                preprocessor=kh.BertTextClassifierPreprocessor(tokenizer, sequence_length=length),
             ),
-            kh.BertMaskedLM(kh.BertBackbone(**BERT_SMALL), preprocessor=kh.BertMaskedLMPreprocessor(tokenizer, sequence_length=length)),
+            kh.BertMaskedLM(
+                kh.BertBackbone(**BERT_SMALL),
+                preprocessor=kh.BertMaskedLMPreprocessor(tokenizer, sequence_length=length),
+            ),
         )
     return contenders
 
@@ -213,9 +230,13 @@ def pipeline_alone(masked_lm, sentences: list[str]) -> tuple[float, dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", default=os.environ["KERAS_BACKEND"], help="jax (default), torch or tensorflow")
+    parser.add_argument(
+        "--backend", default=os.environ["KERAS_BACKEND"], help="jax (default), torch or tensorflow"
+    )
     parser.add_argument("--sentences", type=int, default=2000)
-    parser.add_argument("--chunks", type=int, default=4, help="alternation rounds (chunks of whole batches)")
+    parser.add_argument(
+        "--chunks", type=int, default=4, help="alternation rounds (chunks of whole batches)"
+    )
     parser.add_argument("--textbones-only", action="store_true")
     args = parser.parse_args()
 
@@ -237,10 +258,15 @@ def main() -> None:
                 if task == "predict":
                     run = functools.partial(classifier.predict, chunk, batch_size=BATCH, verbose=0)
                 else:
-                    run = functools.partial(masked_lm.fit, chunk, batch_size=BATCH, epochs=1, verbose=0)
+                    run = functools.partial(
+                        masked_lm.fit, chunk, batch_size=BATCH, epochs=1, verbose=0
+                    )
                 wall, compiling = clock.measure(run)
                 timings[task][name].append((wall, compiling))
-                print(f"  {task:7s} {name:13s} {len(chunk):5d} sentences: {wall:7.1f} s (compile {compiling:5.1f} s)", flush=True)
+                print(
+                    f"  {task:7s} {name:13s} {len(chunk):5d} sentences: {wall:7.1f} s (compile {compiling:5.1f} s)",
+                    flush=True,
+                )
 
     preprocessing, shapes = pipeline_alone(contenders["textbones"][1], sentences)
 
@@ -253,23 +279,37 @@ def main() -> None:
     compile_note = "excluding compile" if clock.enabled else "compile included"
     header = f"{'':26s}" + "".join(f"{name:>14s}" for name in contenders)
     net = {
-        task: {name: [wall - (compiling if clock.enabled else 0.0) for wall, compiling in runs] for name, runs in by_name.items()}
+        task: {
+            name: [wall - (compiling if clock.enabled else 0.0) for wall, compiling in runs]
+            for name, runs in by_name.items()
+        }
         for task, by_name in timings.items()
     }
     for task in ("predict", "fit"):
         title = "predict (TextClassifier)" if task == "predict" else "fit, 1 epoch (MaskedLM)"
         print(f"\n{title}\n{header}")
         totals = {name: sum(net[task][name]) for name in contenders}
-        print(f"{'seconds, ' + compile_note:26s}" + "".join(f"{totals[name]:14.1f}" for name in contenders))
+        print(
+            f"{'seconds, ' + compile_note:26s}"
+            + "".join(f"{totals[name]:14.1f}" for name in contenders)
+        )
         if clock.enabled:
             compiles = {name: sum(c for _, c in timings[task][name]) for name in contenders}
             with_compile = {name: sum(w for w, _ in timings[task][name]) for name in contenders}
-            print(f"{'compile seconds':26s}" + "".join(f"{compiles[name]:14.1f}" for name in contenders))
-            print(f"{'seconds with compile':26s}" + "".join(f"{with_compile[name]:14.1f}" for name in contenders))
+            print(
+                f"{'compile seconds':26s}"
+                + "".join(f"{compiles[name]:14.1f}" for name in contenders)
+            )
+            print(
+                f"{'seconds with compile':26s}"
+                + "".join(f"{with_compile[name]:14.1f}" for name in contenders)
+            )
         for name in contenders:
             if name == "textbones":
                 continue
-            per_chunk = [theirs / ours for theirs, ours in zip(net[task][name], net[task]["textbones"])]
+            per_chunk = [
+                theirs / ours for theirs, ours in zip(net[task][name], net[task]["textbones"])
+            ]
             line = (
                 f"textbones vs {name}: {totals[name] / totals['textbones']:.2f}x "
                 f"(per chunk: {', '.join(f'{ratio:.2f}' for ratio in per_chunk)}; median {np.median(per_chunk):.2f})"
@@ -283,7 +323,10 @@ def main() -> None:
         f"\ntextbones fit pipeline alone (tokenize, pack, mask, pad; one thread): {preprocessing:.1f} s "
         f"= {preprocessing / fit_wall:.0%} of its fit time ({compile_note})"
     )
-    print("batches per (padded length, mask slots):", ", ".join(f"{k}: {v}" for k, v in shapes.items()))
+    print(
+        "batches per (padded length, mask slots):",
+        ", ".join(f"{k}: {v}" for k, v in shapes.items()),
+    )
 
 
 if __name__ == "__main__":

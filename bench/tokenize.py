@@ -20,7 +20,9 @@ import sys
 
 # This file is named like the standard library's `tokenize`, which `inspect` imports
 # lazily; drop the script's own folder from the path so that import finds the real one.
-sys.path = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+sys.path = [
+    p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))
+]
 
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
@@ -71,12 +73,17 @@ def main() -> None:
 
     sentences = make_sentences(SENTENCES)
     vocabulary = compute_word_piece_vocabulary(
-        sentences, 2000, lowercase=True, reserved_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+        sentences,
+        2000,
+        lowercase=True,
+        reserved_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"],
     )
     batches = [sentences[i : i + BATCH] for i in range(0, len(sentences), BATCH)]
     results = {}
 
-    ours = BertTextClassifierPreprocessor(BertTokenizer(vocabulary=vocabulary, lowercase=True), sequence_length=LENGTH)
+    ours = BertTextClassifierPreprocessor(
+        BertTokenizer(vocabulary=vocabulary, lowercase=True), sequence_length=LENGTH
+    )
     results["textbones"] = timed(lambda: [ours(batch) for batch in batches])
 
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
@@ -101,12 +108,16 @@ def main() -> None:
         packer = keras_hub.layers.MultiSegmentPacker(
             sequence_length=LENGTH, start_value=theirs.cls_token_id, end_value=theirs.sep_token_id
         )
-        results["KerasHub direct"] = timed(lambda: [packer(theirs(batch)) for batch in batches], repeats=1)
+        results["KerasHub direct"] = timed(
+            lambda: [packer(theirs(batch)) for batch in batches], repeats=1
+        )
         dataset = tf.data.Dataset.from_tensor_slices(sentences).batch(BATCH)
         dataset = dataset.map(lambda x: packer(theirs(x)), num_parallel_calls=tf.data.AUTOTUNE)
         results["KerasHub tf.data"] = timed(lambda: [None for _ in dataset], repeats=3)
 
-    print(f"{SENTENCES} sentences, batches of {BATCH}, packed to {LENGTH} (textbones {textbones.__version__})")
+    print(
+        f"{SENTENCES} sentences, batches of {BATCH}, packed to {LENGTH} (textbones {textbones.__version__})"
+    )
     for name, seconds in results.items():
         print(f"{name:>18}: {seconds:7.3f} s  ({SENTENCES / seconds:9.0f} sentences/s)")
     base = results["textbones"]

@@ -26,9 +26,12 @@ import time
 
 # bench/tokenize.py would shadow the standard library's `tokenize` (which `inspect`
 # imports lazily): drop this folder from the path and load the sibling script by file.
-sys.path = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+sys.path = [
+    p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))
+]
 _spec = importlib.util.spec_from_file_location(
-    "backbone_inference", os.path.join(os.path.dirname(os.path.abspath(__file__)), "backbone_inference.py")
+    "backbone_inference",
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "backbone_inference.py"),
 )
 backbone_inference = importlib.util.module_from_spec(_spec)
 
@@ -64,7 +67,10 @@ def make_batch(seed: int = 0):
         "segment_ids": np.zeros((BATCH, LENGTH), "int32"),
         "padding_mask": np.ones((BATCH, LENGTH), "int32"),
         "mask_positions": np.sort(
-            np.stack([rng.choice(np.arange(1, LENGTH - 1), MASKS, replace=False) for _ in range(BATCH)]), axis=1
+            np.stack(
+                [rng.choice(np.arange(1, LENGTH - 1), MASKS, replace=False) for _ in range(BATCH)]
+            ),
+            axis=1,
         ).astype("int32"),
     }
     y = rng.integers(1000, 30000, (BATCH, MASKS)).astype("int32")
@@ -77,12 +83,16 @@ def build_models(textbones_only: bool) -> dict:
 
     keras.utils.set_random_seed(0)
     models = {
-        "textbones": textbones.models.BertMaskedLM(textbones.models.BertBackbone(**BERT_BASE), preprocessor=None)
+        "textbones": textbones.models.BertMaskedLM(
+            textbones.models.BertBackbone(**BERT_BASE), preprocessor=None
+        )
     }
     if not textbones_only:
         import keras_hub
 
-        models["keras_hub"] = keras_hub.models.BertMaskedLM(keras_hub.models.BertBackbone(**BERT_BASE), preprocessor=None)
+        models["keras_hub"] = keras_hub.models.BertMaskedLM(
+            keras_hub.models.BertBackbone(**BERT_BASE), preprocessor=None
+        )
     return models
 
 
@@ -104,7 +114,11 @@ def main() -> None:
     # Each round times the matmul and one step of each library, so that the rate the
     # steps are compared with was measured under the same load.
     matmul = backbone_inference.matmul_timer()
-    matmul_times, times, cpu_times = [], {name: [] for name in models}, {name: [] for name in models}
+    matmul_times, times, cpu_times = (
+        [],
+        {name: [] for name in models},
+        {name: [] for name in models},
+    )
     for _ in range(args.rounds):
         matmul_times.append(min(matmul() for _ in range(3)))
         for name, model in models.items():
@@ -119,7 +133,9 @@ def main() -> None:
         f"backend: {keras.backend.backend()}, BERT-base masked LM train step, batch {BATCH} x {LENGTH} "
         f"tokens, {MASKS} mask slots, dropout 0.1, Adam"
     )
-    print(f"float32 matmul rate (2048^3, median of {args.rounds} rounds): {rate:.0f} GFLOP/s; one step: {flops / 1e9:.0f} GFLOP")
+    print(
+        f"float32 matmul rate (2048^3, median of {args.rounds} rounds): {rate:.0f} GFLOP/s; one step: {flops / 1e9:.0f} GFLOP"
+    )
     medians = {}
     for name, samples in times.items():
         medians[name] = statistics.median(samples)

@@ -77,7 +77,9 @@ def make_inputs(family: str, lengths=(7, 5, 2), total: int = 7, seed: int = 0) -
     batch = len(lengths)
     mask = (np.arange(total)[None, :] < np.array(lengths)[:, None]).astype("int32")
     inputs = {
-        "token_ids": (rng.integers(1, TINY_CONFIGS[family]["vocabulary_size"], (batch, total)) * mask).astype("int32"),
+        "token_ids": (
+            rng.integers(1, TINY_CONFIGS[family]["vocabulary_size"], (batch, total)) * mask
+        ).astype("int32"),
         "segment_ids": ((np.arange(total)[None, :] >= 3) * mask).astype("int32"),
     }
     if family != "f_net":

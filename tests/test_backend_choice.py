@@ -15,7 +15,9 @@ def backend_chosen(tmp_path, keras_json: dict | None, env_backend: str | None = 
         (tmp_path / "keras.json").write_text(json.dumps(keras_json))
     if env_backend:
         env["KERAS_BACKEND"] = env_backend
-    result = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip().splitlines()[-1]
 

@@ -44,6 +44,8 @@ print("tensorflow imported:", "tensorflow" in sys.modules)
 
 
 def test_preprocessing_never_imports_tensorflow():
-    result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "tensorflow imported: False"

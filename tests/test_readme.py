@@ -22,7 +22,11 @@ def test_readme_block_runs(index, tmp_path, monkeypatch):
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         exec(compile(code, f"README block {index}", "exec"), {"__name__": "__readme__"})
-    promised = [line.split("# ", 1)[1] for line in code.splitlines() if line.startswith("print(") and "# " in line]
+    promised = [
+        line.split("# ", 1)[1]
+        for line in code.splitlines()
+        if line.startswith("print(") and "# " in line
+    ]
     assert printed.getvalue().splitlines() == promised
 
 
@@ -30,7 +34,9 @@ def test_first_command_pretrains_then_fills_a_mask():
     """The README's first command installs, runs `textbones pretrain` and then `fill-mask` on
     its output (tests/cli runs both commands for real, on a small corpus)."""
     first_block = README.read_text(encoding="utf-8").split("```bash", 1)[1].split("```")[0]
-    first_command = next(line for line in first_block.splitlines() if line.startswith("python3 -m venv"))
+    first_command = next(
+        line for line in first_block.splitlines() if line.startswith("python3 -m venv")
+    )
     steps = [step.strip() for step in first_command.split("&&")]
     assert steps[1] == '.venv/bin/pip install -e ".[jax]"'
     assert steps[2] == ".venv/bin/textbones pretrain --out ./my_bert"
@@ -43,7 +49,9 @@ def test_quickstart_script_runs():
     import sys
 
     script = README.parent / "examples" / "quickstart.py"
-    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "BertBackbone: 10,029,312 parameters"

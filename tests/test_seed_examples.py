@@ -30,7 +30,9 @@ BACKBONE_PAGES = {
 def page(name: str) -> str:
     path = SEEDS / name
     if not path.is_file():
-        pytest.fail(f"The reference page {path} is missing: these tests need ../shared beside the repository.")
+        pytest.fail(
+            f"The reference page {path} is missing: these tests need ../shared beside the repository."
+        )
     return path.read_text(encoding="utf-8")
 
 
@@ -41,8 +43,14 @@ def example_block(text: str) -> tuple[str, str, str]:
     calls = [i for i, line in enumerate(lines) if line.strip() == "model(input_data)" and i > start]
     block = lines[start : calls[1] + 1]
     pretrained = next(i for i, line in enumerate(block) if line.strip().startswith("# Pretrained"))
-    custom = next(i for i, line in enumerate(block) if line.strip().startswith("# Randomly initialized"))
-    return "\n".join(block[:pretrained]), "\n".join(block[pretrained:custom]), "\n".join(block[custom:])
+    custom = next(
+        i for i, line in enumerate(block) if line.strip().startswith("# Randomly initialized")
+    )
+    return (
+        "\n".join(block[:pretrained]),
+        "\n".join(block[pretrained:custom]),
+        "\n".join(block[custom:]),
+    )
 
 
 def run(code: str, namespace: dict | None = None) -> dict:
@@ -68,7 +76,9 @@ def test_pretrained_example_offline_fails_clearly(name):
     data, pretrained, _ = example_block(page(name))
     preset = BACKBONE_PAGES[name][1]
     assert f'"{preset}"' in pretrained
-    with pytest.raises(PresetDownloadError, match=f"Could not download the built-in preset '{preset}'"):
+    with pytest.raises(
+        PresetDownloadError, match=f"Could not download the built-in preset '{preset}'"
+    ):
         run(data + "\n" + pretrained)
 
 
@@ -77,13 +87,20 @@ def test_pretrained_example_with_a_local_preset(name, tmp_path):
     data, pretrained, _ = example_block(page(name))
     class_name, preset, _ = BACKBONE_PAGES[name]
     cls = getattr(textbones.models, class_name)
-    small = dict(vocabulary_size=40, num_layers=1, hidden_dim=8, intermediate_dim=16, max_sequence_length=16)
+    small = dict(
+        vocabulary_size=40, num_layers=1, hidden_dim=8, intermediate_dim=16, max_sequence_length=16
+    )
     if class_name == "BertBackbone":
         small["num_heads"] = 2
     local = cls(**small)
     perturb_weights(local)
     local.save_to_preset(tmp_path / preset)
-    namespace = run(data + "\n" + pretrained.replace(f'"{preset}"', repr(str(tmp_path / preset))) + "\nout = model(input_data)")
+    namespace = run(
+        data
+        + "\n"
+        + pretrained.replace(f'"{preset}"', repr(str(tmp_path / preset)))
+        + "\nout = model(input_data)"
+    )
     expected = local(namespace["input_data"])["pooled_output"]
     np.testing.assert_array_equal(to_numpy(namespace["out"]["pooled_output"]), to_numpy(expected))
 
@@ -104,10 +121,15 @@ def test_custom_config_example_with_python_dash_c(name):
     """As a user would paste it: ``python -c "import textbones as keras_nlp, numpy as np; ..."``."""
     data, _, custom = example_block(page(name))
     code = (
-        "import textbones as keras_nlp, numpy as np\n" + data + "\n" + custom
+        "import textbones as keras_nlp, numpy as np\n"
+        + data
+        + "\n"
+        + custom
         + "\nout = model(input_data)\nprint(tuple(out['sequence_output'].shape), tuple(out['pooled_output'].shape))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "(1, 12, 256) (1, 256)"
     assert "Traceback" not in result.stderr
@@ -130,8 +152,15 @@ def code_between(text: str, first: str, last: str, occurrence_of_last: int = 1) 
 def albert_page_examples() -> dict[str, str]:
     text = page(ALBERT_PAGE)
     return {
-        "raw": code_between(text, 'features = ["The quick brown fox jumped."', "masked_lm.fit(x=features, batch_size=2)", 2),
-        "preprocessed": code_between(text, "# Create preprocessed batch", "masked_lm.fit(x=features, y=labels, batch_size=2)"),
+        "raw": code_between(
+            text,
+            'features = ["The quick brown fox jumped."',
+            "masked_lm.fit(x=features, batch_size=2)",
+            2,
+        ),
+        "preprocessed": code_between(
+            text, "# Create preprocessed batch", "masked_lm.fit(x=features, y=labels, batch_size=2)"
+        ),
         "from_preset": code_between(text, "# Load a Gemma generative task.", ")", 2),
     }
 
@@ -153,8 +182,14 @@ def albert_preset(tmp_path_factory) -> pathlib.Path:
     tokenizer = textbones.models.AlbertTokenizer(proto=tiny_proto("albert"))
     assert tokenizer.vocabulary_size() > 8  # the preprocessed example uses ids up to 8
     backbone = textbones.models.AlbertBackbone(
-        vocabulary_size=tokenizer.vocabulary_size(), num_layers=2, num_heads=2, embedding_dim=8,
-        hidden_dim=16, intermediate_dim=32, num_groups=1, max_sequence_length=32,
+        vocabulary_size=tokenizer.vocabulary_size(),
+        num_layers=2,
+        num_heads=2,
+        embedding_dim=8,
+        hidden_dim=16,
+        intermediate_dim=32,
+        num_groups=1,
+        max_sequence_length=32,
     )
     preprocessor = textbones.models.AlbertMaskedLMPreprocessor(
         tokenizer, sequence_length=32, mask_selection_rate=0.5, mask_selection_length=8
@@ -166,9 +201,20 @@ def albert_preset(tmp_path_factory) -> pathlib.Path:
 
 def local_bert_preset(folder: pathlib.Path) -> pathlib.Path:
     """A tiny BERT backbone and tokenizer saved as a preset (no task), as the built-in ones are."""
-    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + "the quick brown fox jumped . i forgot my homework".split()
+    vocabulary = [
+        "[PAD]",
+        "[UNK]",
+        "[CLS]",
+        "[SEP]",
+        "[MASK]",
+    ] + "the quick brown fox jumped . i forgot my homework".split()
     backbone = textbones.models.BertBackbone(
-        vocabulary_size=len(vocabulary), num_layers=1, num_heads=2, hidden_dim=8, intermediate_dim=16, max_sequence_length=16
+        vocabulary_size=len(vocabulary),
+        num_layers=1,
+        num_heads=2,
+        hidden_dim=8,
+        intermediate_dim=16,
+        max_sequence_length=16,
     )
     backbone.save_to_preset(folder)
     textbones.models.BertTokenizer(vocabulary=vocabulary, lowercase=True).save_to_preset(folder)
@@ -182,24 +228,33 @@ def weights_by_id(variables) -> dict[int, np.ndarray]:
 def test_albert_page_examples_are_all_found():
     examples = albert_page_examples()
     assert examples["raw"].count("masked_lm.fit(x=features, batch_size=2)") == 2
-    assert "jit_compile=True" in examples["raw"] and "masked_lm.backbone.trainable = False" in examples["raw"]
+    assert (
+        "jit_compile=True" in examples["raw"]
+        and "masked_lm.backbone.trainable = False" in examples["raw"]
+    )
     assert '"mask_positions": np.array([[2, 4]] * 2)' in examples["preprocessed"]
     assert "preprocessor=None" in examples["preprocessed"]
-    assert examples["from_preset"].count("from_preset(") == 2 and examples["from_preset"].endswith(")")
+    assert examples["from_preset"].count("from_preset(") == 2 and examples["from_preset"].endswith(
+        ")"
+    )
 
 
 @pytest.mark.parametrize("example", ["raw", "preprocessed"])
 def test_albert_masked_lm_examples_offline_fail_clearly(example):
     code = albert_page_examples()[example]
     assert '"albert_base_en_uncased"' in code
-    with pytest.raises(PresetDownloadError, match="Could not download the built-in preset 'albert_base_en_uncased'"):
+    with pytest.raises(
+        PresetDownloadError, match="Could not download the built-in preset 'albert_base_en_uncased'"
+    ):
         run_page(code)
 
 
 def test_albert_masked_lm_raw_string_example_with_a_local_preset(albert_preset):
     """Fit, re-compile with ``jit_compile=True``, freeze the backbone, fit again: the second
     fit trains the head alone."""
-    code = albert_page_examples()["raw"].replace('"albert_base_en_uncased"', repr(str(albert_preset)))
+    code = albert_page_examples()["raw"].replace(
+        '"albert_base_en_uncased"', repr(str(albert_preset))
+    )
     first_fit, refit = code.index("masked_lm.fit("), code.index("# Re-compile")
     load, first_fit, refit = code[:first_fit], code[first_fit:refit], code[refit:]
 
@@ -208,7 +263,9 @@ def test_albert_masked_lm_raw_string_example_with_a_local_preset(albert_preset):
     assert type(masked_lm).__name__ == "AlbertMaskedLM"
     assert type(masked_lm.preprocessor).__name__ == "AlbertMaskedLMPreprocessor"
     backbone_ids = {id(variable) for variable in masked_lm.backbone.weights}
-    head_variables = [variable for variable in masked_lm.weights if id(variable) not in backbone_ids]
+    head_variables = [
+        variable for variable in masked_lm.weights if id(variable) not in backbone_ids
+    ]
     assert head_variables, "the masked LM has no weights of its own"
     loaded = weights_by_id(masked_lm.backbone.weights)
 
@@ -229,13 +286,19 @@ def test_albert_masked_lm_raw_string_example_with_a_local_preset(albert_preset):
     for key, before in backbone_before.items():
         np.testing.assert_array_equal(backbone_after[key], before)  # frozen
     head_after = weights_by_id(head_variables)
-    changed = [key for key, before in head_before.items() if not np.array_equal(head_after[key], before)]
+    changed = [
+        key for key, before in head_before.items() if not np.array_equal(head_after[key], before)
+    ]
     assert changed, "the second fit did not train the masked-LM head"
 
 
 def test_albert_masked_lm_preprocessed_example_with_a_local_preset(albert_preset):
-    code = albert_page_examples()["preprocessed"].replace('"albert_base_en_uncased"', repr(str(albert_preset)))
-    code = code.replace("masked_lm.fit(x=features, y=labels", "history = masked_lm.fit(x=features, y=labels")
+    code = albert_page_examples()["preprocessed"].replace(
+        '"albert_base_en_uncased"', repr(str(albert_preset))
+    )
+    code = code.replace(
+        "masked_lm.fit(x=features, y=labels", "history = masked_lm.fit(x=features, y=labels"
+    )
     code += "\nlogits = masked_lm.predict(features, verbose=0)"
     namespace = run_page(code)
     masked_lm = namespace["masked_lm"]
@@ -252,7 +315,9 @@ def test_task_from_preset_examples(tmp_path):
     with pytest.raises(ValueError, match="Unknown preset 'gemma_2b_en'"):
         run_page(gemma)
     # A built-in name: offline, the clear download error.
-    with pytest.raises(PresetDownloadError, match="Could not download the built-in preset 'bert_base_en'"):
+    with pytest.raises(
+        PresetDownloadError, match="Could not download the built-in preset 'bert_base_en'"
+    ):
         run_page(bert)
     # The same call on a local BERT preset gives a BERT classifier that reads raw text.
     local = local_bert_preset(tmp_path / "bert")
@@ -260,4 +325,6 @@ def test_task_from_preset_examples(tmp_path):
     model = namespace["model"]
     assert type(model).__name__ == "BertTextClassifier" and model.num_classes == 2
     assert type(model.preprocessor).__name__ == "BertTextClassifierPreprocessor"
-    assert to_numpy(model.predict(["The quick brown fox jumped.", "I forgot my homework."], verbose=0)).shape == (2, 2)
+    assert to_numpy(
+        model.predict(["The quick brown fox jumped.", "I forgot my homework."], verbose=0)
+    ).shape == (2, 2)

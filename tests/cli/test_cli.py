@@ -37,7 +37,11 @@ def run_cli_process(*arguments, cwd=None):
     }
     done = subprocess.run(
         [sys.executable, "-m", "textbones", *map(str, arguments)],
-        capture_output=True, text=True, env=environment, cwd=cwd, timeout=600,
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=cwd,
+        timeout=600,
     )
     return done.returncode, done.stdout, done.stderr
 
@@ -48,7 +52,16 @@ def pretrained(tmp_path_factory):
     corpus = folder / "corpus.txt"
     corpus.write_text("\n".join(CORPUS * 2) + "\n")
     status, out, err = run_cli(
-        "pretrain", "--corpus", corpus, "--epochs", "2", "--batch-size", "16", "--out", folder / "mlm", cwd=folder
+        "pretrain",
+        "--corpus",
+        corpus,
+        "--epochs",
+        "2",
+        "--batch-size",
+        "16",
+        "--out",
+        folder / "mlm",
+        cwd=folder,
     )
     assert status == 0, err
     return folder / "mlm", out
@@ -81,19 +94,27 @@ def test_presets_lists_the_built_in_table(tmp_path):
 def test_pretrain_then_use_what_it_wrote(pretrained, tmp_path):
     preset, log = pretrained
     assert "Held-out masked-token accuracy before training" in log and "after training" in log
-    assert {"task.json", "task.weights.h5", "model.weights.h5", "tokenizer.json"} <= {p.name for p in preset.iterdir()}
+    assert {"task.json", "task.weights.h5", "model.weights.h5", "tokenizer.json"} <= {
+        p.name for p in preset.iterdir()
+    }
 
     status, out, err = run_cli("fill-mask", preset, "the cat sat on the [MASK].", "--top-k", "3")
     assert status == 0, err
     lines = out.splitlines()
     assert lines[0] == "[MASK] 1:" and len(lines) == 4
     probabilities = [float(line.split("%")[0]) for line in lines[1:]]
-    assert probabilities == sorted(probabilities, reverse=True) and 0 < sum(probabilities) <= 100.0001
+    assert (
+        probabilities == sorted(probabilities, reverse=True) and 0 < sum(probabilities) <= 100.0001
+    )
 
     status, out, err = run_cli("inspect", preset, "--json")
     info = json.loads(out)
     assert status == 0, err
-    assert (info["family"], info["backbone"], info["task"]) == ("bert", "BertBackbone", "BertMaskedLM")
+    assert (info["family"], info["backbone"], info["task"]) == (
+        "bert",
+        "BertBackbone",
+        "BertMaskedLM",
+    )
     assert info["config"]["num_layers"] == 2 and info["config"]["hidden_dim"] == 128
 
     status, out, err = run_cli("embed", preset, "the cat", "a dog ran")
@@ -108,7 +129,9 @@ def test_pretrain_then_use_what_it_wrote(pretrained, tmp_path):
 def test_classify_prints_a_json_line_per_text(tmp_path):
     import textbones
 
-    tokenizer = textbones.models.BertTokenizer(vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad"])
+    tokenizer = textbones.models.BertTokenizer(
+        vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad"]
+    )
     backbone = textbones.models.BertBackbone(7, 1, 2, 8, 16, max_sequence_length=16)
     preprocessor = textbones.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=16)
     classifier = textbones.models.BertTextClassifier(backbone, 3, preprocessor)
@@ -134,12 +157,16 @@ def test_failures_are_one_line_with_exit_status_1(pretrained, tmp_path):
     ]
     empty = tmp_path / "empty.txt"
     empty.write_text("\n\n")
-    cases.append((("pretrain", "--corpus", empty, "--out", tmp_path / "out"), "The corpus is empty"))
+    cases.append(
+        (("pretrain", "--corpus", empty, "--out", tmp_path / "out"), "The corpus is empty")
+    )
     a_file = tmp_path / "a_file"
     a_file.write_text("x")
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("\n".join(CORPUS))
-    cases.append((("pretrain", "--corpus", corpus, "--out", a_file / "sub"), "is a file, not a directory"))
+    cases.append(
+        (("pretrain", "--corpus", corpus, "--out", a_file / "sub"), "is a file, not a directory")
+    )
     for arguments, expected in cases:
         status, out, err = run_cli(*arguments, cwd=tmp_path)
         assert status == 1, (arguments, out, err)
@@ -161,17 +188,24 @@ def test_convert_to_transformers_and_back_keeps_the_predictions(pretrained, tmp_
 
     status, _, err = run_cli("convert", tmp_path / "hf", tmp_path / "back")
     assert status == 0, err
-    assert {"task.json", "task.weights.h5", "model.weights.h5"} <= {p.name for p in (tmp_path / "back").iterdir()}
+    assert {"task.json", "task.weights.h5", "model.weights.h5"} <= {
+        p.name for p in (tmp_path / "back").iterdir()
+    }
 
     # The same top predictions from the original, the checkpoint and the preset converted
     # back. The scores agree to rounding only: a transformers config has one activation
     # and one layer-norm epsilon for the whole model, so the exported masked-LM head uses
     # the encoder's (the export warns about it).
     text = "the dog slept on the [MASK]."
-    outputs = [run_cli("fill-mask", folder, text, "--top-k", "3") for folder in (preset, tmp_path / "hf", tmp_path / "back")]
+    outputs = [
+        run_cli("fill-mask", folder, text, "--top-k", "3")
+        for folder in (preset, tmp_path / "hf", tmp_path / "back")
+    ]
     assert all(status == 0 for status, _, _ in outputs), outputs
     rows = [[line.split() for line in out.splitlines()[1:]] for _, out, _ in outputs]
-    assert rows[0] and [token for _, token in rows[0]] == [token for _, token in rows[1]] == [token for _, token in rows[2]]
+    assert rows[0] and [token for _, token in rows[0]] == [token for _, token in rows[1]] == [
+        token for _, token in rows[2]
+    ]
     scores = np.array([[float(score.rstrip("%")) for score, _ in row] for row in rows])
     np.testing.assert_allclose(scores[1], scores[0], atol=0.05)
     np.testing.assert_array_equal(scores[2], scores[1])

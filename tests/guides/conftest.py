@@ -9,5 +9,7 @@ collection altogether; ``test_keras_io_guides.py`` runs them in a subprocess.
 import pathlib
 
 collect_ignore = sorted(
-    path.name for path in pathlib.Path(__file__).parent.glob("*.py") if not path.name.startswith(("test_", "conftest"))
+    path.name
+    for path in pathlib.Path(__file__).parent.glob("*.py")
+    if not path.name.startswith(("test_", "conftest"))
 )

@@ -129,7 +129,9 @@ def classifier(s, encoder_layer, name):
 def step_06_build_fnet_classifier(s):
     """Model: TokenAndPositionEmbedding(mask_zero=True) + 3 FNetEncoder + pooling + Dense(sigmoid)"""
     s.fnet_classifier = classifier(
-        s, lambda: s.keras_nlp.layers.FNetEncoder(intermediate_dim=INTERMEDIATE_DIM), "fnet_classifier"
+        s,
+        lambda: s.keras_nlp.layers.FNetEncoder(intermediate_dim=INTERMEDIATE_DIM),
+        "fnet_classifier",
     )
 
 
@@ -156,7 +158,9 @@ def step_09_transformer_classifier(s):
     keras = s.keras
     transformer_classifier = classifier(
         s,
-        lambda: s.keras_nlp.layers.TransformerEncoder(intermediate_dim=INTERMEDIATE_DIM, num_heads=NUM_HEADS),
+        lambda: s.keras_nlp.layers.TransformerEncoder(
+            intermediate_dim=INTERMEDIATE_DIM, num_heads=NUM_HEADS
+        ),
         "transformer_classifier",
     )
     transformer_classifier.summary()

@@ -17,7 +17,9 @@ TITLE = "Getting Started with KerasNLP"
 SOURCE = "https://keras.io/guides/keras_nlp/getting_started/"
 
 BATCH_SIZE = 16
-SEQUENCE_LENGTH = 64  # the guide: 512 (separate preprocessing), 256 (pretraining), 512 (StartEndPacker)
+SEQUENCE_LENGTH = (
+    64  # the guide: 512 (separate preprocessing), 256 (pretraining), 512 (StartEndPacker)
+)
 MASKS_PER_SEQUENCE = 16  # the guide: 64
 EPOCHS = 1  # the guide: 1 and 3
 
@@ -48,7 +50,9 @@ def step_02_data(s):
 
 def step_03_pretrained_classifier_predict(s):
     """Inference with a pretrained classifier: BertClassifier.from_preset(sst2).predict([...])"""
-    s.classifier = s.keras_nlp.models.BertClassifier.from_preset(s.presets["bert_tiny_en_uncased_sst2"])
+    s.classifier = s.keras_nlp.models.BertClassifier.from_preset(
+        s.presets["bert_tiny_en_uncased_sst2"]
+    )
     predictions = s.classifier.predict(["I love modular workflows in keras-nlp!"])
     # The guide shows float16 logits: the task is built under the global mixed_float16 policy.
     assert predictions.shape == (1, 2), f"predict gave shape {predictions.shape}"
@@ -65,9 +69,13 @@ def step_04_pretrained_classifier_evaluate(s):
 
 def step_05_fine_tune_backbone_preset(s):
     """Fine tuning a pretrained backbone: BertClassifier.from_preset(backbone, num_classes=2).fit"""
-    classifier = s.keras_nlp.models.BertClassifier.from_preset(s.presets["bert_tiny_en_uncased"], num_classes=2)
+    classifier = s.keras_nlp.models.BertClassifier.from_preset(
+        s.presets["bert_tiny_en_uncased"], num_classes=2
+    )
     history = classifier.fit(s.imdb_train, validation_data=s.imdb_test, epochs=EPOCHS)
-    assert set(history.history) >= {"loss", "val_loss", "sparse_categorical_accuracy"}, history.history
+    assert set(history.history) >= {"loss", "val_loss", "sparse_categorical_accuracy"}, (
+        history.history
+    )
 
 
 def step_06_preprocessor_in_tf_data(s):
@@ -76,8 +84,12 @@ def step_06_preprocessor_in_tf_data(s):
     preprocessor = s.keras_nlp.models.BertPreprocessor.from_preset(
         s.presets["bert_tiny_en_uncased"], sequence_length=SEQUENCE_LENGTH
     )
-    imdb_train_cached = s.imdb_train.map(preprocessor, tf.data.AUTOTUNE).cache().prefetch(tf.data.AUTOTUNE)
-    imdb_test_cached = s.imdb_test.map(preprocessor, tf.data.AUTOTUNE).cache().prefetch(tf.data.AUTOTUNE)
+    imdb_train_cached = (
+        s.imdb_train.map(preprocessor, tf.data.AUTOTUNE).cache().prefetch(tf.data.AUTOTUNE)
+    )
+    imdb_test_cached = (
+        s.imdb_test.map(preprocessor, tf.data.AUTOTUNE).cache().prefetch(tf.data.AUTOTUNE)
+    )
     classifier = s.keras_nlp.models.BertClassifier.from_preset(
         s.presets["bert_tiny_en_uncased"], preprocessor=None, num_classes=2
     )
@@ -88,7 +100,9 @@ def step_07_tokenizer_from_preset(s):
     """Custom preprocessing: BertTokenizer.from_preset(...) on a list of two strings (ragged ids)"""
     s.tokenizer = s.keras_nlp.models.BertTokenizer.from_preset(s.presets["bert_tiny_en_uncased"])
     token_ids = s.tokenizer(["I love modular workflows!", "Libraries over frameworks!"])
-    assert len(token_ids) == 2 and len(token_ids[0]) != len(token_ids[1]), f"not ragged: {token_ids}"
+    assert len(token_ids) == 2 and len(token_ids[0]) != len(token_ids[1]), (
+        f"not ragged: {token_ids}"
+    )
 
 
 def step_08_packer_in_tf_data(s):
@@ -105,19 +119,27 @@ def step_08_packer_in_tf_data(s):
         x = {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": token_ids != 0}
         return x, y
 
-    imdb_train_preprocessed = s.imdb_train.map(preprocessor, tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    imdb_train_preprocessed = s.imdb_train.map(preprocessor, tf.data.AUTOTUNE).prefetch(
+        tf.data.AUTOTUNE
+    )
     s.imdb_test.map(preprocessor, tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
     features, label = imdb_train_preprocessed.unbatch().take(1).get_single_element()
     print((features, label))
     assert features["token_ids"].shape == (SEQUENCE_LENGTH,), features["token_ids"].shape
-    assert features["padding_mask"].dtype == tf.bool, f"padding_mask is {features['padding_mask'].dtype}"
-    assert int(features["token_ids"][0]) == tokenizer.cls_token_id, f"ids start {features['token_ids'][:3]}"
+    assert features["padding_mask"].dtype == tf.bool, (
+        f"padding_mask is {features['padding_mask'].dtype}"
+    )
+    assert int(features["token_ids"][0]) == tokenizer.cls_token_id, (
+        f"ids start {features['token_ids'][:3]}"
+    )
 
 
 def step_09_backbone_preprocessing_pipeline(s):
     """Custom model: BertPreprocessor and BertBackbone from the preset, map()ped and cached"""
     tf = s.tf
-    preprocessor = s.keras_nlp.models.BertPreprocessor.from_preset(s.presets["bert_tiny_en_uncased"])
+    preprocessor = s.keras_nlp.models.BertPreprocessor.from_preset(
+        s.presets["bert_tiny_en_uncased"]
+    )
     s.backbone = s.keras_nlp.models.BertBackbone.from_preset(s.presets["bert_tiny_en_uncased"])
     s.imdb_train_preprocessed = (
         s.imdb_train.map(preprocessor, tf.data.AUTOTUNE).cache().prefetch(tf.data.AUTOTUNE)
@@ -159,7 +181,8 @@ def step_12_masking_pipeline(s):
     """Pretraining: preprocessor + MaskedLMMaskGenerator in a map()ped function; print an example"""
     tf, keras_nlp = s.tf, s.keras_nlp
     preprocessor = keras_nlp.models.BertPreprocessor.from_preset(
-        s.presets["bert_tiny_en_uncased"], sequence_length=SEQUENCE_LENGTH  # the guide: 256
+        s.presets["bert_tiny_en_uncased"],
+        sequence_length=SEQUENCE_LENGTH,  # the guide: 256
     )
     preprocessor.packer  # the guide reads both
     tokenizer = preprocessor.tokenizer
@@ -182,17 +205,19 @@ def step_12_masking_pipeline(s):
         }
         return features, masked_inputs["mask_ids"], masked_inputs["mask_weights"]
 
-    s.pretrain_ds = s.imdb_train.map(
-        preprocess, num_parallel_calls=tf.data.AUTOTUNE
-    ).prefetch(tf.data.AUTOTUNE)
-    s.pretrain_val_ds = s.imdb_test.map(
-        preprocess, num_parallel_calls=tf.data.AUTOTUNE
-    ).prefetch(tf.data.AUTOTUNE)
+    s.pretrain_ds = s.imdb_train.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
+        tf.data.AUTOTUNE
+    )
+    s.pretrain_val_ds = s.imdb_test.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
+        tf.data.AUTOTUNE
+    )
     s.mlm_vocabulary_size = tokenizer.vocabulary_size()
     features, labels, weights = s.pretrain_ds.unbatch().take(1).get_single_element()
     print((features, labels, weights))
     shapes = [tuple(tensor.shape) for tensor in (features["mask_positions"], labels, weights)]
-    assert shapes == [(MASKS_PER_SEQUENCE,)] * 3, f"mask positions, labels and weights of shapes {shapes}"
+    assert shapes == [(MASKS_PER_SEQUENCE,)] * 3, (
+        f"mask positions, labels and weights of shapes {shapes}"
+    )
 
 
 def step_13_pretraining_model_fit(s):
@@ -297,7 +322,9 @@ def step_17_tiny_transformer_fit(s):
         metrics=[keras.metrics.SparseCategoricalAccuracy()],
         jit_compile=True,
     )
-    s.scratch_model.fit(s.imdb_preproc_train_ds, validation_data=s.imdb_preproc_val_ds, epochs=EPOCHS)
+    s.scratch_model.fit(
+        s.imdb_preproc_train_ds, validation_data=s.imdb_preproc_val_ds, epochs=EPOCHS
+    )
 
 
 if __name__ == "__main__":

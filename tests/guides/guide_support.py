@@ -103,7 +103,11 @@ def first_line(error: BaseException) -> str:
 
 def guide_steps(module) -> list:
     """The ``step_*`` functions of ``module`` in the order they are written."""
-    steps = [value for name, value in vars(module).items() if name.startswith("step_") and callable(value)]
+    steps = [
+        value
+        for name, value in vars(module).items()
+        if name.startswith("step_") and callable(value)
+    ]
     return sorted(steps, key=lambda function: function.__code__.co_firstlineno)
 
 
@@ -147,7 +151,10 @@ def run_guide(module, state: State) -> list[dict]:
         else:
             record["status"] = "passed"
         record["seconds"] = round(time.perf_counter() - started, 2)
-        print(f"[{module.GUIDE}] {record['name']}: {record['status']} {record.get('error', '')}", file=sys.stderr)
+        print(
+            f"[{module.GUIDE}] {record['name']}: {record['status']} {record.get('error', '')}",
+            file=sys.stderr,
+        )
         records.append(record)
     teardown = getattr(module, "teardown", None)
     if teardown is not None:
@@ -277,7 +284,9 @@ def bert_vocabulary() -> list[str]:
     return RESERVED_BERT_TOKENS + corpus_words() + ["##s", "##ed", "##ing", "##ly"]
 
 
-def write_imdb_folder(root: pathlib.Path, train: int = 32, test: int = 16, unsup: bool = True) -> pathlib.Path:
+def write_imdb_folder(
+    root: pathlib.Path, train: int = 32, test: int = 16, unsup: bool = True
+) -> pathlib.Path:
     """An ``aclImdb`` folder as the IMDB archive unpacks: ``train|test/pos|neg/*.txt``
     (and ``train/unsup``, which the guides delete)."""
     folder = root / "aclImdb"
@@ -299,7 +308,9 @@ def write_sst2_folder(root: pathlib.Path, train: int = 32, dev: int = 16) -> pat
     folder.mkdir(parents=True, exist_ok=True)
     for name, count, seed in (("train.tsv", train, 3), ("dev.tsv", dev, 4)):
         texts, labels = reviews(count, seed)
-        rows = ["sentence\tlabel"] + [f"{text.lower()}\t{label}" for text, label in zip(texts, labels)]
+        rows = ["sentence\tlabel"] + [
+            f"{text.lower()}\t{label}" for text, label in zip(texts, labels)
+        ]
         (folder / name).write_text("\n".join(rows) + "\n", encoding="utf-8")
     return folder
 
@@ -347,14 +358,18 @@ def snli_dataset(tf, count: int, seed: int):
 def imdb_reviews_batches(tf, count: int, seed: int, batch_size: int = 4):
     """``tfds.load("imdb_reviews", as_supervised=True, batch_size=4)``: (text, int64 label)."""
     texts, labels = reviews(count, seed)
-    return tf.data.Dataset.from_tensor_slices((texts, np.array(labels, dtype="int64"))).batch(batch_size)
+    return tf.data.Dataset.from_tensor_slices((texts, np.array(labels, dtype="int64"))).batch(
+        batch_size
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # Tiny presets in place of the built-in names
 
 PRESET_SEQUENCE_LENGTH = 64
-TINY_BERT = dict(num_layers=2, num_heads=2, hidden_dim=16, intermediate_dim=32, max_sequence_length=512)
+TINY_BERT = dict(
+    num_layers=2, num_heads=2, hidden_dim=16, intermediate_dim=32, max_sequence_length=512
+)
 
 
 def build_presets(keras_nlp, keras, root: pathlib.Path) -> dict[str, str]:
@@ -368,7 +383,9 @@ def build_presets(keras_nlp, keras, root: pathlib.Path) -> dict[str, str]:
     keras.utils.set_random_seed(7)
     presets = {}
     tokenizer = keras_nlp.models.BertTokenizer(vocabulary=bert_vocabulary(), lowercase=True)
-    backbone = keras_nlp.models.BertBackbone(vocabulary_size=tokenizer.vocabulary_size(), **TINY_BERT)
+    backbone = keras_nlp.models.BertBackbone(
+        vocabulary_size=tokenizer.vocabulary_size(), **TINY_BERT
+    )
     # The preset's preprocessor packs to PRESET_SEQUENCE_LENGTH tokens unless a guide asks for
     # another length (KerasHub reads `preprocessor.json` for the default): the real preset's
     # 512 would make every step several times slower on a CPU.
@@ -380,7 +397,9 @@ def build_presets(keras_nlp, keras, root: pathlib.Path) -> dict[str, str]:
     preprocessor.save_to_preset(str(folder))
     presets["bert_tiny_en_uncased"] = str(folder)
 
-    classifier = keras_nlp.models.BertTextClassifier(backbone, num_classes=2, preprocessor=preprocessor)
+    classifier = keras_nlp.models.BertTextClassifier(
+        backbone, num_classes=2, preprocessor=preprocessor
+    )
     folder = root / "bert_tiny_en_uncased_sst2"
     classifier.save_to_preset(str(folder))
     presets["bert_tiny_en_uncased_sst2"] = str(folder)
@@ -465,7 +484,14 @@ class FakeHubs:
             (kagglehub, ("model_upload", "model_download")),
             (
                 huggingface_hub,
-                ("create_repo", "file_exists", "upload_folder", "hf_hub_download", "snapshot_download", "whoami"),
+                (
+                    "create_repo",
+                    "file_exists",
+                    "upload_folder",
+                    "hf_hub_download",
+                    "snapshot_download",
+                    "whoami",
+                ),
             ),
         ):
             for name in names:

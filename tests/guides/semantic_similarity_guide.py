@@ -65,7 +65,9 @@ def step_02_filter_and_split(s):
 
 def step_03_bert_baseline_fit(s):
     """BERT baseline: BertClassifier.from_preset(..., num_classes=3).fit on sentence-pair tf.data"""
-    s.bert_classifier = s.keras_nlp.models.BertClassifier.from_preset(s.presets["bert_tiny_en_uncased"], num_classes=3)
+    s.bert_classifier = s.keras_nlp.models.BertClassifier.from_preset(
+        s.presets["bert_tiny_en_uncased"], num_classes=3
+    )
     s.bert_classifier.fit(s.train_ds, validation_data=s.val_ds, epochs=1)
 
 
@@ -77,7 +79,9 @@ def step_04_bert_baseline_evaluate(s):
 def step_05_recompile_with_adam(s):
     """Recompile: SparseCategoricalCrossentropy(from_logits=True), Adam(5e-5), accuracy; fit, evaluate"""
     keras = s.keras
-    bert_classifier = s.keras_nlp.models.BertClassifier.from_preset(s.presets["bert_tiny_en_uncased"], num_classes=3)
+    bert_classifier = s.keras_nlp.models.BertClassifier.from_preset(
+        s.presets["bert_tiny_en_uncased"], num_classes=3
+    )
     bert_classifier.compile(
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         optimizer=keras.optimizers.Adam(5e-5),
@@ -112,7 +116,9 @@ def step_06_adamw_with_triangular_schedule(s):
             triangular_rate = keras.ops.minimum(warmup_rate, cooldown_rate)
             return keras.ops.maximum(triangular_rate, 0.0)
 
-    s.bert_classifier = s.keras_nlp.models.BertClassifier.from_preset(s.presets["bert_tiny_en_uncased"], num_classes=3)
+    s.bert_classifier = s.keras_nlp.models.BertClassifier.from_preset(
+        s.presets["bert_tiny_en_uncased"], num_classes=3
+    )
     epochs = 1  # the guide: 3
     total_steps = sum(1 for _ in s.train_ds.as_numpy_iterator()) * epochs
     warmup_steps = int(total_steps * 0.5)  # the guide: 0.2 (of many more steps)

@@ -22,7 +22,13 @@ from tests.helpers.reference_env import REPO, reference_python
 pytestmark = pytest.mark.parity
 
 SCRIPT = pathlib.Path(__file__).with_name("run_keras_io_guides.py")
-GUIDES = ["getting_started", "transformer_pretraining", "fnet_classification", "semantic_similarity", "upload"]
+GUIDES = [
+    "getting_started",
+    "transformer_pretraining",
+    "fnet_classification",
+    "semantic_similarity",
+    "upload",
+]
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +46,9 @@ def summary() -> dict:
         env=environment,
     )
     if finished.returncode != 0:
-        pytest.fail(f"{SCRIPT.name} failed (exit {finished.returncode}):\n{finished.stderr[-4000:]}")
+        pytest.fail(
+            f"{SCRIPT.name} failed (exit {finished.returncode}):\n{finished.stderr[-4000:]}"
+        )
     result = json.loads(finished.stdout.strip().splitlines()[-1])
     assert result["library"] == "textbones", result["library"]
     assert sorted(result["guides"]) == sorted(GUIDES), sorted(result["guides"])
@@ -58,7 +66,9 @@ def failures(guide: dict) -> list[str]:
 @pytest.mark.parametrize("name", GUIDES)
 def test_every_step_of_the_guide_passes_on_textbones(summary, name):
     guide = summary["guides"][name]
-    print(f"{guide['title']} ({guide['source']}): {len(guide['steps'])} steps in {guide['seconds']} s")
+    print(
+        f"{guide['title']} ({guide['source']}): {len(guide['steps'])} steps in {guide['seconds']} s"
+    )
     assert len(guide["steps"]) >= 9, guide["steps"]
     failed = failures(guide)
     assert not failed, (

@@ -74,7 +74,9 @@ def step_02_load_data(s):
 def step_03_bag_of_words_baseline(s):
     """Baseline (core Keras only): TextVectorization multi_hot + a logistic regression, fit"""
     keras = s.keras
-    multi_hot_layer = keras.layers.TextVectorization(max_tokens=BAG_OF_WORDS_SIZE, output_mode="multi_hot")
+    multi_hot_layer = keras.layers.TextVectorization(
+        max_tokens=BAG_OF_WORDS_SIZE, output_mode="multi_hot"
+    )
     multi_hot_layer.adapt(s.sst_train_ds.map(lambda x, y: x))
     multi_hot_ds = s.sst_train_ds.map(lambda x, y: (multi_hot_layer(x), y))
     multi_hot_val_ds = s.sst_val_ds.map(lambda x, y: (multi_hot_layer(x), y))
@@ -107,13 +109,21 @@ def step_04_mlm_preprocessing(s):
         features = {"token_ids": outputs["token_ids"], "mask_positions": outputs["mask_positions"]}
         return features, outputs["mask_ids"], outputs["mask_weights"]
 
-    s.pretrain_ds = s.wiki_train_ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
-    s.pretrain_val_ds = s.wiki_val_ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    s.pretrain_ds = s.wiki_train_ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
+        tf.data.AUTOTUNE
+    )
+    s.pretrain_val_ds = s.wiki_val_ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
+        tf.data.AUTOTUNE
+    )
     features, labels, weights = s.pretrain_val_ds.take(1).get_single_element()
     print((features, labels, weights))
-    assert features["token_ids"].shape == (PRETRAINING_BATCH_SIZE, SEQ_LENGTH), features["token_ids"].shape
+    assert features["token_ids"].shape == (PRETRAINING_BATCH_SIZE, SEQ_LENGTH), features[
+        "token_ids"
+    ].shape
     shapes = tuple(labels.shape), tuple(weights.shape)
-    assert shapes == ((PRETRAINING_BATCH_SIZE, PREDICTIONS_PER_SEQ),) * 2, f"labels and weights of shapes {shapes}"
+    assert shapes == ((PRETRAINING_BATCH_SIZE, PREDICTIONS_PER_SEQ),) * 2, (
+        f"labels and weights of shapes {shapes}"
+    )
 
 
 def step_05_transformer_encoder(s):
@@ -144,7 +154,9 @@ def step_06_pretraining_model(s):
     keras = s.keras
     inputs = {
         "token_ids": keras.Input(shape=(SEQ_LENGTH,), dtype="int32", name="token_ids"),
-        "mask_positions": keras.Input(shape=(PREDICTIONS_PER_SEQ,), dtype="int32", name="mask_positions"),
+        "mask_positions": keras.Input(
+            shape=(PREDICTIONS_PER_SEQ,), dtype="int32", name="mask_positions"
+        ),
     }
     encoded_tokens = s.encoder_model(inputs["token_ids"])
     outputs = s.keras_nlp.layers.MaskedLMHead(
@@ -162,7 +174,9 @@ def step_06_pretraining_model(s):
 
 def step_07_pretrain(s):
     """Pretrain: pretraining_model.fit(pretrain_ds, validation_data=pretrain_val_ds)"""
-    s.pretraining_model.fit(s.pretrain_ds, validation_data=s.pretrain_val_ds, epochs=PRETRAINING_EPOCHS)
+    s.pretraining_model.fit(
+        s.pretrain_ds, validation_data=s.pretrain_val_ds, epochs=PRETRAINING_EPOCHS
+    )
 
 
 def step_08_save_encoder(s):
@@ -178,8 +192,12 @@ def step_09_classification_preprocessing(s):
     def preprocess(sentences, labels):
         return tokenizer(sentences), labels
 
-    s.finetune_ds = s.sst_train_ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
-    s.finetune_val_ds = s.sst_val_ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    s.finetune_ds = s.sst_train_ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
+        tf.data.AUTOTUNE
+    )
+    s.finetune_val_ds = s.sst_val_ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
+        tf.data.AUTOTUNE
+    )
     token_ids, labels = s.finetune_val_ds.take(1).get_single_element()
     print((token_ids, labels))
     assert token_ids.shape == (FINETUNING_BATCH_SIZE, SEQ_LENGTH), token_ids.shape

@@ -70,7 +70,13 @@ def step_04_save_to_preset(s):
     s.task.save_to_preset(s.preset_dir)
     files = os.listdir(s.preset_dir)
     print(files)
-    assert {"config.json", "task.json", "tokenizer.json", "model.weights.h5", "metadata.json"} <= set(files), files
+    assert {
+        "config.json",
+        "task.json",
+        "tokenizer.json",
+        "model.weights.h5",
+        "metadata.json",
+    } <= set(files), files
 
 
 def step_05_load_saved_task(s):
@@ -79,7 +85,9 @@ def step_05_load_saved_task(s):
     reloaded = s.keras_nlp.models.MaskedLM.from_preset(s.preset_dir)
     assert type(reloaded).__name__ == type(s.task).__name__, type(reloaded)
     for saved, loaded in zip(s.task.backbone.weights, reloaded.backbone.weights):
-        np.testing.assert_allclose(np.asarray(saved.numpy()), np.asarray(loaded.numpy()), rtol=0, atol=0)
+        np.testing.assert_allclose(
+            np.asarray(saved.numpy()), np.asarray(loaded.numpy()), rtol=0, atol=0
+        )
 
 
 def step_06_load_backbone_and_tokenizer(s):
@@ -97,7 +105,9 @@ def step_07_upload_to_kaggle(s):
     if "KAGGLE_USERNAME" not in os.environ or "KAGGLE_KEY" not in os.environ:
         raise RuntimeError("the guide would call kagglehub.login() here")
     s.kaggle_username = os.getenv("KAGGLE_USERNAME")
-    s.kaggle_uri = f"kaggle://{s.kaggle_username}/bert/keras/bert_imdb"  # the guide: .../gpt2/keras/gpt2_imdb
+    s.kaggle_uri = (
+        f"kaggle://{s.kaggle_username}/bert/keras/bert_imdb"  # the guide: .../gpt2/keras/gpt2_imdb
+    )
     s.keras_nlp.upload_preset(s.kaggle_uri, s.preset_dir)
     uploaded = s.hubs.kaggle_folder(s.kaggle_uri.removeprefix("kaggle://"))
     assert (uploaded / "config.json").is_file(), f"nothing reached the Kaggle stand-in {uploaded}"
@@ -128,7 +138,9 @@ def step_09_load_uploaded_task(s):
 
 def step_10_classifier_upload(s):
     """Classifier upload: Classifier.from_preset(..., num_classes=2), fit, save_to_preset, upload both"""
-    s.classifier = s.keras_nlp.models.Classifier.from_preset(s.presets["bert_tiny_en_uncased"], num_classes=2)
+    s.classifier = s.keras_nlp.models.Classifier.from_preset(
+        s.presets["bert_tiny_en_uncased"], num_classes=2
+    )
     s.classifier.fit(s.imdb_train)
     preset_dir = "./bert_tiny_imdb"
     s.classifier.save_to_preset(preset_dir)
@@ -144,7 +156,10 @@ def step_11_load_uploaded_classifier(s):
     )
     texts = ["A wonderful film.", "The plot was dull and tedious!"]
     np.testing.assert_allclose(
-        np.asarray(classifier.predict(texts)), np.asarray(s.classifier.predict(texts)), rtol=1e-5, atol=1e-5
+        np.asarray(classifier.predict(texts)),
+        np.asarray(s.classifier.predict(texts)),
+        rtol=1e-5,
+        atol=1e-5,
     )
 
 

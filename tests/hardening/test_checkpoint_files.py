@@ -9,7 +9,6 @@ import os
 import pathlib
 import struct
 import subprocess
-import sys
 
 import h5py
 import keras
@@ -155,7 +154,9 @@ def test_sharded_keras_weights_must_stay_inside_the_preset(sharded_keras_preset,
     outside = folder.parent / "outside.weights.h5"
     shard_file.rename(outside)
     target = {
-        "absolute": str(outside), "dot-dot": "../outside.weights.h5", "symlink-out": shard_file.name
+        "absolute": str(outside),
+        "dot-dot": "../outside.weights.h5",
+        "symlink-out": shard_file.name,
     }[how]
     if how == "symlink-out":
         os.symlink(outside, shard_file)
@@ -491,6 +492,7 @@ def test_deferred_loading_reads_each_dataset_once(bert_preset, monkeypatch):
 
     reads = []
     original = weights_file.WeightsFile.read
+
     def counting_read(self, entry):
         reads.append(entry)
         return original(self, entry)

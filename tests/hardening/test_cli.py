@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 
 import textbones
+from tests.helpers.tiny_corpus import CORPUS, REPOSITORY
 from textbones.cli.main import main
 from textbones.presets.preset_kind import preset_kind
-from tests.helpers.tiny_corpus import CORPUS, REPOSITORY
 
 VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", "good", "bad"]
 
@@ -91,8 +91,10 @@ def test_pretrain_refuses_a_folder_that_is_not_a_preset_before_training(
             capsys, "pretrain", "--corpus", corpus, "--out", project, *extra
         )
         assert status == 1
-        assert f"Will not save the pretrained preset to {project}: it is a folder that holds " \
+        assert (
+            f"Will not save the pretrained preset to {project}: it is a folder that holds "
             "other files (assets, config.json, metadata.json, notes.txt), not a preset" in err
+        )
         assert out == "" and time.perf_counter() - started < 5  # refused before any training
         assert snapshot(project) == before
     # `--out .` inside the project, as in the issue.
@@ -121,8 +123,10 @@ def test_convert_refuses_a_user_folder_in_both_formats(capsys, presets, tmp_path
                 capsys, "convert", presets / "mlm", project, "--to", target_format, *extra
             )
             assert status == 1 and out == ""
-            assert f"Will not save the converted preset to {project}: it is a folder that " \
+            assert (
+                f"Will not save the converted preset to {project}: it is a folder that "
                 "holds other files" in err
+            )
             assert snapshot(project) == before
     with pytest.raises(FileExistsError, match="not a preset"):
         textbones.presets.convert(presets / "mlm", project, overwrite=True)
@@ -171,21 +175,39 @@ def test_convert_replaces_a_preset_only_with_overwrite(capsys, presets, tmp_path
 @pytest.mark.parametrize(
     "command, preset, message",
     [
-        ("fill-mask", "clf", "is a text-classifier task preset (BertTextClassifier), not a "
+        (
+            "fill-mask",
+            "clf",
+            "is a text-classifier task preset (BertTextClassifier), not a "
             "masked-LM task preset (a MaskedLM saved with its head), so `textbones fill-mask` "
             "can't use it (its head would be untrained, the predictions random). Use "
-            "`textbones classify or embed` with it."),
-        ("classify", "mlm", "is a masked-LM task preset (BertMaskedLM), not a text-classifier "
+            "`textbones classify or embed` with it.",
+        ),
+        (
+            "classify",
+            "mlm",
+            "is a masked-LM task preset (BertMaskedLM), not a text-classifier "
             "task preset (a TextClassifier saved with its head), so `textbones classify` can't "
             "use it (its head would be untrained, the predictions random). Use `textbones "
-            "fill-mask or embed` with it."),
-        ("fill-mask", "backbone", "is a backbone preset (BertBackbone, no task head), not a "
-            "masked-LM task preset"),
-        ("classify", "backbone", "is a backbone preset (BertBackbone, no task head), not a "
-            "text-classifier task preset"),
-        ("embed", "tokenizer", "is a tokenizer-only preset (no model), not a preset with a "
+            "fill-mask or embed` with it.",
+        ),
+        (
+            "fill-mask",
+            "backbone",
+            "is a backbone preset (BertBackbone, no task head), not a masked-LM task preset",
+        ),
+        (
+            "classify",
+            "backbone",
+            "is a backbone preset (BertBackbone, no task head), not a text-classifier task preset",
+        ),
+        (
+            "embed",
+            "tokenizer",
+            "is a tokenizer-only preset (no model), not a preset with a "
             "backbone, so `textbones embed` can't use it. `textbones inspect` shows what it "
-            "holds."),
+            "holds.",
+        ),
         ("fill-mask", "tokenizer", "is a tokenizer-only preset (no model)"),
     ],
 )
@@ -284,14 +306,29 @@ def test_a_diverging_pretraining_stops_and_saves_nothing(capsys, presets, tmp_pa
     shutil.copytree(presets / "mlm", target)
     before = snapshot(target)
     status, out, err = run_main(
-        capsys, "pretrain", "--corpus", corpus, "--out", target, "--overwrite",
-        "--epochs", "3", "--batch-size", "16", "--max-sentences", "60", "--learning-rate", "1e30",
+        capsys,
+        "pretrain",
+        "--corpus",
+        corpus,
+        "--out",
+        target,
+        "--overwrite",
+        "--epochs",
+        "3",
+        "--batch-size",
+        "16",
+        "--max-sentences",
+        "60",
+        "--learning-rate",
+        "1e30",
     )
     assert status == 1, err
     assert "Training a bert tiny masked LM" in out  # --overwrite let it train
     assert "error: Training stopped at epoch 1, step " in err
-    assert "the loss became nan (the learning rate 1e+30 is too high for this model), so " \
+    assert (
+        "the loss became nan (the learning rate 1e+30 is too high for this model), so "
         f"nothing was saved to {target}. Try a smaller learning rate (--learning-rate" in err
+    )
     assert "Epoch 2/" not in out  # stopped in the first epoch
     assert snapshot(target) == before
     assert sorted(path.name for path in tmp_path.iterdir()) == ["corpus.txt", "previous"]
@@ -309,10 +346,16 @@ def test_pretrain_refuses_corpora_that_are_not_text(capsys, tmp_path):
     cases = [
         ("/bin/ls", "Corpus file /bin/ls is not text: line 1 holds a NUL byte (a binary file?)"),
         (random_bytes, f"Corpus file {random_bytes} is not UTF-8 text: line "),
-        (latin1, f"Corpus file {latin1} is not UTF-8 text: line 1 holds a byte UTF-8 does not "
-            "allow (column 8). Convert the file to UTF-8 first"),
-        (tmp_path, f"Corpus path {tmp_path} is a folder, not a file: --corpus takes text files. "
-            f"Name the files inside it (e.g. --corpus {tmp_path / '*.txt'})."),
+        (
+            latin1,
+            f"Corpus file {latin1} is not UTF-8 text: line 1 holds a byte UTF-8 does not "
+            "allow (column 8). Convert the file to UTF-8 first",
+        ),
+        (
+            tmp_path,
+            f"Corpus path {tmp_path} is a folder, not a file: --corpus takes text files. "
+            f"Name the files inside it (e.g. --corpus {tmp_path / '*.txt'}).",
+        ),
         ("/dev/null", "The corpus is empty: /dev/null holds no text (it is empty or only blank"),
         (blank, f"The corpus is empty: {blank} holds no text"),
         (tmp_path / "missing.txt", f"Corpus file {tmp_path / 'missing.txt'} does not exist."),
@@ -362,7 +405,13 @@ def test_embed_output_refuses_a_folder_and_existing_files(capsys, presets, tmp_p
         assert existing.read_bytes() == b"not written by textbones"
 
     status, out, err = run_main(
-        capsys, "embed", presets / "backbone", "the cat", "a", "--output", tmp_path / "old",
+        capsys,
+        "embed",
+        presets / "backbone",
+        "the cat",
+        "a",
+        "--output",
+        tmp_path / "old",
         "--overwrite",
     )
     assert status == 0, err
@@ -401,9 +450,26 @@ def test_ctrl_c_during_pretrain_exits_130_and_leaves_nothing(tmp_path, moment):
         "runpy.run_module('textbones', run_name='__main__', alter_sys=True)"
     )
     process = subprocess.Popen(
-        [sys.executable, "-c", launcher, "pretrain", "--corpus", corpus, "--out",
-         tmp_path / "out", "--epochs", "1000", "--batch-size", "16", "--max-sentences", "48"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment, text=True,
+        [
+            sys.executable,
+            "-c",
+            launcher,
+            "pretrain",
+            "--corpus",
+            corpus,
+            "--out",
+            tmp_path / "out",
+            "--epochs",
+            "1000",
+            "--batch-size",
+            "16",
+            "--max-sentences",
+            "48",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environment,
+        text=True,
     )
     try:
         for line in process.stdout:

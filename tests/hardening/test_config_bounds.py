@@ -50,7 +50,10 @@ def test_estimate_equals_count_params(family, overrides):
 
 def test_estimate_equals_count_params_for_albert_groups():
     config = {
-        **TINY_CONFIGS["albert"], "num_layers": 6, "num_groups": 3, "num_inner_repetitions": 2
+        **TINY_CONFIGS["albert"],
+        "num_layers": 6,
+        "num_groups": 3,
+        "num_inner_repetitions": 2,
     }
     cls = textbones.models.AlbertBackbone
     assert cls.estimate_parameter_count(config) == cls(**config).count_params() == 14_760
@@ -204,7 +207,10 @@ def test_a_million_wide_layers_are_refused_by_their_parameters():
 
 def test_albert_depth_counts_inner_repetitions():
     config = {
-        **TINY_CONFIGS["albert"], "num_layers": 600, "num_groups": 1, "num_inner_repetitions": 2
+        **TINY_CONFIGS["albert"],
+        "num_layers": 600,
+        "num_groups": 1,
+        "num_inner_repetitions": 2,
     }
     _refused_quickly(
         textbones.models.AlbertBackbone,

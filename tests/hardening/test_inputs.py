@@ -105,7 +105,11 @@ def test_predict_refuses_non_strings(classifier, texts, message):
         lambda model, x: model.predict_on_batch(x),
     ],
     ids=[
-        "fit", "fit-validation-split", "evaluate", "train_on_batch", "test_on_batch",
+        "fit",
+        "fit-validation-split",
+        "evaluate",
+        "train_on_batch",
+        "test_on_batch",
         "predict_on_batch",
     ],
 )
@@ -203,7 +207,12 @@ EMPTY = (
         (lambda model: model.train_on_batch([], []), "train on", "list"),
     ],
     ids=[
-        "predict", "predict-array", "predict-pairs", "fit", "evaluate", "predict_on_batch",
+        "predict",
+        "predict-array",
+        "predict-pairs",
+        "fit",
+        "evaluate",
+        "predict_on_batch",
         "train_on_batch",
     ],
 )
@@ -229,7 +238,9 @@ def test_tokenizers_and_preprocessors_give_empty_results_for_empty_batches(token
     assert tokenizer([]) == []
     assert BertTokenizer(vocabulary=VOCABULARY, sequence_length=4)([]).shape == (0, 4)
     assert {name: value.shape for name, value in preprocessor([]).items()} == {
-        "token_ids": (0, 8), "segment_ids": (0, 8), "padding_mask": (0, 8)
+        "token_ids": (0, 8),
+        "segment_ids": (0, 8),
+        "padding_mask": (0, 8),
     }
     assert preprocessor(([], []))["token_ids"].shape == (0, 8)
 

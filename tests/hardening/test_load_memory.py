@@ -34,6 +34,7 @@ CONFIG = dict(
 )
 LIMIT = 1.3
 
+
 @pytest.fixture(scope="module")
 def presets(tmp_path_factory):
     """The ~30 MB model and its one-layer warm-up twin, in both Keras and transformers format."""
@@ -82,7 +83,9 @@ def test_loading_a_pytorch_bin_costs_at_most_1_3x_the_weights(presets, tmp_path,
         folders.append(folder)
     converted = subprocess.run(
         [str(reference_python()), str(WORKER), layout, *map(str, folders)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert converted.returncode == 0, converted.stderr[-3000:]
     assert (folders[0] / "pytorch_model.bin").is_file()

@@ -57,7 +57,9 @@ def transformer_block(block, x, padding_mask):
 
 
 def f_net_block(block, x):
-    mixed = layer_norm(x + np.fft.fft2(x, axes=(1, 2)).real, *_values(block._mixing_layer_norm), 1e-12)
+    mixed = layer_norm(
+        x + np.fft.fft2(x, axes=(1, 2)).real, *_values(block._mixing_layer_norm), 1e-12
+    )
     hidden = gelu_tanh(dense(block._intermediate_dense, mixed))
     out = dense(block._output_dense, hidden)
     return layer_norm(mixed + out, *_values(block._output_layer_norm), 1e-12)

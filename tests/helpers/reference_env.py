@@ -12,7 +12,9 @@ PARITY = REPO / "tests" / "parity"
 
 def reference_python() -> pathlib.Path:
     """The reference interpreter; fails the test (never skips) when it is missing."""
-    python = pathlib.Path(os.environ.get("TEXTBONES_REF_PYTHON") or REPO / ".venv-ref" / "bin" / "python")
+    python = pathlib.Path(
+        os.environ.get("TEXTBONES_REF_PYTHON") or REPO / ".venv-ref" / "bin" / "python"
+    )
     if not python.exists():
         pytest.fail(
             f"The reference interpreter {python} does not exist. `bash .ci/run` creates it "

@@ -91,12 +91,19 @@ LAYOUTS = {
     ),
     # KerasHub's documented recipe: [CLS]/[SEP] as bos/eos, [MASK] kept whole in text.
     "user_defined_mask": dict(
-        bos_piece="[CLS]", eos_piece="[SEP]", pad_piece="<pad>", unk_piece="<unk>",
+        bos_piece="[CLS]",
+        eos_piece="[SEP]",
+        pad_piece="<pad>",
+        unk_piece="<unk>",
         user_defined_symbols=["[MASK]"],
     ),
     # Cased BPE with the pad piece away from id 0.
     "bpe_pad_last": dict(
-        model_type="bpe", pad_id=4, unk_id=0, bos_id=1, eos_id=2,
+        model_type="bpe",
+        pad_id=4,
+        unk_id=0,
+        bos_id=1,
+        eos_id=2,
         control_symbols=["[CLS]", "[SEP]", "[MASK]"],
     ),
     # No [MASK] at all: a model the ALBERT and FNet tokenizers must refuse.

@@ -37,9 +37,7 @@ def test_ids_equal_sentencepiece_on_the_corpus(proto, family):
     texts = list(sentence_piece.corpus())
     rows = tokenizer_cls(proto)(texts)
     mismatches = [
-        text
-        for text, row in zip(texts, rows, strict=True)
-        if row != reference.encode(text)
+        text for text, row in zip(texts, rows, strict=True) if row != reference.encode(text)
     ]
     assert mismatches == []
 
@@ -64,7 +62,9 @@ def test_padding_uses_the_pad_piece(family):
 
 def test_model_without_mask_is_refused(family):
     tokenizer_cls = family[0]
-    with pytest.raises(ValueError, match=rf"no '\[MASK\]' piece, which {tokenizer_cls.__name__} needs"):
+    with pytest.raises(
+        ValueError, match=rf"no '\[MASK\]' piece, which {tokenizer_cls.__name__} needs"
+    ):
         tokenizer_cls(sentence_piece.tiny_proto("no_mask"))
 
 

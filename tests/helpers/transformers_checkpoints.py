@@ -11,7 +11,11 @@ import pathlib
 
 import numpy as np
 
-from textbones.presets.transformers.safetensors_file import read_header, read_tensor, write_safetensors
+from textbones.presets.transformers.safetensors_file import (
+    read_header,
+    read_tensor,
+    write_safetensors,
+)
 
 
 def read_all(path: pathlib.Path) -> dict[str, np.ndarray]:
@@ -24,14 +28,21 @@ def read_all(path: pathlib.Path) -> dict[str, np.ndarray]:
 def write_all(path: pathlib.Path, tensors: dict[str, np.ndarray]) -> None:
     write_safetensors(
         path,
-        [(name, array.shape, array.dtype, lambda array=array: array) for name, array in tensors.items()],
+        [
+            (name, array.shape, array.dtype, lambda array=array: array)
+            for name, array in tensors.items()
+        ],
         metadata={"format": "pt"},
     )
 
 
 def rewrite_weights(folder: pathlib.Path, rename=lambda key: key, drop=(), add=None) -> None:
     """Rename, drop or add tensors of ``folder/model.safetensors``."""
-    tensors = {rename(key): value for key, value in read_all(folder / "model.safetensors").items() if key not in drop}
+    tensors = {
+        rename(key): value
+        for key, value in read_all(folder / "model.safetensors").items()
+        if key not in drop
+    }
     tensors.update(add or {})
     write_all(folder / "model.safetensors", tensors)
 

@@ -98,5 +98,7 @@ def test_the_hashed_mask_is_the_jax_path_and_compiles_with_a_traced_seed(monkeyp
 
         masks = jax.jit(lambda seed: hashed_keep_mask((100, 100), 0.2, seed))
         first = to_numpy(masks(np.array([1, 2], "uint32")))
-        np.testing.assert_array_equal(first, to_numpy(hashed_keep_mask((100, 100), 0.2, np.array([1, 2]))))
+        np.testing.assert_array_equal(
+            first, to_numpy(hashed_keep_mask((100, 100), 0.2, np.array([1, 2])))
+        )
         assert abs(first.mean() - 0.8) < 0.02

@@ -40,8 +40,12 @@ def softmax(x):
 
 def attention_probabilities(layer: SelfAttention, x, mask):
     """NumPy attention probabilities [b, heads, T, S] of ``layer`` where ``mask`` [b, T, S]."""
-    q = np.einsum("btc,cnh->btnh", x, to_numpy(layer.query_dense.kernel)) + to_numpy(layer.query_dense.bias)
-    k = np.einsum("btc,cnh->btnh", x, to_numpy(layer.key_dense.kernel)) + to_numpy(layer.key_dense.bias)
+    q = np.einsum("btc,cnh->btnh", x, to_numpy(layer.query_dense.kernel)) + to_numpy(
+        layer.query_dense.bias
+    )
+    k = np.einsum("btc,cnh->btnh", x, to_numpy(layer.key_dense.kernel)) + to_numpy(
+        layer.key_dense.bias
+    )
     scores = np.einsum("btnh,bsnh->bnts", q, k) / np.sqrt(q.shape[-1])
     return softmax(np.where(mask[:, None], scores, -1e9))
 
@@ -81,8 +85,9 @@ class TestReversibleEmbedding:
         assert np.abs(out).max() <= 2.5 and np.abs(raw).max() > 2.5
 
     def test_reverse_dtype_gives_float32_logits_under_mixed_precision(self):
-        layer = ReversibleEmbedding(input_dim=7, output_dim=4, dtype="mixed_float16",
-                                    reverse_dtype="float32")
+        layer = ReversibleEmbedding(
+            input_dim=7, output_dim=4, dtype="mixed_float16", reverse_dtype="float32"
+        )
         layer.build()
         hidden = RNG.normal(size=(2, 4)).astype("float16")
         out = layer(hidden, reverse=True)
@@ -101,11 +106,20 @@ class TestReversibleEmbedding:
         assert layer.compute_mask(np.zeros((1, 4), "float32")) is None
 
     def test_config_and_keras_file_round_trip(self, tmp_path):
-        layer = ReversibleEmbedding(input_dim=11, output_dim=4, tie_weights=False,
-                                    reverse_dtype="float32", logit_soft_cap=3.0, name="tokens")
+        layer = ReversibleEmbedding(
+            input_dim=11,
+            output_dim=4,
+            tie_weights=False,
+            reverse_dtype="float32",
+            logit_soft_cap=3.0,
+            name="tokens",
+        )
         config = layer.get_config()
         assert {k: config[k] for k in ("tie_weights", "reverse_dtype", "logit_soft_cap")} == {
-            "tie_weights": False, "reverse_dtype": "float32", "logit_soft_cap": 3.0}
+            "tie_weights": False,
+            "reverse_dtype": "float32",
+            "logit_soft_cap": 3.0,
+        }
         assert ReversibleEmbedding.from_config(config).get_config() == config
         inputs = keras.Input((4,))
         model = keras.Model(inputs, layer(inputs, reverse=True))
@@ -118,7 +132,9 @@ class TestReversibleEmbedding:
     def test_untied_layer_refuses_a_tied_save_and_quantization(self):
         layer = ReversibleEmbedding(input_dim=5, output_dim=2, tie_weights=False, name="tokens")
         layer.build()
-        with pytest.raises(ValueError, match=r"tokens \(tie_weights=False\) expects 2 saved variables.*holds 1"):
+        with pytest.raises(
+            ValueError, match=r"tokens \(tie_weights=False\) expects 2 saved variables.*holds 1"
+        ):
             layer.load_own_variables({"0": np.zeros((5, 2), "float32")})
         with pytest.raises(NotImplementedError, match="only supported with tie_weights=True"):
             layer.quantize("int8")
@@ -162,13 +178,18 @@ class TestPositionEmbeddingPositions:
         model = keras.Model([inputs, positions], self.layer(inputs, positions=positions))
         batch = [np.zeros((1, 2, 3), "float32"), np.array([[6, 2]], "int32")]
         np.testing.assert_array_equal(to_numpy(model(batch))[0], self.table[[6, 2]])
-        np.testing.assert_array_equal(to_numpy(save_and_load(model, tmp_path)(batch))[0], self.table[[6, 2]])
+        np.testing.assert_array_equal(
+            to_numpy(save_and_load(model, tmp_path)(batch))[0], self.table[[6, 2]]
+        )
 
     @pytest.mark.parametrize(
         ("positions", "message"),
         [
             (np.array([0.0, 1.0]), r"`positions` must hold integer indices, got dtype float"),
-            (np.zeros((1, 1, 2), "int32"), r"shape \[sequence_length\] or \[batch, sequence_length\], got shape \(1, 1, 2\)"),
+            (
+                np.zeros((1, 1, 2), "int32"),
+                r"shape \[sequence_length\] or \[batch, sequence_length\], got shape \(1, 1, 2\)",
+            ),
         ],
     )
     def test_bad_positions(self, positions, message):
@@ -196,9 +217,14 @@ class TestTokenAndPositionEmbedding:
         tokens = to_numpy(layer.token_embedding.embeddings)
         positions = to_numpy(layer.position_embedding.position_embeddings)
         np.testing.assert_allclose(to_numpy(layer(ids)), tokens[ids] + positions[:3], atol=1e-6)
-        np.testing.assert_allclose(to_numpy(layer(ids, start_index=2)), tokens[ids] + positions[2:5], atol=1e-6)
-        np.testing.assert_allclose(to_numpy(layer(ids, positions=np.array([5, 0, 1]))),
-                                   tokens[ids] + positions[[5, 0, 1]], atol=1e-6)
+        np.testing.assert_allclose(
+            to_numpy(layer(ids, start_index=2)), tokens[ids] + positions[2:5], atol=1e-6
+        )
+        np.testing.assert_allclose(
+            to_numpy(layer(ids, positions=np.array([5, 0, 1]))),
+            tokens[ids] + positions[[5, 0, 1]],
+            atol=1e-6,
+        )
 
     def test_sublayers_and_weights_follow_keras_hub(self):
         layer = self.make(tie_weights=False)
@@ -226,20 +252,41 @@ class TestTokenAndPositionEmbedding:
         other_padding = np.array([[3, 7, 9, 0, 0, 0]])
         shorter = np.array([[3, 7, 9]])
         np.testing.assert_allclose(to_numpy(model(real)), to_numpy(model(shorter)), atol=1e-5)
-        np.testing.assert_allclose(to_numpy(model(other_padding)), to_numpy(model(shorter)), atol=1e-5)
+        np.testing.assert_allclose(
+            to_numpy(model(other_padding)), to_numpy(model(shorter)), atol=1e-5
+        )
 
     def test_too_long_input(self):
         with pytest.raises(ValueError, match=r"7 positions .* only has 6"):
             self.make()(np.ones((1, 7), "int32"))
 
     def test_config_and_keras_file_round_trip(self, tmp_path):
-        layer = TokenAndPositionEmbedding(13, 6, 4, tie_weights=False, mask_zero=True,
-                                          embeddings_initializer="glorot_uniform", name="embed")
+        layer = TokenAndPositionEmbedding(
+            13,
+            6,
+            4,
+            tie_weights=False,
+            mask_zero=True,
+            embeddings_initializer="glorot_uniform",
+            name="embed",
+        )
         config = layer.get_config()
-        assert {k: config[k] for k in ("vocabulary_size", "sequence_length", "embedding_dim",
-                                       "tie_weights", "mask_zero")} == {
-            "vocabulary_size": 13, "sequence_length": 6, "embedding_dim": 4,
-            "tie_weights": False, "mask_zero": True}
+        assert {
+            k: config[k]
+            for k in (
+                "vocabulary_size",
+                "sequence_length",
+                "embedding_dim",
+                "tie_weights",
+                "mask_zero",
+            )
+        } == {
+            "vocabulary_size": 13,
+            "sequence_length": 6,
+            "embedding_dim": 4,
+            "tie_weights": False,
+            "mask_zero": True,
+        }
         assert TokenAndPositionEmbedding.from_config(config).get_config() == config
         inputs = keras.Input((None,), dtype="int32")
         model = keras.Model(inputs, layer(inputs))
@@ -270,11 +317,14 @@ class TestAttentionScores:
         outputs, scores = layer(x, padding_mask=MASK, return_attention_scores=True)
         scores = to_numpy(scores)
         assert scores.shape == (2, 2, 5, 5)
-        expected = attention_probabilities(layer._self_attention_layer, x,
-                                           np.broadcast_to(MASK[:, None, :] > 0, (2, 5, 5)))
+        expected = attention_probabilities(
+            layer._self_attention_layer, x, np.broadcast_to(MASK[:, None, :] > 0, (2, 5, 5))
+        )
         np.testing.assert_allclose(scores, expected, atol=1e-5)
         assert np.abs(scores[1, :, :, 3:]).max() < 1e-6
-        np.testing.assert_allclose(to_numpy(outputs), to_numpy(layer(x, padding_mask=MASK)), atol=1e-5)
+        np.testing.assert_allclose(
+            to_numpy(outputs), to_numpy(layer(x, padding_mask=MASK)), atol=1e-5
+        )
 
     def test_attention_mask_combines_with_padding_mask(self):
         layer = self.make()
@@ -285,7 +335,9 @@ class TestAttentionScores:
         expected = attention_probabilities(layer._self_attention_layer, x, combined)
         np.testing.assert_allclose(to_numpy(scores), expected, atol=1e-5)
         fused = layer(x, padding_mask=MASK, attention_mask=causal)
-        explicit, _ = layer(x, padding_mask=MASK, attention_mask=causal, return_attention_scores=True)
+        explicit, _ = layer(
+            x, padding_mask=MASK, attention_mask=causal, return_attention_scores=True
+        )
         np.testing.assert_allclose(to_numpy(fused), to_numpy(explicit), atol=1e-5)
 
     def test_keras_mask_masks_padded_queries_and_keys(self):
@@ -311,21 +363,29 @@ class TestAttentionScores:
         inputs = keras.Input((5, 8))
         padding = keras.Input((5,), dtype="int32")
         outputs, scores = TransformerEncoder(16, 2, name="encoder")(
-            inputs, padding_mask=padding, return_attention_scores=True)
+            inputs, padding_mask=padding, return_attention_scores=True
+        )
         assert tuple(scores.shape) == (None, 2, 5, 5)
         model = keras.Model([inputs, padding], [outputs, scores])
         perturb(model)
         x = RNG.normal(size=(2, 5, 8)).astype("float32")
         loaded = save_and_load(model, tmp_path)
-        for got, want in zip(loaded.predict([x, MASK], verbose=0), model.predict([x, MASK], verbose=0),
-                             strict=True):
+        for got, want in zip(
+            loaded.predict([x, MASK], verbose=0), model.predict([x, MASK], verbose=0), strict=True
+        ):
             np.testing.assert_allclose(got, want, atol=1e-6)
 
     @pytest.mark.parametrize(
         ("kwargs", "message"),
         [
-            ({"padding_mask": np.ones((2, 5, 5))}, r"`padding_mask` must have shape \[batch, sequence_length\], got shape \(2, 5, 5\)"),
-            ({"attention_mask": np.ones((2, 5))}, r"`attention_mask` must have shape \[batch, sequence_length, sequence_length\], got shape \(2, 5\)"),
+            (
+                {"padding_mask": np.ones((2, 5, 5))},
+                r"`padding_mask` must have shape \[batch, sequence_length\], got shape \(2, 5, 5\)",
+            ),
+            (
+                {"attention_mask": np.ones((2, 5))},
+                r"`attention_mask` must have shape \[batch, sequence_length, sequence_length\], got shape \(2, 5\)",
+            ),
         ],
     )
     def test_bad_mask_shapes(self, kwargs, message):
@@ -343,7 +403,9 @@ def mixed_float16():
 
 
 def test_float16_attention_core_runs_in_float32_on_jax_cpu():
-    on_jax_cpu = keras.backend.backend() == "jax" and keras.distribution.list_devices()[0].startswith("cpu")
+    on_jax_cpu = keras.backend.backend() == "jax" and keras.distribution.list_devices()[
+        0
+    ].startswith("cpu")
     assert attention_core_dtype("float16") == ("float32" if on_jax_cpu else "float16")
     assert attention_core_dtype("bfloat16") == "bfloat16"
     assert attention_core_dtype("float32") == "float32"
@@ -380,11 +442,17 @@ def _encoder_model(layer_factory):
     return build
 
 
-@pytest.mark.parametrize("factory", [
-    lambda: TransformerEncoder(intermediate_dim=16, num_heads=2),
-    lambda: TransformerEncoder(intermediate_dim=16, num_heads=2, dropout=0.1, normalize_first=True),
-    lambda: FNetEncoder(intermediate_dim=16),
-], ids=["transformer", "transformer_dropout_pre_norm", "f_net"])
+@pytest.mark.parametrize(
+    "factory",
+    [
+        lambda: TransformerEncoder(intermediate_dim=16, num_heads=2),
+        lambda: TransformerEncoder(
+            intermediate_dim=16, num_heads=2, dropout=0.1, normalize_first=True
+        ),
+        lambda: FNetEncoder(intermediate_dim=16),
+    ],
+    ids=["transformer", "transformer_dropout_pre_norm", "f_net"],
+)
 def test_encoders_predict_and_evaluate_under_mixed_float16(mixed_float16, factory):
     x = RNG.normal(size=(3, 6, 8)).astype("float32")
     mask = np.array([[1] * 6, [1] * 4 + [0] * 2, [1, 0, 0, 0, 0, 0]], "int32")
@@ -402,25 +470,39 @@ def test_bert_backbone_predict_and_evaluate_under_mixed_float16(mixed_float16):
     keras.mixed_precision.set_global_policy("mixed_float16")
     model = make_tiny_backbone("bert")
     model.set_weights(reference.get_weights())
-    target = {"sequence_output": np.zeros((3, 7, 16), "float32"), "pooled_output": np.zeros((3, 16), "float32")}
+    target = {
+        "sequence_output": np.zeros((3, 7, 16), "float32"),
+        "pooled_output": np.zeros((3, 16), "float32"),
+    }
     outputs = {}
     for name, candidate in (("float32", reference), ("mixed_float16", model)):
         candidate.compile(loss="mse", jit_compile=True)
-        outputs[name] = (candidate.predict(inputs, verbose=0), candidate.evaluate(inputs, target, verbose=0))
+        outputs[name] = (
+            candidate.predict(inputs, verbose=0),
+            candidate.evaluate(inputs, target, verbose=0),
+        )
     (want, want_loss), (got, got_loss) = outputs["float32"], outputs["mixed_float16"]
     assert got["sequence_output"].dtype == np.float16
     real = inputs["padding_mask"].astype(bool)
-    np.testing.assert_allclose(got["sequence_output"][real].astype("float32"), want["sequence_output"][real], atol=3e-2)
-    np.testing.assert_allclose(got["pooled_output"].astype("float32"), want["pooled_output"], atol=3e-2)
+    np.testing.assert_allclose(
+        got["sequence_output"][real].astype("float32"), want["sequence_output"][real], atol=3e-2
+    )
+    np.testing.assert_allclose(
+        got["pooled_output"].astype("float32"), want["pooled_output"], atol=3e-2
+    )
     assert np.asarray(got_loss) == pytest.approx(np.asarray(want_loss), rel=2e-2)
 
 
 def test_attention_scores_under_mixed_float16_compiled(mixed_float16):
     inputs = keras.Input((5, 8))
     padding = keras.Input((5,), dtype="int32")
-    outputs, scores = TransformerEncoder(16, 2)(inputs, padding_mask=padding, return_attention_scores=True)
+    outputs, scores = TransformerEncoder(16, 2)(
+        inputs, padding_mask=padding, return_attention_scores=True
+    )
     model = keras.Model([inputs, padding], [outputs, scores])
-    got_outputs, got_scores = model.predict([RNG.normal(size=(2, 5, 8)).astype("float32"), MASK], verbose=0)
+    got_outputs, got_scores = model.predict(
+        [RNG.normal(size=(2, 5, 8)).astype("float32"), MASK], verbose=0
+    )
     assert got_outputs.dtype == np.float16 and got_scores.dtype == np.float16
     np.testing.assert_allclose(got_scores.astype("float32").sum(-1), 1.0, atol=1e-2)
     assert np.abs(got_scores[1, :, :, 3:]).max() == 0

@@ -62,7 +62,9 @@ def numpy_head(head, hidden, positions, activation, embeddings=None):
 def tied_head(intermediate_activation: str = "gelu", **kwargs):
     embedding = ReversibleEmbedding(VOCAB, EMBED, name="token_embedding")
     embedding.build((None, LENGTH))
-    head = MaskedLMHead(token_embedding=embedding, intermediate_activation=intermediate_activation, **kwargs)
+    head = MaskedLMHead(
+        token_embedding=embedding, intermediate_activation=intermediate_activation, **kwargs
+    )
     return embedding, head
 
 
@@ -72,7 +74,9 @@ def test_tied_values_match_numpy(activation):
     hidden, positions = sample(1)
     head(hidden, positions)
     randomize(head, seed=2)  # covers the tied embedding too: it is one of the head's weights
-    expected = numpy_head(head, hidden, positions, activation, embeddings=_array(embedding.embeddings))
+    expected = numpy_head(
+        head, hidden, positions, activation, embeddings=_array(embedding.embeddings)
+    )
     np.testing.assert_allclose(_array(head(hidden, positions)), expected, atol=1e-5, rtol=1e-5)
 
 
@@ -169,7 +173,9 @@ def test_config_round_trip_untied():
     clone(hidden, positions)
     for target, source in zip(clone.weights, head.weights, strict=True):
         target.assign(to_numpy(source))
-    np.testing.assert_allclose(_array(clone(hidden, positions)), _array(head(hidden, positions)), atol=1e-6)
+    np.testing.assert_allclose(
+        _array(clone(hidden, positions)), _array(head(hidden, positions)), atol=1e-6
+    )
 
 
 def test_config_of_tied_head_reattaches_embedding():
@@ -183,7 +189,9 @@ def test_config_of_tied_head_reattaches_embedding():
     clone(hidden, positions)
     for target, source in zip(clone.weights, head.weights, strict=True):
         target.assign(to_numpy(source))
-    np.testing.assert_allclose(_array(clone(hidden, positions)), _array(head(hidden, positions)), atol=1e-6)
+    np.testing.assert_allclose(
+        _array(clone(hidden, positions)), _array(head(hidden, positions)), atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("tied", [True, False])

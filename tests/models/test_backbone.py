@@ -66,7 +66,11 @@ def test_get_config_holds_exactly_the_constructor_arguments(family):
     model = make_tiny_backbone(family)
     config = model.get_config()
     assert set(config) == set(TINY_CONFIGS[family]) | {
-        "name", "trainable", "dtype", "dropout", "num_segments"
+        "name",
+        "trainable",
+        "dtype",
+        "dropout",
+        "num_segments",
     } | ({"num_groups", "num_inner_repetitions"} if family == "albert" else set())
     for key, value in TINY_CONFIGS[family].items():
         assert config[key] == value
@@ -91,7 +95,9 @@ def test_preset_round_trip_through_base_class(family, tmp_path):
     inputs = make_inputs(family)
     model.save_to_preset(tmp_path / "preset")
     assert sorted(p.name for p in (tmp_path / "preset").iterdir()) == [
-        "config.json", "metadata.json", "model.weights.h5"
+        "config.json",
+        "metadata.json",
+        "model.weights.h5",
     ]
     config = json.loads((tmp_path / "preset" / "config.json").read_text())
     assert config["registered_name"] == f"keras_hub>{type(model).__name__}"
@@ -106,7 +112,9 @@ def test_preset_round_trip_through_base_class(family, tmp_path):
         np.testing.assert_array_equal(outputs_of(restored, inputs)[name], value)
 
     random = type(model).from_preset(tmp_path / "preset", load_weights=False)
-    assert not np.allclose(outputs_of(random, inputs)["pooled_output"], outputs_of(model, inputs)["pooled_output"])
+    assert not np.allclose(
+        outputs_of(random, inputs)["pooled_output"], outputs_of(model, inputs)["pooled_output"]
+    )
 
 
 def test_from_preset_kwargs_override_the_config(tmp_path):
@@ -150,7 +158,11 @@ def test_dtype_policies(family, policy, compute, variable):
 
 def test_layer_norms_and_mixing_run_in_float32_under_mixed_precision(family):
     model = backbone_class(family)(**TINY_CONFIGS[family], dtype="mixed_bfloat16")
-    norms = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.LayerNormalization)]
+    norms = [
+        layer
+        for layer in model._flatten_layers()
+        if isinstance(layer, keras.layers.LayerNormalization)
+    ]
     assert norms and all(layer.variable_dtype == "float32" for layer in norms)
 
 
@@ -178,7 +190,10 @@ class TestBadInput:
         model = make_tiny_backbone("bert")
         inputs = make_inputs("bert")
         inputs["padding_masks"] = inputs.pop("padding_mask")
-        with pytest.raises(ValueError, match=r"missing 'padding_mask'; unexpected 'padding_masks' \(did you mean 'padding_mask'\?\)"):
+        with pytest.raises(
+            ValueError,
+            match=r"missing 'padding_mask'; unexpected 'padding_masks' \(did you mean 'padding_mask'\?\)",
+        ):
             model(inputs)
 
     def test_not_a_dict(self):
@@ -195,7 +210,9 @@ class TestBadInput:
     def test_sequence_longer_than_max(self, family):
         model = make_tiny_backbone(family)
         inputs = make_inputs(family, lengths=(25,), total=25)
-        with pytest.raises(ValueError, match=r"25 positions, more than this model's max_sequence_length of 24"):
+        with pytest.raises(
+            ValueError, match=r"25 positions, more than this model's max_sequence_length of 24"
+        ):
             model(inputs)
         with pytest.raises(ValueError, match="max_sequence_length of 24"):
             model.predict(inputs, verbose=0)
@@ -218,17 +235,23 @@ class TestBadInput:
             make_tiny_backbone("bert")(inputs)
 
     def test_heads_must_divide_hidden(self):
-        with pytest.raises(ValueError, match=r"`hidden_dim` \(16\) must be divisible by `num_heads` \(3\)"):
+        with pytest.raises(
+            ValueError, match=r"`hidden_dim` \(16\) must be divisible by `num_heads` \(3\)"
+        ):
             textbones.models.BertBackbone(**{**TINY_CONFIGS["bert"], "num_heads": 3})
         with pytest.raises(ValueError, match="must be divisible by `num_heads`"):
             textbones.models.AlbertBackbone(**{**TINY_CONFIGS["albert"], "num_heads": 3})
 
     def test_unknown_constructor_argument(self):
-        with pytest.raises(TypeError, match=r"unexpected argument\(s\) 'dropot' \(did you mean 'dropout'\?\)"):
+        with pytest.raises(
+            TypeError, match=r"unexpected argument\(s\) 'dropot' \(did you mean 'dropout'\?\)"
+        ):
             textbones.models.FNetBackbone(**TINY_CONFIGS["f_net"], dropot=0.0)
 
     def test_layers_must_be_a_multiple_of_groups(self):
-        with pytest.raises(ValueError, match=r"`num_layers` \(4\) must be a multiple of `num_groups` \(3\)"):
+        with pytest.raises(
+            ValueError, match=r"`num_layers` \(4\) must be a multiple of `num_groups` \(3\)"
+        ):
             textbones.models.AlbertBackbone(**{**TINY_CONFIGS["albert"], "num_groups": 3})
 
 
@@ -266,15 +289,22 @@ def test_reproducible_under_set_random_seed(family):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
-
-
 @pytest.mark.parametrize("package", ["keras_hub", "keras_nlp"])
 def test_keras_hub_registered_names_deserialize_to_textbones(package):
     config = {
         "module": f"{package}.src.models.f_net.f_net_backbone",
         "class_name": "FNetBackbone",
-        "config": {**TINY_CONFIGS["f_net"], "name": "f_net_backbone", "trainable": True,
-                   "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None}},
+        "config": {
+            **TINY_CONFIGS["f_net"],
+            "name": "f_net_backbone",
+            "trainable": True,
+            "dtype": {
+                "module": "keras",
+                "class_name": "DTypePolicy",
+                "config": {"name": "float32"},
+                "registered_name": None,
+            },
+        },
         "registered_name": f"{package}>FNetBackbone",
     }
     model = keras.saving.deserialize_keras_object(config)

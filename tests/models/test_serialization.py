@@ -23,8 +23,8 @@ from tests.helpers.sentence_piece import tiny_proto
 from textbones import serialization
 from textbones.models import Backbone, BertTextClassifier, MaskedLM, TextClassifier
 from textbones.models.task import Task
-from textbones.presets.loader import with_preset_dtype
 from textbones.preprocessing.word_piece_tokenizer import WordPieceTokenizer
+from textbones.presets.loader import with_preset_dtype
 
 VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "fox", "ran", "a", "cat", "sat"]
 TEXTS = ["the fox ran", "a cat sat", "the cat ran", "a fox sat"]
@@ -48,7 +48,11 @@ def make_task(task_class, dropout: float = 0.1, seed: int = 0):
     family = family_of(task_class)
     keras.utils.set_random_seed(seed)
     backbone = task_class.backbone_cls(
-        **{**TINY_CONFIGS[family], "vocabulary_size": tokenizer.vocabulary_size(), "dropout": dropout}
+        **{
+            **TINY_CONFIGS[family],
+            "vocabulary_size": tokenizer.vocabulary_size(),
+            "dropout": dropout,
+        }
     )
     preprocessor = task_class.preprocessor_cls(tokenizer, sequence_length=16)
     extra = {"num_classes": 2, "dropout": dropout} if issubclass(task_class, TextClassifier) else {}
@@ -79,7 +83,9 @@ def keras_hub_names_taken():
         if name.partition(">")[0] in serialization.KERAS_HUB_PACKAGES
     }
     for name, klass in ours.items():
-        custom_objects[name] = type(klass.__name__, (_Stranger,), {"__module__": "keras_hub.src.stranger"})
+        custom_objects[name] = type(
+            klass.__name__, (_Stranger,), {"__module__": "keras_hub.src.stranger"}
+        )
     yield
     custom_objects.update(ours)
 
@@ -92,7 +98,11 @@ def test_from_config_builds_textbones_classes_while_keras_hub_holds_the_names(
     task_class, keras_hub_names_taken
 ):
     task = make_task(task_class)
-    preprocessor, tokenizer, backbone = task.preprocessor, task.preprocessor.tokenizer, task.backbone
+    preprocessor, tokenizer, backbone = (
+        task.preprocessor,
+        task.preprocessor.tokenizer,
+        task.backbone,
+    )
     for original in (backbone, tokenizer, preprocessor, task):
         rebuilt = type(original).from_config(original.get_config())
         assert type(rebuilt) is type(original)
@@ -104,7 +114,10 @@ def test_from_config_builds_textbones_classes_while_keras_hub_holds_the_names(
     # Keras' own entry point: the top-level name is textbones>..., the nested ones KerasHub's.
     serialized = keras.saving.serialize_keras_object(task)
     assert serialized["registered_name"] == f"textbones>{task_class.__name__}"
-    assert serialized["config"]["backbone"]["registered_name"] == f"keras_hub>{type(backbone).__name__}"
+    assert (
+        serialized["config"]["backbone"]["registered_name"]
+        == f"keras_hub>{type(backbone).__name__}"
+    )
     assert type(keras.saving.deserialize_keras_object(serialized)) is task_class
 
 
@@ -145,20 +158,30 @@ def test_a_stranger_of_the_same_name_is_refused_naming_both_modules():
 def test_names_textbones_lacks_are_refused_by_name():
     config = make_task(BertTextClassifier).get_config()
     config["backbone"]["registered_name"] = "keras_hub>GemmaBackbone"
-    with pytest.raises(ValueError, match="the backbone of BertTextClassifier is a keras_hub>GemmaBackbone, which textbones does not implement"):
+    with pytest.raises(
+        ValueError,
+        match="the backbone of BertTextClassifier is a keras_hub>GemmaBackbone, which textbones does not implement",
+    ):
         BertTextClassifier.from_config(config)
 
 
 def test_textbones_class_reads_every_spelling_of_a_name():
     from textbones.models import FNetBackbone, FNetTokenizer
 
-    for name in ("keras_hub>FNetBackbone", "keras_nlp>FNetBackbone", "textbones>FNetBackbone", "FNetBackbone"):
+    for name in (
+        "keras_hub>FNetBackbone",
+        "keras_nlp>FNetBackbone",
+        "textbones>FNetBackbone",
+        "FNetBackbone",
+    ):
         assert serialization.textbones_class(name) is FNetBackbone
     assert serialization.textbones_class("other_library>FNetBackbone") is None
     assert serialization.textbones_class("keras_hub>GemmaBackbone") is None
     # A textbones layer is not read for KerasHub's layer of the same name.
     assert serialization.textbones_class("keras_hub>TransformerEncoder") is None
-    assert serialization.textbones_class("textbones>TransformerEncoder").__module__.startswith("textbones.")
+    assert serialization.textbones_class("textbones>TransformerEncoder").__module__.startswith(
+        "textbones."
+    )
     assert serialization.textbones_class("keras_nlp>FNetTokenizer") is FNetTokenizer
 
 
@@ -174,7 +197,9 @@ def _optimizer_state(model) -> list[np.ndarray]:
     [
         lambda: keras.optimizers.Adam(keras.optimizers.schedules.PolynomialDecay(1e-3, 20, 1e-5)),
         lambda: keras.optimizers.AdamW(1e-3, weight_decay=0.01),
-        lambda: keras.optimizers.AdamW(keras.optimizers.schedules.CosineDecay(1e-3, 20, warmup_target=2e-3, warmup_steps=2)),
+        lambda: keras.optimizers.AdamW(
+            keras.optimizers.schedules.CosineDecay(1e-3, 20, warmup_target=2e-3, warmup_steps=2)
+        ),
     ],
     ids=["adam_polynomial_decay", "adamw", "adamw_cosine_warmup"],
 )
@@ -190,7 +215,9 @@ def test_load_model_restores_the_optimizer_and_training_continues(tmp_path, make
     assert int(loaded.optimizer.iterations.numpy()) == int(task.optimizer.iterations.numpy()) == 2
     for saved, restored in zip(_optimizer_state(task), _optimizer_state(loaded), strict=True):
         np.testing.assert_array_equal(restored, saved)
-    np.testing.assert_allclose(loaded.predict(TEXTS, verbose=0), task.predict(TEXTS, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(
+        loaded.predict(TEXTS, verbose=0), task.predict(TEXTS, verbose=0), atol=1e-6
+    )
 
     # One more step from the same state gives the same weights: training picks up where it stopped.
     for model in (task, loaded):
@@ -224,7 +251,9 @@ def test_an_unregistered_schedule_falls_back_to_the_default_optimizer_with_a_war
     task.save(tmp_path / "classifier.keras")
     with pytest.warns(UserWarning) as caught:
         loaded = keras.models.load_model(tmp_path / "classifier.keras")
-    ours = [str(warning.message) for warning in caught if "could not rebuild" in str(warning.message)]
+    ours = [
+        str(warning.message) for warning in caught if "could not rebuild" in str(warning.message)
+    ]
     assert ours == [
         "BertTextClassifier could not rebuild the saved optimizer (`optimizer`: Keras cannot find "
         "the class '_Triangular'), so it is compiled with its default for it and the saved "
@@ -235,9 +264,13 @@ def test_an_unregistered_schedule_falls_back_to_the_default_optimizer_with_a_war
     # The backend's own subclass of Adam on torch: the default optimizer, not the saved AdamW.
     assert isinstance(loaded.optimizer, keras.optimizers.Adam)
     assert not isinstance(loaded.optimizer, keras.optimizers.AdamW)
-    assert float(loaded.optimizer.learning_rate.numpy()) == pytest.approx(BertTextClassifier.default_learning_rate)
+    assert float(loaded.optimizer.learning_rate.numpy()) == pytest.approx(
+        BertTextClassifier.default_learning_rate
+    )
     assert loaded.loss.name == "my_loss"  # what could be rebuilt was
-    np.testing.assert_allclose(loaded.predict(TEXTS, verbose=0), task.predict(TEXTS, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(
+        loaded.predict(TEXTS, verbose=0), task.predict(TEXTS, verbose=0), atol=1e-6
+    )
     loaded.fit(TEXTS, LABELS, batch_size=2, verbose=0)  # and it trains
 
     # Given the class, everything comes back, the optimizer's state included.

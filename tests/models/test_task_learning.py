@@ -65,7 +65,9 @@ def word_list_tokenizer(corpus: list[str], words: set[str]) -> textbones.models.
     return tokenizer
 
 
-def tiny_bert(vocabulary_size: int, num_layers: int, hidden_dim: int, dropout: float = 0.0) -> textbones.models.BertBackbone:
+def tiny_bert(
+    vocabulary_size: int, num_layers: int, hidden_dim: int, dropout: float = 0.0
+) -> textbones.models.BertBackbone:
     return textbones.models.BertBackbone(
         vocabulary_size=vocabulary_size,
         num_layers=num_layers,
@@ -79,7 +81,9 @@ def tiny_bert(vocabulary_size: int, num_layers: int, hidden_dim: int, dropout: f
 
 def adam(learning_rate: float, steps: int) -> keras.optimizers.Optimizer:
     """Adam with a cosine decay to 2% of ``learning_rate`` over ``steps``."""
-    return keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.02))
+    return keras.optimizers.Adam(
+        keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.02)
+    )
 
 
 # Masked LM -----------------------------------------------------------------------------
@@ -118,12 +122,15 @@ def test_masked_lm_learns_words_from_their_neighbours():
     # accuracy stays near 35% for 100 to 200 steps before it rises; at 192 for about 40.)
     copies, epochs = 8, (10 if FULL else 6)
     train = train * copies
-    tokenizer = word_list_tokenizer(train, set(ADJECTIVES + NOUNS + VERBS + ADVERBS + ["the", "and"]))
+    tokenizer = word_list_tokenizer(
+        train, set(ADJECTIVES + NOUNS + VERBS + ADVERBS + ["the", "and"])
+    )
     preprocessor = textbones.models.BertMaskedLMPreprocessor(
         tokenizer, sequence_length=16, mask_selection_rate=0.25, mask_selection_length=6
     )
     masked_lm = textbones.models.BertMaskedLM(
-        tiny_bert(tokenizer.vocabulary_size(), num_layers=2, hidden_dim=192), preprocessor=preprocessor
+        tiny_bert(tokenizer.vocabulary_size(), num_layers=2, hidden_dim=192),
+        preprocessor=preprocessor,
     )
     batch_size = 32
     steps = epochs * -(-len(train) // batch_size)
@@ -136,8 +143,12 @@ def test_masked_lm_learns_words_from_their_neighbours():
     evaluated = masked_lm.evaluate(held_out * 20, batch_size=200, verbose=0, return_dict=True)
     # The same sentences with every selected token replaced by [MASK], scored by hand.
     only_mask = textbones.models.BertMaskedLMPreprocessor(
-        tokenizer, sequence_length=16, mask_selection_rate=0.25, mask_selection_length=6,
-        mask_token_rate=1.0, random_token_rate=0.0,
+        tokenizer,
+        sequence_length=16,
+        mask_selection_rate=0.25,
+        mask_selection_length=6,
+        mask_token_rate=1.0,
+        random_token_rate=0.0,
     )
     by_hand = masked_token_accuracy(masked_lm, held_out * 20, only_mask)
     print(
@@ -205,7 +216,9 @@ def test_text_classifier_learns_topic_words():
     # One batch each: a single compiled step.
     predicted = to_numpy(classifier.predict(held_out, batch_size=256, verbose=0)).argmax(-1)
     accuracy = float((predicted == held_out_labels).mean())
-    evaluated = classifier.evaluate(held_out, held_out_labels, batch_size=256, verbose=0, return_dict=True)
+    evaluated = classifier.evaluate(
+        held_out, held_out_labels, batch_size=256, verbose=0, return_dict=True
+    )
     print(
         f"\n[{keras.config.backend()}] BertTextClassifier: held-out accuracy {accuracy:.3f} (predict), "
         f"{evaluated['sparse_categorical_accuracy']:.3f} (evaluate)"
@@ -241,5 +254,7 @@ def test_text_classifier_learns_which_segment_of_a_pair_holds_the_topic_word():
 
     predicted = to_numpy(classifier.predict(held_out, batch_size=256, verbose=0)).argmax(-1)
     accuracy = float((predicted == held_out_labels).mean())
-    print(f"\n[{keras.config.backend()}] BertTextClassifier on pairs: held-out accuracy {accuracy:.3f}")
+    print(
+        f"\n[{keras.config.backend()}] BertTextClassifier on pairs: held-out accuracy {accuracy:.3f}"
+    )
     assert accuracy >= 0.95

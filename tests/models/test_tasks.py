@@ -21,7 +21,13 @@ import keras
 import numpy as np
 import pytest
 
-from tests.conftest import TINY_CONFIGS, backbone_class, make_tiny_backbone, perturb_weights, to_numpy
+from tests.conftest import (
+    TINY_CONFIGS,
+    backbone_class,
+    make_tiny_backbone,
+    perturb_weights,
+    to_numpy,
+)
 from tests.helpers.sentence_piece import tiny_proto
 from textbones.models import (
     AlbertMaskedLM,
@@ -49,7 +55,23 @@ from textbones.serialization import qualified_name
 SEQUENCE_LENGTH = 32
 MASK_SLOTS = 12
 NUM_CLASSES = 3
-WORDS = ["the", "quick", "brown", "fox", "jumped", "over", "lazy", "dog", "a", "cat", "sat", "on", "mat", "and", "ran"]
+WORDS = [
+    "the",
+    "quick",
+    "brown",
+    "fox",
+    "jumped",
+    "over",
+    "lazy",
+    "dog",
+    "a",
+    "cat",
+    "sat",
+    "on",
+    "mat",
+    "and",
+    "ran",
+]
 WORDS += ["far", "away", "very"]
 BERT_VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
 # Short rows: every family packs them in under 16 tokens, so batches of them are one bucket.
@@ -66,13 +88,40 @@ TEXTS = [
 LABELS = np.array([0, 1, 2, 0, 1, 2, 0, 1])
 LONG_TEXT = "the quick brown fox jumped over the lazy dog and a cat sat on the mat and ran far away"
 # Sentence pairs, short enough to pack into 16 tokens.
-PAIRS = (["a cat ran", "the brown mat", "a cat", "the dog"] * 2, ["the dog", "a cat", "far away", "a mat"] * 2)
-UNEVEN_TEXTS = [LONG_TEXT, "a cat", "the quick brown fox jumped", "dog", "the lazy cat sat on the mat"]
+PAIRS = (
+    ["a cat ran", "the brown mat", "a cat", "the dog"] * 2,
+    ["the dog", "a cat", "far away", "a mat"] * 2,
+)
+UNEVEN_TEXTS = [
+    LONG_TEXT,
+    "a cat",
+    "the quick brown fox jumped",
+    "dog",
+    "the lazy cat sat on the mat",
+]
 
 FAMILY_CLASSES = {
-    "bert": (BertTokenizer, BertTextClassifier, BertMaskedLM, BertTextClassifierPreprocessor, BertMaskedLMPreprocessor),
-    "albert": (AlbertTokenizer, AlbertTextClassifier, AlbertMaskedLM, AlbertTextClassifierPreprocessor, AlbertMaskedLMPreprocessor),
-    "f_net": (FNetTokenizer, FNetTextClassifier, FNetMaskedLM, FNetTextClassifierPreprocessor, FNetMaskedLMPreprocessor),
+    "bert": (
+        BertTokenizer,
+        BertTextClassifier,
+        BertMaskedLM,
+        BertTextClassifierPreprocessor,
+        BertMaskedLMPreprocessor,
+    ),
+    "albert": (
+        AlbertTokenizer,
+        AlbertTextClassifier,
+        AlbertMaskedLM,
+        AlbertTextClassifierPreprocessor,
+        AlbertMaskedLMPreprocessor,
+    ),
+    "f_net": (
+        FNetTokenizer,
+        FNetTextClassifier,
+        FNetMaskedLM,
+        FNetTextClassifierPreprocessor,
+        FNetMaskedLMPreprocessor,
+    ),
 }
 # A task class of another family, for each family.
 OTHER_FAMILY = {"bert": "albert", "albert": "f_net", "f_net": "bert"}
@@ -93,9 +142,17 @@ def make_tokenizer(family: str):
 def make_backbone(family: str, tokenizer, seed: int = 0):
     # One layer: each train, test and predict step is compiled by JAX, and smaller graphs
     # compile faster.
-    layers = {"num_layers": 1, "num_groups": 1, "num_inner_repetitions": 1} if family == "albert" else {"num_layers": 1}
+    layers = (
+        {"num_layers": 1, "num_groups": 1, "num_inner_repetitions": 1}
+        if family == "albert"
+        else {"num_layers": 1}
+    )
     return make_tiny_backbone(
-        family, seed=seed, vocabulary_size=tokenizer.vocabulary_size(), max_sequence_length=SEQUENCE_LENGTH, **layers
+        family,
+        seed=seed,
+        vocabulary_size=tokenizer.vocabulary_size(),
+        max_sequence_length=SEQUENCE_LENGTH,
+        **layers,
     )
 
 
@@ -109,7 +166,9 @@ def classifier_preprocessor(kit):
 
 
 def masked_lm_preprocessor(kit):
-    return FAMILY_CLASSES[kit.family][4](kit.tokenizer, sequence_length=SEQUENCE_LENGTH, mask_selection_length=MASK_SLOTS)
+    return FAMILY_CLASSES[kit.family][4](
+        kit.tokenizer, sequence_length=SEQUENCE_LENGTH, mask_selection_length=MASK_SLOTS
+    )
 
 
 @pytest.fixture(scope="module", params=["bert", "albert", "f_net"])
@@ -125,7 +184,9 @@ def kit(family):
     _, classifier_cls, masked_lm_cls, _, _ = FAMILY_CLASSES[family]
     kit = types.SimpleNamespace(family=family, tokenizer=tokenizer, backbone=backbone)
     kit.classifier_cls, kit.masked_lm_cls = classifier_cls, masked_lm_cls
-    kit.classifier = classifier_cls(backbone, num_classes=NUM_CLASSES, preprocessor=classifier_preprocessor(kit))
+    kit.classifier = classifier_cls(
+        backbone, num_classes=NUM_CLASSES, preprocessor=classifier_preprocessor(kit)
+    )
     kit.masked_lm = masked_lm_cls(backbone, preprocessor=masked_lm_preprocessor(kit))
     return kit
 
@@ -175,7 +236,11 @@ def inputs_of(batch) -> dict:
 
 
 def new_warnings(caught) -> list[str]:
-    return [str(warning.message) for warning in caught if KERAS_INTERNAL_WARNING not in str(warning.message)]
+    return [
+        str(warning.message)
+        for warning in caught
+        if KERAS_INTERNAL_WARNING not in str(warning.message)
+    ]
 
 
 class BatchCounter(keras.callbacks.Callback):
@@ -226,7 +291,9 @@ def test_masked_lm_predicts_raw_strings_with_every_mask_slot(kit):
     masked_lm = kit.masked_lm
     assert masked_lm.backbone is kit.backbone
     assert type(masked_lm.preprocessor) is FAMILY_CLASSES[kit.family][4]
-    expected_inputs = {"token_ids", "segment_ids", "mask_positions"} | ({"padding_mask"} if kit.family != "f_net" else set())
+    expected_inputs = {"token_ids", "segment_ids", "mask_positions"} | (
+        {"padding_mask"} if kit.family != "f_net" else set()
+    )
     assert set(masked_lm.input) == expected_inputs
 
     vocabulary_size = kit.tokenizer.vocabulary_size()
@@ -240,7 +307,9 @@ def test_masked_lm_predicts_raw_strings_with_every_mask_slot(kit):
 
 
 def test_preprocessor_none_takes_dicts_and_the_setter_checks_types(kit):
-    classifier = kit.classifier_cls(kit.backbone, num_classes=NUM_CLASSES, preprocessor=classifier_preprocessor(kit))
+    classifier = kit.classifier_cls(
+        kit.backbone, num_classes=NUM_CLASSES, preprocessor=classifier_preprocessor(kit)
+    )
     packed = classifier.preprocessor(TEXTS)
     with_preprocessor = forward(classifier, packed)
 
@@ -252,7 +321,10 @@ def test_preprocessor_none_takes_dicts_and_the_setter_checks_types(kit):
 
     preprocessor_name = FAMILY_CLASSES[kit.family][3].__name__
     for wrong in ("a string", kit.tokenizer):
-        with pytest.raises(TypeError, match=rf"must be a textbones Preprocessor or None, got a {type(wrong).__name__}\. Build one with e\.g\. {preprocessor_name}"):
+        with pytest.raises(
+            TypeError,
+            match=rf"must be a textbones Preprocessor or None, got a {type(wrong).__name__}\. Build one with e\.g\. {preprocessor_name}",
+        ):
             classifier.preprocessor = wrong
     assert classifier.preprocessor is None
 
@@ -273,7 +345,9 @@ def test_classifier_default_compile(kit):
     assert classifier.compiled
     assert isinstance(classifier.optimizer, keras.optimizers.Adam)
     expected_rate = 1e-5 if kit.family == "albert" else 5e-5
-    assert float(to_numpy(classifier.optimizer.learning_rate)) == pytest.approx(expected_rate, rel=1e-6)
+    assert float(to_numpy(classifier.optimizer.learning_rate)) == pytest.approx(
+        expected_rate, rel=1e-6
+    )
     assert config["loss"]["class_name"] == "SparseCategoricalCrossentropy"
     assert config["loss"]["config"]["from_logits"] is True
     assert [metric["class_name"] for metric in config["metrics"]] == ["SparseCategoricalAccuracy"]
@@ -296,7 +370,9 @@ def test_masked_lm_default_compile(kit):
     assert config["loss"]["config"]["from_logits"] is True
     assert config["loss"]["config"]["reduction"] == "mean_with_sample_weight"
     assert config["metrics"] is None
-    assert [metric["class_name"] for metric in config["weighted_metrics"]] == ["SparseCategoricalAccuracy"]
+    assert [metric["class_name"] for metric in config["weighted_metrics"]] == [
+        "SparseCategoricalAccuracy"
+    ]
 
 
 def test_compile_overrides_and_compile_false(kit):
@@ -329,10 +405,18 @@ def test_compile_overrides_and_compile_false(kit):
 
 def test_classifier_config_round_trip(kit, tmp_path):
     classifier = kit.classifier_cls(
-        kit.backbone, num_classes=NUM_CLASSES, preprocessor=classifier_preprocessor(kit), activation="softmax", dropout=0.25
+        kit.backbone,
+        num_classes=NUM_CLASSES,
+        preprocessor=classifier_preprocessor(kit),
+        activation="softmax",
+        dropout=0.25,
     )
     config = classifier.get_config()
-    assert (config["num_classes"], config["activation"], config["dropout"]) == (NUM_CLASSES, "softmax", 0.25)
+    assert (config["num_classes"], config["activation"], config["dropout"]) == (
+        NUM_CLASSES,
+        "softmax",
+        0.25,
+    )
     assert config["backbone"]["class_name"] == BACKBONE_NAMES[kit.family]
     assert config["preprocessor"]["config"]["sequence_length"] == SEQUENCE_LENGTH
 
@@ -347,7 +431,9 @@ def test_classifier_config_round_trip(kit, tmp_path):
     classifier.save_assets(tmp_path)
     rebuilt.load_assets(tmp_path)
     assert rebuilt.preprocessor.tokenizer.get_vocabulary() == kit.tokenizer.get_vocabulary()
-    np.testing.assert_array_equal(rebuilt.predict(TEXTS, verbose=0), classifier.predict(TEXTS, verbose=0))
+    np.testing.assert_array_equal(
+        rebuilt.predict(TEXTS, verbose=0), classifier.predict(TEXTS, verbose=0)
+    )
 
 
 def test_masked_lm_config_round_trip(kit, tmp_path):
@@ -362,7 +448,9 @@ def test_masked_lm_config_round_trip(kit, tmp_path):
     np.testing.assert_array_equal(forward(rebuilt, inputs), forward(kit.masked_lm, inputs))
     kit.masked_lm.save_assets(tmp_path)
     rebuilt.load_assets(tmp_path)
-    np.testing.assert_array_equal(masked_lm_predict(rebuilt, TEXTS), masked_lm_predict(kit.masked_lm, TEXTS))
+    np.testing.assert_array_equal(
+        masked_lm_predict(rebuilt, TEXTS), masked_lm_predict(kit.masked_lm, TEXTS)
+    )
 
 
 @pytest.mark.parametrize("kind", ["classifier", "masked_lm"])
@@ -385,13 +473,19 @@ def test_keras_file_round_trip_restores_predictions_and_vocabulary(kit, kind, tm
     assert loaded.preprocessor.tokenizer.get_vocabulary() == kit.tokenizer.get_vocabulary()
     assert loaded.preprocessor.sequence_length == SEQUENCE_LENGTH
     assert loaded.get_compile_config()["loss"] == model.get_compile_config()["loss"]
-    assert int(to_numpy(loaded.optimizer.iterations)) == int(to_numpy(model.optimizer.iterations)) > 0
+    assert (
+        int(to_numpy(loaded.optimizer.iterations)) == int(to_numpy(model.optimizer.iterations)) > 0
+    )
     for ours, theirs in zip(weights_of(model), weights_of(loaded), strict=True):
         np.testing.assert_array_equal(theirs, ours)
     if kind == "classifier":
-        np.testing.assert_array_equal(loaded.predict(TEXTS, verbose=0), model.predict(TEXTS, verbose=0))
+        np.testing.assert_array_equal(
+            loaded.predict(TEXTS, verbose=0), model.predict(TEXTS, verbose=0)
+        )
     else:
-        np.testing.assert_array_equal(masked_lm_predict(loaded, TEXTS), masked_lm_predict(model, TEXTS))
+        np.testing.assert_array_equal(
+            masked_lm_predict(loaded, TEXTS), masked_lm_predict(model, TEXTS)
+        )
 
 
 # Presets ------------------------------------------------------------------------------
@@ -408,7 +502,9 @@ def digest(folder: pathlib.Path) -> dict[str, str]:
 def h5_paths(path: pathlib.Path) -> list[str]:
     names = []
     with h5py.File(path, "r") as file:
-        file.visititems(lambda name, item: names.append(name) if isinstance(item, h5py.Dataset) else None)
+        file.visititems(
+            lambda name, item: names.append(name) if isinstance(item, h5py.Dataset) else None
+        )
     return names
 
 
@@ -417,7 +513,9 @@ def saved(kit, tmp_path_factory):
     """Presets of a classifier (with a distinctive head), a masked LM and a backbone alone,
     with the outputs and weights they were saved with."""
     folder = tmp_path_factory.mktemp(f"{kit.family}_presets")
-    classifier = kit.classifier_cls(kit.backbone, num_classes=NUM_CLASSES, preprocessor=classifier_preprocessor(kit))
+    classifier = kit.classifier_cls(
+        kit.backbone, num_classes=NUM_CLASSES, preprocessor=classifier_preprocessor(kit)
+    )
     perturb_weights(classifier.output_dense, seed=3)
     classifier.output_dense.kernel.assign(to_numpy(classifier.output_dense.kernel) * 20.0)
     masked_lm = kit.masked_lm_cls(kit.backbone, preprocessor=masked_lm_preprocessor(kit))
@@ -459,7 +557,9 @@ def test_task_preset_files_hold_only_the_head(kit, saved):
         np.testing.assert_array_equal(file["layers/dense/vars/0"][()], saved.head_kernel)
         np.testing.assert_array_equal(file["layers/dense/vars/1"][()], saved.head_bias)
     masked_lm_paths = sorted(
-        path for path in h5_paths(saved.masked_lm / "task.weights.h5") if not path.startswith("optimizer/")
+        path
+        for path in h5_paths(saved.masked_lm / "task.weights.h5")
+        if not path.startswith("optimizer/")
     )
     assert masked_lm_paths == [
         "layers/masked_lm_head/_intermediate_dense/vars/0",
@@ -474,7 +574,15 @@ def test_task_preset_files_hold_only_the_head(kit, saved):
         # The head projects to the token embedding's width (8 for ALBERT's factorised one).
         width = 8 if kit.family == "albert" else 16
         assert file["layers/masked_lm_head/_intermediate_dense/vars/0"].shape == (16, width)
-    expected = {"config.json", "metadata.json", "model.weights.h5", "preprocessor.json", "task.json", "task.weights.h5", "tokenizer.json"}
+    expected = {
+        "config.json",
+        "metadata.json",
+        "model.weights.h5",
+        "preprocessor.json",
+        "task.json",
+        "task.weights.h5",
+        "tokenizer.json",
+    }
     for preset in (saved.classifier, saved.masked_lm):
         assert expected <= {path.name for path in preset.iterdir()}
         assert (preset / "assets" / "tokenizer").is_dir()
@@ -504,7 +612,9 @@ def test_masked_lm_preset_round_trip(kit, saved):
         assert type(task.preprocessor) is FAMILY_CLASSES[kit.family][4]
         assert task.preprocessor.mask_selection_length == MASK_SLOTS
         assert_backbone_is_the_saved_one(task, saved)
-        np.testing.assert_array_equal(forward(task, saved.masked_lm_inputs), saved.masked_lm_outputs)
+        np.testing.assert_array_equal(
+            forward(task, saved.masked_lm_inputs), saved.masked_lm_outputs
+        )
 
 
 def test_head_is_fresh_for_a_backbone_preset_or_another_num_classes(kit, saved):
@@ -518,7 +628,9 @@ def test_head_is_fresh_for_a_backbone_preset_or_another_num_classes(kit, saved):
         # Freshly initialised: small normal weights (stddev 0.02) and zero biases,
         # nothing like the saved head (stddev about 1).
         assert np.abs(kernel).max() < 0.1
-        np.testing.assert_array_equal(to_numpy(task.output_dense.bias), np.zeros(classes, "float32"))
+        np.testing.assert_array_equal(
+            to_numpy(task.output_dense.bias), np.zeros(classes, "float32")
+        )
         assert type(task.preprocessor) is FAMILY_CLASSES[kit.family][3]
         assert task.preprocessor.tokenizer.get_vocabulary() == kit.tokenizer.get_vocabulary()
         task.preprocessor.sequence_length = SEQUENCE_LENGTH
@@ -529,7 +641,9 @@ def test_head_is_fresh_for_a_backbone_preset_or_another_num_classes(kit, saved):
     assert type(masked_lm) is kit.masked_lm_cls
     assert_backbone_is_the_saved_one(masked_lm, saved)
     vocabulary_size = kit.tokenizer.vocabulary_size()
-    np.testing.assert_array_equal(to_numpy(masked_lm.masked_lm_head.output_bias), np.zeros(vocabulary_size, "float32"))
+    np.testing.assert_array_equal(
+        to_numpy(masked_lm.masked_lm_head.output_bias), np.zeros(vocabulary_size, "float32")
+    )
     assert np.abs(to_numpy(masked_lm.masked_lm_head._intermediate_dense.kernel)).max() < 0.1
 
     same_count = kit.classifier_cls.from_preset(str(saved.classifier), num_classes=NUM_CLASSES)
@@ -565,7 +679,9 @@ def test_a_family_task_refuses_another_familys_preset(kit, saved):
                 rf"and {task_cls.__name__} needs a {theirs}\. Call the task class of that family, or "
                 rf"{generic}\.from_preset to pick it\.",
             ):
-                task_cls.from_preset(str(preset), num_classes=NUM_CLASSES) if generic == "TextClassifier" else task_cls.from_preset(str(preset))
+                task_cls.from_preset(
+                    str(preset), num_classes=NUM_CLASSES
+                ) if generic == "TextClassifier" else task_cls.from_preset(str(preset))
 
 
 def test_task_preset_loads_with_compile_false(kit, saved):
@@ -575,7 +691,9 @@ def test_task_preset_loads_with_compile_false(kit, saved):
 
 
 def test_interrupted_save_leaves_the_old_preset_byte_identical(kit, tmp_path, monkeypatch):
-    classifier = kit.classifier_cls(kit.backbone, num_classes=NUM_CLASSES, preprocessor=classifier_preprocessor(kit))
+    classifier = kit.classifier_cls(
+        kit.backbone, num_classes=NUM_CLASSES, preprocessor=classifier_preprocessor(kit)
+    )
     preset = tmp_path / "preset"
     classifier.save_to_preset(preset)
     before = digest(preset)
@@ -611,7 +729,9 @@ def test_classifier_rejects_bad_labels(kit):
             classifier.evaluate(TEXTS[:2], labels, verbose=0)
         with pytest.raises(ValueError, match=message):
             classifier.train_on_batch(TEXTS[:2], np.array(labels))
-    with pytest.raises(ValueError, match=r"takes integer class labels in \[0, 3\), got dtype float64"):
+    with pytest.raises(
+        ValueError, match=r"takes integer class labels in \[0, 3\), got dtype float64"
+    ):
         classifier.fit(TEXTS[:2], [0.5, 1.0], verbose=0)
     with pytest.raises(ValueError, match=r"got dtype <U1\. Map your labels to class indices first"):
         classifier.fit(TEXTS[:2], np.array(["a", "b"]), verbose=0)
@@ -623,7 +743,10 @@ def test_masked_lm_rejects_bad_labels(kit):
     masked_lm = kit.masked_lm_cls(kit.backbone)
     inputs = fixed_masked_inputs(kit.masked_lm.preprocessor, TEXTS[:2])
     vocabulary_size = kit.tokenizer.vocabulary_size()
-    with pytest.raises(ValueError, match=rf"Label id {vocabulary_size} is outside the vocabulary \[0, {vocabulary_size}\)"):
+    with pytest.raises(
+        ValueError,
+        match=rf"Label id {vocabulary_size} is outside the vocabulary \[0, {vocabulary_size}\)",
+    ):
         masked_lm.fit(inputs, np.full((2, 3), vocabulary_size), verbose=0)
     with pytest.raises(ValueError, match="are token ids and must be integers, got dtype float64"):
         masked_lm.fit(inputs, np.full((2, 3), 1.5), verbose=0)
@@ -656,7 +779,9 @@ def test_missing_labels_without_a_preprocessor(kit):
     with pytest.raises(ValueError, match="got preprocessed inputs without labels: pass `y`"):
         classifier.fit(kit.classifier.preprocessor(TEXTS[:2]), verbose=0)
     masked_lm = kit.masked_lm_cls(kit.backbone)
-    with pytest.raises(ValueError, match=rf"{kit.masked_lm_cls.__name__} got preprocessed inputs without labels"):
+    with pytest.raises(
+        ValueError, match=rf"{kit.masked_lm_cls.__name__} got preprocessed inputs without labels"
+    ):
         masked_lm.fit(fixed_masked_inputs(kit.masked_lm.preprocessor, TEXTS[:2]), verbose=0)
 
 
@@ -666,7 +791,9 @@ def test_mismatched_pair_lengths(kit):
         kit.classifier.fit((["a", "b"], ["c"]), [0, 1], verbose=0)
     with pytest.raises(ValueError, match=message):
         kit.classifier.predict((["a", "b"], ["c"]), verbose=0)
-    with pytest.raises(ValueError, match=r"`y` has 3 rows but the text has 2; give one y entry per example"):
+    with pytest.raises(
+        ValueError, match=r"`y` has 3 rows but the text has 2; give one y entry per example"
+    ):
         kit.classifier.fit(["a", "b"], [0, 1, 1], verbose=0)
     with pytest.raises(ValueError, match=r"`sample_weight` has 1 rows but the text has 2"):
         kit.classifier.fit(["a", "b"], [0, 1], sample_weight=[1.0], verbose=0)
@@ -690,7 +817,9 @@ def test_preprocessed_inputs_must_be_complete(kit):
 @functools.cache
 def small_backbone(family: str):
     """An untrained backbone of ``family``, built once per session."""
-    return backbone_class(family)(**{**TINY_CONFIGS[family], "num_layers": 1 if family != "albert" else 2})
+    return backbone_class(family)(
+        **{**TINY_CONFIGS[family], "num_layers": 1 if family != "albert" else 2}
+    )
 
 
 def re_list(names) -> str:
@@ -718,12 +847,21 @@ def test_constructor_arguments_are_checked(kit):
     ours = re.escape(qualified_name(kit.classifier_cls.backbone_cls))
     theirs = re.escape(qualified_name(type(other_backbone)))
     assert BACKBONE_NAMES[kit.family] in ours
-    with pytest.raises(ValueError, match=rf"{kit.classifier_cls.__name__} needs a {ours}, got a {theirs}\. Use the classifier class"):
+    with pytest.raises(
+        ValueError,
+        match=rf"{kit.classifier_cls.__name__} needs a {ours}, got a {theirs}\. Use the classifier class",
+    ):
         kit.classifier_cls(other_backbone, num_classes=2)
-    with pytest.raises(ValueError, match=rf"{kit.masked_lm_cls.__name__} needs a {ours}, got a {theirs}\. Use the masked LM class"):
+    with pytest.raises(
+        ValueError,
+        match=rf"{kit.masked_lm_cls.__name__} needs a {ours}, got a {theirs}\. Use the masked LM class",
+    ):
         kit.masked_lm_cls(other_backbone)
     for bad in (0, -2, 2.5, True, "3"):
-        with pytest.raises(ValueError, match=rf"`num_classes` must be a positive integer, got {re.escape(repr(bad))}\."):
+        with pytest.raises(
+            ValueError,
+            match=rf"`num_classes` must be a positive integer, got {re.escape(repr(bad))}\.",
+        ):
             kit.classifier_cls(kit.backbone, num_classes=bad)
 
 
@@ -759,7 +897,9 @@ def test_dynamic_padding_gives_the_same_predictions_in_the_callers_order(kit):
         assert width >= real_lengths.max()
         if DYNAMIC_WIDTHS:
             assert width == bucket_length(int(real_lengths.max()), SEQUENCE_LENGTH)
-        assert inputs["segment_ids"].shape == inputs["padding_mask"].shape == inputs["token_ids"].shape
+        assert (
+            inputs["segment_ids"].shape == inputs["padding_mask"].shape == inputs["token_ids"].shape
+        )
 
     one_by_one = np.concatenate([classifier.predict([text], verbose=0) for text in UNEVEN_TEXTS])
     np.testing.assert_allclose(dynamic, one_by_one, atol=1e-5)
@@ -770,7 +910,9 @@ def test_f_net_always_packs_to_the_sequence_length(kit):
     assert kit.classifier.dynamic_padding is True
     with recorded_batches(kit.classifier.preprocessor) as batches:
         outputs = kit.classifier.predict(UNEVEN_TEXTS, batch_size=2, verbose=0)
-        one_by_one = np.concatenate([kit.classifier.predict([text], verbose=0) for text in UNEVEN_TEXTS])
+        one_by_one = np.concatenate(
+            [kit.classifier.predict([text], verbose=0) for text in UNEVEN_TEXTS]
+        )
         kit.classifier.fit(TEXTS[:4], LABELS[:4], batch_size=4, verbose=0)
     assert outputs.shape == (len(UNEVEN_TEXTS), NUM_CLASSES)
     np.testing.assert_allclose(outputs, one_by_one, atol=1e-5)
@@ -790,7 +932,9 @@ def test_masked_lm_mask_slots_are_trimmed_for_fit_but_not_for_predict(kit):
         selections = int(sample_weight.sum(axis=1).max())
         width = x["mask_positions"].shape[1]
         assert width >= selections
-        assert width == (bucket_length(selections, MASK_SLOTS, smallest=8) if DYNAMIC_WIDTHS else MASK_SLOTS)
+        assert width == (
+            bucket_length(selections, MASK_SLOTS, smallest=8) if DYNAMIC_WIDTHS else MASK_SLOTS
+        )
         assert y.shape == sample_weight.shape == (4, width)
         assert x["token_ids"].shape == (4, short_width(kit))
 
@@ -861,7 +1005,9 @@ def test_fit_is_reproducible_under_set_random_seed(kit):
         np.testing.assert_array_equal(a, b)
     moved = [not np.array_equal(a, first) for a, first in zip(trained_a, initial, strict=True)]
     assert sum(moved) > len(trained_a) // 2
-    differs_from_other_seed = [not np.array_equal(a, c) for a, c in zip(trained_a, trained_c, strict=True)]
+    differs_from_other_seed = [
+        not np.array_equal(a, c) for a, c in zip(trained_a, trained_c, strict=True)
+    ]
     assert sum(differs_from_other_seed) > len(trained_a) // 2
 
 
@@ -877,7 +1023,11 @@ def test_fit_on_a_list_and_arrays_of_strings(kit):
     assert history.epoch == [0, 1]
 
     as_list = classifier.predict(TEXTS, verbose=0)
-    arrays = (np.array(TEXTS), np.array(TEXTS, dtype=object), np.array([text.encode() for text in TEXTS]))
+    arrays = (
+        np.array(TEXTS),
+        np.array(TEXTS, dtype=object),
+        np.array([text.encode() for text in TEXTS]),
+    )
     for array in arrays:
         np.testing.assert_allclose(classifier.predict(array, verbose=0), as_list, atol=1e-6)
     for array in arrays:
@@ -888,13 +1038,22 @@ def test_fit_on_a_list_and_arrays_of_strings(kit):
 
 def test_fit_shuffles_rows_unless_told_not_to(kit):
     classifier = kit.classifier
-    row_numbers = np.arange(1, len(TEXTS) + 1, dtype="float32")  # as sample weights, to follow the rows
+    row_numbers = np.arange(
+        1, len(TEXTS) + 1, dtype="float32"
+    )  # as sample weights, to follow the rows
 
     def rows_per_epoch(shuffle):
         # One worker: the batches are prepared (and recorded) in the order Keras asks for them.
         with recorded_batches(classifier.preprocessor) as batches:
             classifier.fit(
-                TEXTS, LABELS, sample_weight=row_numbers, batch_size=4, epochs=2, shuffle=shuffle, workers=1, verbose=0
+                TEXTS,
+                LABELS,
+                sample_weight=row_numbers,
+                batch_size=4,
+                epochs=2,
+                shuffle=shuffle,
+                workers=1,
+                verbose=0,
             )
         # (Keras may look at the first batch once more before training.)
         rows = [(batch[2] - 1).astype(int).tolist() for batch in batches[-4:]]
@@ -910,16 +1069,24 @@ def test_zero_sample_weights_leave_the_model_unchanged(kit):
     classifier = kit.classifier
     classifier.optimizer.build(classifier.trainable_variables)
     # Without earlier momentum, a zero gradient moves nothing.
-    moments = [variable for variable in classifier.optimizer.variables if "momentum" in variable.path or "velocity" in variable.path]
+    moments = [
+        variable
+        for variable in classifier.optimizer.variables
+        if "momentum" in variable.path or "velocity" in variable.path
+    ]
     assert len(moments) == 2 * len(classifier.trainable_variables)
     for variable in moments:
         variable.assign(np.zeros(variable.shape, variable.dtype))
     before = weights_of(classifier)
-    history = classifier.fit(TEXTS, LABELS, sample_weight=np.zeros(len(TEXTS)), batch_size=4, verbose=0)
+    history = classifier.fit(
+        TEXTS, LABELS, sample_weight=np.zeros(len(TEXTS)), batch_size=4, verbose=0
+    )
     assert history.history["loss"] == [0.0]
     for a, b in zip(before, weights_of(classifier), strict=True):
         np.testing.assert_array_equal(a, b)
-    history = classifier.fit(TEXTS, LABELS, sample_weight=[1.0] * len(TEXTS), batch_size=4, verbose=0)
+    history = classifier.fit(
+        TEXTS, LABELS, sample_weight=[1.0] * len(TEXTS), batch_size=4, verbose=0
+    )
     assert history.history["loss"][0] > 0.0
 
 
@@ -939,30 +1106,51 @@ def test_fit_and_predict_sentence_pairs(kit):
     for row in range(4):
         a, b = len(kit.tokenizer.tokenize(first[row])), len(kit.tokenizer.tokenize(second[row]))
         expected = [0] * (a + 2) + [1] * (b + 1)
-        np.testing.assert_array_equal(x["segment_ids"][row], expected + [0] * (width - len(expected)))
+        np.testing.assert_array_equal(
+            x["segment_ids"][row], expected + [0] * (width - len(expected))
+        )
         assert x["token_ids"][row, 0] == kit.tokenizer.cls_token_id
-        assert x["token_ids"][row, a + 1] == x["token_ids"][row, a + b + 2] == kit.tokenizer.sep_token_id
+        assert (
+            x["token_ids"][row, a + 1]
+            == x["token_ids"][row, a + b + 2]
+            == kit.tokenizer.sep_token_id
+        )
 
     pair_outputs = classifier.predict(PAIRS, verbose=0)
     assert pair_outputs.shape == (len(first), NUM_CLASSES)
     assert np.abs(pair_outputs - classifier.predict(first, verbose=0)).max() > 1e-4
-    np.testing.assert_allclose(classifier.predict((first[:1], second[:1]), verbose=0), pair_outputs[:1], atol=1e-5)
+    np.testing.assert_allclose(
+        classifier.predict((first[:1], second[:1]), verbose=0), pair_outputs[:1], atol=1e-5
+    )
 
 
 def test_validation_data_and_validation_split_on_raw_text(kit):
     classifier = kit.classifier
-    history = classifier.fit(TEXTS, LABELS, batch_size=4, validation_data=(TEXTS, LABELS), verbose=0)
-    assert set(history.history) == {"loss", "sparse_categorical_accuracy", "val_loss", "val_sparse_categorical_accuracy"}
+    history = classifier.fit(
+        TEXTS, LABELS, batch_size=4, validation_data=(TEXTS, LABELS), verbose=0
+    )
+    assert set(history.history) == {
+        "loss",
+        "sparse_categorical_accuracy",
+        "val_loss",
+        "val_sparse_categorical_accuracy",
+    }
     loss, accuracy = classifier.evaluate(TEXTS, LABELS, batch_size=4, verbose=0)
     assert history.history["val_loss"][0] == pytest.approx(loss, rel=1e-5)
-    assert history.history["val_sparse_categorical_accuracy"][0] == pytest.approx(accuracy, rel=1e-5)
+    assert history.history["val_sparse_categorical_accuracy"][0] == pytest.approx(
+        accuracy, rel=1e-5
+    )
 
     counter = BatchCounter()
-    history = classifier.fit(TEXTS, LABELS, batch_size=4, validation_split=0.5, verbose=0, callbacks=[counter])
+    history = classifier.fit(
+        TEXTS, LABELS, batch_size=4, validation_split=0.5, verbose=0, callbacks=[counter]
+    )
     assert counter.batches == 1  # the first half trains
     loss, accuracy = classifier.evaluate(TEXTS[4:], LABELS[4:], batch_size=4, verbose=0)
     assert history.history["val_loss"][0] == pytest.approx(loss, rel=1e-5)
-    assert history.history["val_sparse_categorical_accuracy"][0] == pytest.approx(accuracy, rel=1e-5)
+    assert history.history["val_sparse_categorical_accuracy"][0] == pytest.approx(
+        accuracy, rel=1e-5
+    )
 
     with pytest.raises(ValueError, match=r"`validation_split` must be between 0 and 1, got 1\.5"):
         classifier.fit(TEXTS, LABELS, validation_split=1.5, verbose=0)
@@ -973,11 +1161,18 @@ def test_fit_on_a_py_dataset_and_a_generator(kit):
     counter = BatchCounter()
     with recorded_batches(classifier.preprocessor) as batches:
         history = classifier.fit(
-            RawTextBatches(TEXTS, LABELS, batch_size=4), epochs=2, shuffle=False, verbose=0, callbacks=[counter]
+            RawTextBatches(TEXTS, LABELS, batch_size=4),
+            epochs=2,
+            shuffle=False,
+            verbose=0,
+            callbacks=[counter],
         )
     assert counter.batches == 4
     assert len(history.history["loss"]) == 2
-    assert [batch[1].tolist() for batch in batches][-4:] == [LABELS[:4].tolist(), LABELS[4:].tolist()] * 2
+    assert [batch[1].tolist() for batch in batches][-4:] == [
+        LABELS[:4].tolist(),
+        LABELS[4:].tolist(),
+    ] * 2
     assert all(batch[0]["token_ids"].shape == (4, short_width(kit)) for batch in batches)
 
     def generator():
@@ -988,14 +1183,18 @@ def test_fit_on_a_py_dataset_and_a_generator(kit):
     counter = BatchCounter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        history = classifier.fit(generator(), steps_per_epoch=2, shuffle=False, verbose=0, callbacks=[counter])
+        history = classifier.fit(
+            generator(), steps_per_epoch=2, shuffle=False, verbose=0, callbacks=[counter]
+        )
     # `shuffle=False` reaches Keras, which says nothing about shuffling a generator then.
     assert new_warnings(caught) == []
     assert counter.batches == 2
     assert np.isfinite(history.history["loss"][0])
 
     loss, _ = classifier.evaluate(RawTextBatches(TEXTS, LABELS, batch_size=4), verbose=0)
-    assert loss == pytest.approx(classifier.evaluate(TEXTS, LABELS, batch_size=4, verbose=0)[0], rel=1e-5)
+    assert loss == pytest.approx(
+        classifier.evaluate(TEXTS, LABELS, batch_size=4, verbose=0)[0], rel=1e-5
+    )
     outputs = classifier.predict(RawTextBatches(TEXTS, LABELS, batch_size=4), verbose=0)
     np.testing.assert_allclose(outputs, classifier.predict(TEXTS, verbose=0), atol=1e-5)
 
@@ -1004,7 +1203,9 @@ def test_classifier_batch_methods_on_raw_strings(kit):
     classifier = kit.classifier
     batch, labels = TEXTS[:4], LABELS[:4]
     loss, accuracy = classifier.test_on_batch(batch, labels)
-    assert [loss, accuracy] == pytest.approx(classifier.evaluate(batch, labels, batch_size=4, verbose=0), rel=1e-5)
+    assert [loss, accuracy] == pytest.approx(
+        classifier.evaluate(batch, labels, batch_size=4, verbose=0), rel=1e-5
+    )
     expected_accuracy = np.mean(np.argmax(classifier.predict(batch, verbose=0), axis=1) == labels)
     assert accuracy == pytest.approx(expected_accuracy)
 
@@ -1024,7 +1225,11 @@ def test_masked_lm_fit_evaluate_and_batch_methods(kit):
     assert set(history.history) == {"loss", "sparse_categorical_accuracy"}
     assert len(history.history["loss"]) == 2
     # Random guessing over the vocabulary costs about log(vocabulary size) per token.
-    assert 0.5 * math.log(kit.tokenizer.vocabulary_size()) < history.history["loss"][0] < 3 * math.log(kit.tokenizer.vocabulary_size())
+    assert (
+        0.5 * math.log(kit.tokenizer.vocabulary_size())
+        < history.history["loss"][0]
+        < 3 * math.log(kit.tokenizer.vocabulary_size())
+    )
 
     loss, accuracy = masked_lm.evaluate(TEXTS, batch_size=4, verbose=0)
     assert np.isfinite(loss) and 0.0 <= accuracy <= 1.0

@@ -199,8 +199,7 @@ def run_model(model, batch):
     import keras
 
     return {
-        name: keras.ops.convert_to_numpy(outputs[name]).astype("float32")
-        for name in OUTPUT_NAMES
+        name: keras.ops.convert_to_numpy(outputs[name]).astype("float32") for name in OUTPUT_NAMES
     }
 
 
@@ -218,7 +217,7 @@ def load_io(path):
     result = []
     for i in range(int(data["num_batches"])):
         prefix = f"batch{i}."
-        items = {k[len(prefix):]: data[k] for k in data.files if k.startswith(prefix)}
+        items = {k[len(prefix) :]: data[k] for k in data.files if k.startswith(prefix)}
         outputs = {name: items.pop(name) for name in OUTPUT_NAMES}
         result.append((items, outputs))
     return result
@@ -298,8 +297,7 @@ def command_check(pairs):
             record["error"] = f"{type(error).__name__}: {error}"
             record["traceback"] = traceback.format_exc()
             print(
-                f"keras_hub_reference.py check: could not load/run {preset_dir}: "
-                f"{record['error']}",
+                f"keras_hub_reference.py check: could not load/run {preset_dir}: {record['error']}",
                 file=sys.stderr,
             )
         print(json.dumps(record), flush=True)

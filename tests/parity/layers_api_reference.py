@@ -53,13 +53,19 @@ SUMMARY: dict = {}
 def randomize(layer) -> None:
     for variable in layer.weights:
         shape = tuple(variable.shape)
-        variable.assign(RNG.normal(0.0, 0.3, shape).astype(keras.backend.standardize_dtype(variable.dtype)))
+        variable.assign(
+            RNG.normal(0.0, 0.3, shape).astype(keras.backend.standardize_dtype(variable.dtype))
+        )
 
 
 def copy_weights(source, target) -> None:
     """``source``'s weights into ``target``, after checking both list the same variables."""
+
     def listing(layer):
-        return [(v.path.split("/", 1)[1] if "/" in v.path else v.path, tuple(v.shape)) for v in layer.weights]
+        return [
+            (v.path.split("/", 1)[1] if "/" in v.path else v.path, tuple(v.shape))
+            for v in layer.weights
+        ]
 
     assert listing(source) == listing(target), (listing(source), listing(target))
     target.set_weights(source.get_weights())
@@ -80,7 +86,11 @@ def record(case: str, value: float, tolerance: float = TOLERANCE) -> None:
 def same_config(case: str, hub_layer, bones_layer, hub_class, bones_class) -> None:
     hub_config, bones_config = hub_layer.get_config(), bones_layer.get_config()
     # Names differ only by Keras' automatic numbering.
-    assert {**hub_config, "name": None} == {**bones_config, "name": None}, (case, hub_config, bones_config)
+    assert {**hub_config, "name": None} == {**bones_config, "name": None}, (
+        case,
+        hub_config,
+        bones_config,
+    )
     assert bones_class.from_config(hub_config).get_config() == hub_config, case
     assert hub_class.from_config(bones_config).get_config() == bones_config, case
 
@@ -90,7 +100,11 @@ def reversible_embedding_cases() -> None:
         "tied": {},
         "untied": {"tie_weights": False},
         "soft_cap": {"logit_soft_cap": 2.0},
-        "untied_soft_cap_reverse_float32": {"tie_weights": False, "logit_soft_cap": 3.0, "reverse_dtype": "float32"},
+        "untied_soft_cap_reverse_float32": {
+            "tie_weights": False,
+            "logit_soft_cap": 3.0,
+            "reverse_dtype": "float32",
+        },
         "mask_zero": {"mask_zero": True},
     }
     ids = np.array([[0, 4, 12, 3], [7, 0, 0, 1]], "int32")
@@ -103,18 +117,37 @@ def reversible_embedding_cases() -> None:
         randomize(hub)
         copy_weights(hub, bones)
         record(f"reversible_embedding/{name}/forward", difference(hub(ids), bones(ids)))
-        record(f"reversible_embedding/{name}/reverse", difference(hub(hidden, reverse=True), bones(hidden, reverse=True)))
-        same_config(name, hub, bones, keras_hub.layers.ReversibleEmbedding, textbones.layers.ReversibleEmbedding)
+        record(
+            f"reversible_embedding/{name}/reverse",
+            difference(hub(hidden, reverse=True), bones(hidden, reverse=True)),
+        )
+        same_config(
+            name,
+            hub,
+            bones,
+            keras_hub.layers.ReversibleEmbedding,
+            textbones.layers.ReversibleEmbedding,
+        )
     # reverse_dtype under a mixed policy: float32 logits in both.
-    hub = keras_hub.layers.ReversibleEmbedding(13, 6, reverse_dtype="float32", dtype="mixed_float16")
-    bones = textbones.layers.ReversibleEmbedding(13, 6, reverse_dtype="float32", dtype="mixed_float16")
+    hub = keras_hub.layers.ReversibleEmbedding(
+        13, 6, reverse_dtype="float32", dtype="mixed_float16"
+    )
+    bones = textbones.layers.ReversibleEmbedding(
+        13, 6, reverse_dtype="float32", dtype="mixed_float16"
+    )
     hub.build()
     bones.build()
     randomize(hub)
     copy_weights(hub, bones)
     hub_logits, bones_logits = hub(hidden, reverse=True), bones(hidden, reverse=True)
-    assert keras.backend.standardize_dtype(bones_logits.dtype) == "float32" == keras.backend.standardize_dtype(hub_logits.dtype)
-    record("reversible_embedding/mixed_float16_reverse_float32", difference(hub_logits, bones_logits))
+    assert (
+        keras.backend.standardize_dtype(bones_logits.dtype)
+        == "float32"
+        == keras.backend.standardize_dtype(hub_logits.dtype)
+    )
+    record(
+        "reversible_embedding/mixed_float16_reverse_float32", difference(hub_logits, bones_logits)
+    )
     # A mask_zero layer's masks.
     hub = keras_hub.layers.ReversibleEmbedding(13, 6, mask_zero=True)
     bones = textbones.layers.ReversibleEmbedding(13, 6, mask_zero=True)
@@ -124,6 +157,7 @@ def reversible_embedding_cases() -> None:
 
 def weight_files_cross_load() -> None:
     """``save_weights`` of each library's model loads into the other's (untied embedding)."""
+
     def model(library):
         inputs = keras.Input((None,), dtype="int32")
         embed = library.layers.TokenAndPositionEmbedding(13, 8, 6, tie_weights=False, name="embed")
@@ -162,14 +196,28 @@ def position_embedding_cases() -> None:
     }
     for name, kwargs in calls.items():
         record(f"position_embedding/{name}", difference(hub(x, **kwargs), bones(x, **kwargs)))
-    same_config("position_embedding", hub, bones, keras_hub.layers.PositionEmbedding, textbones.layers.PositionEmbedding)
+    same_config(
+        "position_embedding",
+        hub,
+        bones,
+        keras_hub.layers.PositionEmbedding,
+        textbones.layers.PositionEmbedding,
+    )
 
 
 def token_and_position_embedding_cases() -> None:
     ids = np.array([[3, 9, 1, 0, 0], [2, 2, 2, 2, 2]], "int32")
-    calls = {"default": {}, "start_index": {"start_index": 2}, "positions": {"positions": np.array([4, 3, 2, 1, 0], "int32")}}
-    for name, kwargs in {"tied": {}, "untied": {"tie_weights": False}, "mask_zero": {"mask_zero": True},
-                         "glorot": {"embeddings_initializer": "glorot_uniform"}}.items():
+    calls = {
+        "default": {},
+        "start_index": {"start_index": 2},
+        "positions": {"positions": np.array([4, 3, 2, 1, 0], "int32")},
+    }
+    for name, kwargs in {
+        "tied": {},
+        "untied": {"tie_weights": False},
+        "mask_zero": {"mask_zero": True},
+        "glorot": {"embeddings_initializer": "glorot_uniform"},
+    }.items():
         hub = keras_hub.layers.TokenAndPositionEmbedding(13, 8, 6, **kwargs)
         bones = textbones.layers.TokenAndPositionEmbedding(13, 8, 6, **kwargs)
         hub.build((None, None))
@@ -177,8 +225,17 @@ def token_and_position_embedding_cases() -> None:
         randomize(hub)
         copy_weights(hub, bones)
         for call, call_kwargs in calls.items():
-            record(f"token_and_position_embedding/{name}/{call}", difference(hub(ids, **call_kwargs), bones(ids, **call_kwargs)))
-        same_config(name, hub, bones, keras_hub.layers.TokenAndPositionEmbedding, textbones.layers.TokenAndPositionEmbedding)
+            record(
+                f"token_and_position_embedding/{name}/{call}",
+                difference(hub(ids, **call_kwargs), bones(ids, **call_kwargs)),
+            )
+        same_config(
+            name,
+            hub,
+            bones,
+            keras_hub.layers.TokenAndPositionEmbedding,
+            textbones.layers.TokenAndPositionEmbedding,
+        )
         hub_mask, bones_mask = get_keras_mask(hub(ids)), get_keras_mask(bones(ids))
         if kwargs.get("mask_zero"):
             expected = (ids != 0).tolist()
@@ -207,7 +264,10 @@ def attention_score_cases() -> None:
         "gelu": ({"activation": "gelu", "layer_norm_epsilon": 1e-12}, {"padding_mask": padding}),
     }
     for name, (layer_kwargs, call_kwargs) in cases.items():
-        hub, bones = encoder_pair(keras_hub.layers, **layer_kwargs), encoder_pair(textbones.layers, **layer_kwargs)
+        hub, bones = (
+            encoder_pair(keras_hub.layers, **layer_kwargs),
+            encoder_pair(textbones.layers, **layer_kwargs),
+        )
         hub.build((None, 5, 8))
         bones.build((None, 5, 8))
         randomize(hub)
@@ -216,8 +276,17 @@ def attention_score_cases() -> None:
         bones_out, bones_scores = bones(x, return_attention_scores=True, **call_kwargs)
         record(f"transformer_encoder/{name}/outputs", difference(hub_out, bones_out))
         record(f"transformer_encoder/{name}/scores", difference(hub_scores, bones_scores))
-        record(f"transformer_encoder/{name}/fused_outputs", difference(hub(x, **call_kwargs), bones(x, **call_kwargs)))
-        same_config(name, hub, bones, keras_hub.layers.TransformerEncoder, textbones.layers.TransformerEncoder)
+        record(
+            f"transformer_encoder/{name}/fused_outputs",
+            difference(hub(x, **call_kwargs), bones(x, **call_kwargs)),
+        )
+        same_config(
+            name,
+            hub,
+            bones,
+            keras_hub.layers.TransformerEncoder,
+            textbones.layers.TransformerEncoder,
+        )
 
 
 def keras_mask_model(library):
@@ -234,7 +303,10 @@ def keras_mask_cases() -> None:
     hub, bones = keras_mask_model(keras_hub), keras_mask_model(textbones)
     randomize(hub)
     copy_weights(hub, bones)
-    record("keras_mask/guide_model_pooled", difference(hub.predict(ids, verbose=0), bones.predict(ids, verbose=0)))
+    record(
+        "keras_mask/guide_model_pooled",
+        difference(hub.predict(ids, verbose=0), bones.predict(ids, verbose=0)),
+    )
     # Scores under a Keras mask, eagerly (KerasHub's encoder returns a single symbolic output).
     for normalize_first in (False, True):
         layers = {}
@@ -261,8 +333,12 @@ def mixed_float16_cases() -> None:
         x = RNG.normal(size=(3, 6, 8)).astype("float32")
         padding = np.array([[1] * 6, [1] * 4 + [0] * 2, [1, 0, 0, 0, 0, 0]], "int32")
         for name, factory in {
-            "transformer_encoder": lambda lib: lib.layers.TransformerEncoder(intermediate_dim=16, num_heads=2),
-            "transformer_encoder_dropout": lambda lib: lib.layers.TransformerEncoder(intermediate_dim=16, num_heads=2, dropout=0.1),
+            "transformer_encoder": lambda lib: lib.layers.TransformerEncoder(
+                intermediate_dim=16, num_heads=2
+            ),
+            "transformer_encoder_dropout": lambda lib: lib.layers.TransformerEncoder(
+                intermediate_dim=16, num_heads=2, dropout=0.1
+            ),
             "f_net_encoder": lambda lib: lib.layers.FNetEncoder(intermediate_dim=16),
         }.items():
             models = {}
@@ -278,23 +354,53 @@ def mixed_float16_cases() -> None:
             bones_model.compile(loss="mse")
             bones_out = bones_model.predict([x, padding], verbose=0)
             loss = bones_model.evaluate([x, padding], x, verbose=0)
-            assert bones_out.dtype == np.float16 and hub_out.dtype == np.float16, (bones_out.dtype, hub_out.dtype)
+            assert bones_out.dtype == np.float16 and hub_out.dtype == np.float16, (
+                bones_out.dtype,
+                hub_out.dtype,
+            )
             assert np.isfinite(loss), loss
-            record(f"mixed_float16/{name}/predict_vs_keras_hub", difference(hub_out, bones_out), FLOAT16_TOLERANCE)
-        config = {"vocabulary_size": 50, "num_layers": 2, "num_heads": 2, "hidden_dim": 16, "intermediate_dim": 32, "max_sequence_length": 12}
+            record(
+                f"mixed_float16/{name}/predict_vs_keras_hub",
+                difference(hub_out, bones_out),
+                FLOAT16_TOLERANCE,
+            )
+        config = {
+            "vocabulary_size": 50,
+            "num_layers": 2,
+            "num_heads": 2,
+            "hidden_dim": 16,
+            "intermediate_dim": 32,
+            "max_sequence_length": 12,
+        }
         hub = keras_hub.models.BertBackbone(**config)
         bones = textbones.models.BertBackbone(**config)
         randomize(hub)
         copy_weights(hub, bones)
         mask = np.array([[1] * 7, [1] * 5 + [0] * 2], "int32")
-        inputs = {"token_ids": RNG.integers(1, 50, (2, 7)).astype("int32") * mask, "segment_ids": np.zeros((2, 7), "int32"), "padding_mask": mask}
+        inputs = {
+            "token_ids": RNG.integers(1, 50, (2, 7)).astype("int32") * mask,
+            "segment_ids": np.zeros((2, 7), "int32"),
+            "padding_mask": mask,
+        }
         hub_out = hub(inputs)
         bones.compile(loss="mse")
         bones_out = bones.predict(inputs, verbose=0)
-        bones.evaluate(inputs, {"sequence_output": np.zeros((2, 7, 16)), "pooled_output": np.zeros((2, 16))}, verbose=0)
+        bones.evaluate(
+            inputs,
+            {"sequence_output": np.zeros((2, 7, 16)), "pooled_output": np.zeros((2, 16))},
+            verbose=0,
+        )
         assert bones_out["sequence_output"].dtype == np.float16
-        record("mixed_float16/bert_backbone/sequence_output", difference(hub_out["sequence_output"], bones_out["sequence_output"]), FLOAT16_TOLERANCE)
-        record("mixed_float16/bert_backbone/pooled_output", difference(hub_out["pooled_output"], bones_out["pooled_output"]), FLOAT16_TOLERANCE)
+        record(
+            "mixed_float16/bert_backbone/sequence_output",
+            difference(hub_out["sequence_output"], bones_out["sequence_output"]),
+            FLOAT16_TOLERANCE,
+        )
+        record(
+            "mixed_float16/bert_backbone/pooled_output",
+            difference(hub_out["pooled_output"], bones_out["pooled_output"]),
+            FLOAT16_TOLERANCE,
+        )
     finally:
         keras.mixed_precision.set_global_policy("float32")
 
@@ -303,7 +409,8 @@ def main() -> dict:
     assert keras.config.backend() == "jax"
     repository = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert os.path.abspath(textbones.__file__).startswith(repository + os.sep), (
-        f"imported {textbones.__file__}, not the textbones of {repository}: set PYTHONPATH")
+        f"imported {textbones.__file__}, not the textbones of {repository}: set PYTHONPATH"
+    )
     reversible_embedding_cases()
     weight_files_cross_load()
     position_embedding_cases()

@@ -97,15 +97,20 @@ def main(out_dir: str) -> None:
         model = build_model(config)
         for weight in model.weights:
             weight.assign(rng.normal(0.0, 0.5, size=tuple(weight.shape)).astype("float32"))
-        token_ids = rng.integers(0, config["vocabulary_size"], size=(BATCH, SEQUENCE_LENGTH)).astype("int32")
+        token_ids = rng.integers(
+            0, config["vocabulary_size"], size=(BATCH, SEQUENCE_LENGTH)
+        ).astype("int32")
         mask_positions = np.stack(
             [rng.choice(SEQUENCE_LENGTH, size=NUM_MASKED, replace=False) for _ in range(BATCH)]
         ).astype("int32")
         logits = keras.ops.convert_to_numpy(model([token_ids, mask_positions]))
         model.save_weights(str(out / f"{name}.weights.h5"))
-        np.savez(out / f"{name}.npz", token_ids=token_ids, mask_positions=mask_positions, logits=logits)
+        np.savez(
+            out / f"{name}.npz", token_ids=token_ids, mask_positions=mask_positions, logits=logits
+        )
     (out / "manifest.json").write_text(
-        json.dumps({"configs": CONFIGS, "backend": keras.backend.backend()}, indent=1), encoding="utf-8"
+        json.dumps({"configs": CONFIGS, "backend": keras.backend.backend()}, indent=1),
+        encoding="utf-8",
     )
 
 

@@ -51,8 +51,21 @@ from tests.helpers.sentence_piece import tiny_proto  # noqa: E402
 assert pathlib.Path(textbones.__file__).resolve().is_relative_to(REPO), textbones.__file__
 
 WORD_PIECE_VOCABULARY = [
-    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "qu", "##ick", "fox", ".", "Fox",
-    "brown", "un", "##aff", "##able",
+    "[PAD]",
+    "[UNK]",
+    "[CLS]",
+    "[SEP]",
+    "[MASK]",
+    "the",
+    "qu",
+    "##ick",
+    "fox",
+    ".",
+    "Fox",
+    "brown",
+    "un",
+    "##aff",
+    "##able",
 ]
 TEXTS = ["the quick fox.", "fox", "", "unaffable brown Fox zzz"]
 PIECE_TEXTS = ["the quick brown fox.", "the lazy dog", "", "東京 😀"]
@@ -99,7 +112,9 @@ class Comparison:
         if "error" in expected and "error" in got:
             return
         if expected != got:
-            self.mismatches.append({"topic": topic, "case": name, "keras_hub": expected, "textbones": got})
+            self.mismatches.append(
+                {"topic": topic, "case": name, "keras_hub": expected, "textbones": got}
+            )
 
     def differs(self, deviation, keras_hub_call, textbones_call, check):
         """A known deviation: both sides run, and ``check(keras_hub, textbones)`` holds."""
@@ -111,50 +126,111 @@ class Comparison:
 def compare_tokenizers(result: Comparison) -> None:
     proto = tiny_proto("albert")
     families = [
-        ("WordPieceTokenizer", keras_hub.tokenizers.WordPieceTokenizer, textbones.tokenizers.WordPieceTokenizer,
-         WORD_PIECE_VOCABULARY, TEXTS),
-        ("BertTokenizer", keras_hub.models.BertTokenizer, textbones.models.BertTokenizer, WORD_PIECE_VOCABULARY, TEXTS),
-        ("SentencePieceTokenizer", keras_hub.tokenizers.SentencePieceTokenizer,
-         textbones.tokenizers.SentencePieceTokenizer, proto, PIECE_TEXTS),
-        ("AlbertTokenizer", keras_hub.models.AlbertTokenizer, textbones.models.AlbertTokenizer, proto, PIECE_TEXTS),
-        ("FNetTokenizer", keras_hub.models.FNetTokenizer, textbones.models.FNetTokenizer, proto, PIECE_TEXTS),
+        (
+            "WordPieceTokenizer",
+            keras_hub.tokenizers.WordPieceTokenizer,
+            textbones.tokenizers.WordPieceTokenizer,
+            WORD_PIECE_VOCABULARY,
+            TEXTS,
+        ),
+        (
+            "BertTokenizer",
+            keras_hub.models.BertTokenizer,
+            textbones.models.BertTokenizer,
+            WORD_PIECE_VOCABULARY,
+            TEXTS,
+        ),
+        (
+            "SentencePieceTokenizer",
+            keras_hub.tokenizers.SentencePieceTokenizer,
+            textbones.tokenizers.SentencePieceTokenizer,
+            proto,
+            PIECE_TEXTS,
+        ),
+        (
+            "AlbertTokenizer",
+            keras_hub.models.AlbertTokenizer,
+            textbones.models.AlbertTokenizer,
+            proto,
+            PIECE_TEXTS,
+        ),
+        (
+            "FNetTokenizer",
+            keras_hub.models.FNetTokenizer,
+            textbones.models.FNetTokenizer,
+            proto,
+            PIECE_TEXTS,
+        ),
     ]
     for family, hub_cls, ours_cls, asset, texts in families:
         pieces = family not in ("WordPieceTokenizer", "BertTokenizer")
         for dtype in ("int32", "string"):
             for length in (None, 6):
-                hub, ours = hub_cls(asset, sequence_length=length, dtype=dtype), ours_cls(asset, sequence_length=length, dtype=dtype)
+                hub, ours = (
+                    hub_cls(asset, sequence_length=length, dtype=dtype),
+                    ours_cls(asset, sequence_length=length, dtype=dtype),
+                )
                 name = f"{family} dtype={dtype} sequence_length={length}"
-                inputs = {"one string": texts[0], "empty string": "", "list": list(texts),
-                          "tuple": tuple(texts), "array": np.array(texts), "bytes": [text.encode() for text in texts]}
+                inputs = {
+                    "one string": texts[0],
+                    "empty string": "",
+                    "list": list(texts),
+                    "tuple": tuple(texts),
+                    "array": np.array(texts),
+                    "bytes": [text.encode() for text in texts],
+                }
                 for kind, value in inputs.items():
                     if pieces and dtype == "string" and length:
                         # KerasHub pads string rows with the int 0 here; compare the rest.
                         result.differs(
-                            "SentencePiece strings padded", lambda: hub(value), lambda: ours(value),
-                            lambda e, g: _strip_padding(e, {"int": 0}) == _strip_padding(g, {"str": ""}),
+                            "SentencePiece strings padded",
+                            lambda: hub(value),
+                            lambda: ours(value),
+                            lambda e, g: (
+                                _strip_padding(e, {"int": 0}) == _strip_padding(g, {"str": ""})
+                            ),
                         )
                         continue
-                    result.same("tokenizers", f"{name} {kind}", lambda: hub(value), lambda: ours(value))
+                    result.same(
+                        "tokenizers", f"{name} {kind}", lambda: hub(value), lambda: ours(value)
+                    )
                 if length and dtype == "int32":
                     result.differs(
-                        "empty batch with sequence_length", lambda: hub([]), lambda: ours([]),
+                        "empty batch with sequence_length",
+                        lambda: hub([]),
+                        lambda: ours([]),
                         lambda e, g: e["shape"] == [0] and g["shape"] == [0, length],
                     )
                 else:
-                    result.same("tokenizers", f"{name} empty batch", lambda: hub([]), lambda: ours([]))
+                    result.same(
+                        "tokenizers", f"{name} empty batch", lambda: hub([]), lambda: ours([])
+                    )
                 ids = [[5, 6, 7], [8], []]
-                for kind, value in {"ids batch": ids, "ids row": ids[0], "ids array": np.array([[5, 6], [8, 9]]),
-                                    "one id": 5, "empty row": []}.items():
-                    result.same("tokenizers", f"{name} detokenize {kind}", lambda: hub.detokenize(value),
-                                lambda: ours.detokenize(value))
+                for kind, value in {
+                    "ids batch": ids,
+                    "ids row": ids[0],
+                    "ids array": np.array([[5, 6], [8, 9]]),
+                    "one id": 5,
+                    "empty row": [],
+                }.items():
+                    result.same(
+                        "tokenizers",
+                        f"{name} detokenize {kind}",
+                        lambda: hub.detokenize(value),
+                        lambda: ours.detokenize(value),
+                    )
             if pieces:
                 hub, ours = hub_cls(asset, dtype="string"), ours_cls(asset, dtype="string")
                 batch = ours(texts)
-                result.same("tokenizers", f"{family} detokenize pieces batch", lambda: hub.detokenize(batch),
-                            lambda: ours.detokenize(batch))
+                result.same(
+                    "tokenizers",
+                    f"{family} detokenize pieces batch",
+                    lambda: hub.detokenize(batch),
+                    lambda: ours.detokenize(batch),
+                )
                 result.differs(
-                    "SentencePiece detokenize of one row of pieces", lambda: hub.detokenize(batch[0]),
+                    "SentencePiece detokenize of one row of pieces",
+                    lambda: hub.detokenize(batch[0]),
                     lambda: ours.detokenize(batch[0]),
                     lambda e, g: "list" in e and g == {"str": texts[0]},
                 )
@@ -171,50 +247,121 @@ def _strip_padding(described, pad):
 
 def compare_split_false(result: Comparison) -> None:
     inputs = {
-        "one word": "quick", "words": ["quick", "the"], "batch": [["quick", "the"], ["fox"]],
-        "array row": np.array(["quick", "fox"]), "array batch": np.array([["quick", "fox"], ["the", "the"]]),
-        "a word with a space": ["the quick"], "tuple row": ("fox",), "batch of tuples": [("fox",), ["the"]],
-        "empty batch row": [[]], "cased": ["Fox"], "punctuation": ["fox."],
+        "one word": "quick",
+        "words": ["quick", "the"],
+        "batch": [["quick", "the"], ["fox"]],
+        "array row": np.array(["quick", "fox"]),
+        "array batch": np.array([["quick", "fox"], ["the", "the"]]),
+        "a word with a space": ["the quick"],
+        "tuple row": ("fox",),
+        "batch of tuples": [("fox",), ["the"]],
+        "empty batch row": [[]],
+        "cased": ["Fox"],
+        "punctuation": ["fox."],
     }
     for dtype in ("int32", "string"):
         for length in (None, 5):
-            hub = keras_hub.tokenizers.WordPieceTokenizer(WORD_PIECE_VOCABULARY, split=False, sequence_length=length, dtype=dtype)
-            ours = textbones.tokenizers.WordPieceTokenizer(WORD_PIECE_VOCABULARY, split=False, sequence_length=length, dtype=dtype)
+            hub = keras_hub.tokenizers.WordPieceTokenizer(
+                WORD_PIECE_VOCABULARY, split=False, sequence_length=length, dtype=dtype
+            )
+            ours = textbones.tokenizers.WordPieceTokenizer(
+                WORD_PIECE_VOCABULARY, split=False, sequence_length=length, dtype=dtype
+            )
             for kind, value in inputs.items():
-                result.same("split_false", f"dtype={dtype} sequence_length={length} {kind}", lambda: hub(value), lambda: ours(value))
-    hub = keras_hub.tokenizers.WordPieceTokenizer(WORD_PIECE_VOCABULARY, split=False, lowercase=True)
-    ours = textbones.tokenizers.WordPieceTokenizer(WORD_PIECE_VOCABULARY, split=False, lowercase=True)
-    result.same("split_false", "lowercase", lambda: hub(["FOX", "The"]), lambda: ours(["FOX", "The"]))
+                result.same(
+                    "split_false",
+                    f"dtype={dtype} sequence_length={length} {kind}",
+                    lambda: hub(value),
+                    lambda: ours(value),
+                )
+    hub = keras_hub.tokenizers.WordPieceTokenizer(
+        WORD_PIECE_VOCABULARY, split=False, lowercase=True
+    )
+    ours = textbones.tokenizers.WordPieceTokenizer(
+        WORD_PIECE_VOCABULARY, split=False, lowercase=True
+    )
+    result.same(
+        "split_false", "lowercase", lambda: hub(["FOX", "The"]), lambda: ours(["FOX", "The"])
+    )
 
 
 def compare_packer_strings(result: Comparison) -> None:
     cases = [
-        (dict(sequence_length=8, start_value="[CLS]", end_value="[SEP]"), (["a", "b", "c"], ["d", "e"]), {}),
-        (dict(sequence_length=8, start_value="[CLS]", end_value="[SEP]"),
-         ([["a", "b", "c"], ["x"]], [["d", "e"], ["y", "z"]]), {}),
-        (dict(sequence_length=8, start_value="[CLS]", end_value="[SEP]", pad_value="[PAD]"), [["a"], ["x", "y"]], {}),
-        (dict(sequence_length=9, start_value=["<s>"], end_value="</s>", sep_value=["</s>", "</s>"], pad_value="<pad>"),
-         ([["a"]], [["b"]]), {}),
-        (dict(sequence_length=6, start_value="[CLS]", end_value="[SEP]", padding_side="left"), ["a", "b"], {}),
-        (dict(sequence_length=6, start_value="[CLS]", end_value="[SEP]"), (["a", "b", "c", "d"], ["e", "f", "g"]), {}),
-        (dict(sequence_length=6, start_value="[CLS]", end_value="[SEP]", truncate="waterfall"),
-         (["a", "b", "c", "d"], ["e", "f", "g"]), {}),
-        (dict(sequence_length=6, start_value="[CLS]", end_value="[SEP]"), ["a", "b"],
-         dict(add_start_value=False, sequence_length=5)),
-        (dict(sequence_length=6, start_value="[CLS]", end_value="[SEP]"), np.array([["a", "b"], ["c", "d"]]), {}),
+        (
+            dict(sequence_length=8, start_value="[CLS]", end_value="[SEP]"),
+            (["a", "b", "c"], ["d", "e"]),
+            {},
+        ),
+        (
+            dict(sequence_length=8, start_value="[CLS]", end_value="[SEP]"),
+            ([["a", "b", "c"], ["x"]], [["d", "e"], ["y", "z"]]),
+            {},
+        ),
+        (
+            dict(sequence_length=8, start_value="[CLS]", end_value="[SEP]", pad_value="[PAD]"),
+            [["a"], ["x", "y"]],
+            {},
+        ),
+        (
+            dict(
+                sequence_length=9,
+                start_value=["<s>"],
+                end_value="</s>",
+                sep_value=["</s>", "</s>"],
+                pad_value="<pad>",
+            ),
+            ([["a"]], [["b"]]),
+            {},
+        ),
+        (
+            dict(sequence_length=6, start_value="[CLS]", end_value="[SEP]", padding_side="left"),
+            ["a", "b"],
+            {},
+        ),
+        (
+            dict(sequence_length=6, start_value="[CLS]", end_value="[SEP]"),
+            (["a", "b", "c", "d"], ["e", "f", "g"]),
+            {},
+        ),
+        (
+            dict(sequence_length=6, start_value="[CLS]", end_value="[SEP]", truncate="waterfall"),
+            (["a", "b", "c", "d"], ["e", "f", "g"]),
+            {},
+        ),
+        (
+            dict(sequence_length=6, start_value="[CLS]", end_value="[SEP]"),
+            ["a", "b"],
+            dict(add_start_value=False, sequence_length=5),
+        ),
+        (
+            dict(sequence_length=6, start_value="[CLS]", end_value="[SEP]"),
+            np.array([["a", "b"], ["c", "d"]]),
+            {},
+        ),
         (dict(sequence_length=6, start_value="[CLS]", end_value="[SEP]"), [[], []], {}),
         (dict(sequence_length=4, start_value=[], end_value=[]), [["a"], ["b", "c"]], {}),
     ]
     for index, (config, inputs, call) in enumerate(cases):
-        hub, ours = keras_hub.layers.MultiSegmentPacker(**config), textbones.layers.MultiSegmentPacker(**config)
-        result.same("packer_strings", f"case {index}", lambda: hub(inputs, **call), lambda: ours(inputs, **call))
+        hub, ours = (
+            keras_hub.layers.MultiSegmentPacker(**config),
+            textbones.layers.MultiSegmentPacker(**config),
+        )
+        result.same(
+            "packer_strings",
+            f"case {index}",
+            lambda: hub(inputs, **call),
+            lambda: ours(inputs, **call),
+        )
     # The pipeline of the issue: string tokens from a tokenizer, packed with its special tokens.
     hub_tokens = keras_hub.models.BertTokenizer(WORD_PIECE_VOCABULARY, dtype="string")(TEXTS)
     ours_tokens = textbones.models.BertTokenizer(WORD_PIECE_VOCABULARY, dtype="string")(TEXTS)
     config = dict(sequence_length=10, start_value="[CLS]", end_value="[SEP]", pad_value="[PAD]")
-    result.same("packer_strings", "tokenizer then packer",
-                lambda: keras_hub.layers.MultiSegmentPacker(**config)((hub_tokens, hub_tokens[::-1])),
-                lambda: textbones.layers.MultiSegmentPacker(**config)((ours_tokens, ours_tokens[::-1])))
+    result.same(
+        "packer_strings",
+        "tokenizer then packer",
+        lambda: keras_hub.layers.MultiSegmentPacker(**config)((hub_tokens, hub_tokens[::-1])),
+        lambda: textbones.layers.MultiSegmentPacker(**config)((ours_tokens, ours_tokens[::-1])),
+    )
 
 
 def compare_start_end_packer(result: Comparison) -> None:
@@ -223,40 +370,97 @@ def compare_start_end_packer(result: Comparison) -> None:
         (dict(sequence_length=6, start_value=1, end_value=2), [[5, 6, 7], [8]], {}),
         (dict(sequence_length=4, start_value=1, end_value=2), [[5, 6, 7], [8]], {}),
         (dict(sequence_length=6, start_value=1, end_value=2), np.array([[5, 6], [7, 8]]), {}),
-        (dict(sequence_length=6, start_value=1, end_value=2, return_padding_mask=True), [[5, 6, 7], [8]], {}),
+        (
+            dict(sequence_length=6, start_value=1, end_value=2, return_padding_mask=True),
+            [[5, 6, 7], [8]],
+            {},
+        ),
         (dict(sequence_length=6, start_value=1, end_value=2, return_padding_mask=True), [5], {}),
         (dict(sequence_length=6, start_value="<s>", end_value="</s>"), [["a", "b"], ["c"]], {}),
-        (dict(sequence_length=6, start_value="<s>", end_value="</s>", pad_value="<pad>", return_padding_mask=True),
-         ["a", "b"], {}),
+        (
+            dict(
+                sequence_length=6,
+                start_value="<s>",
+                end_value="</s>",
+                pad_value="<pad>",
+                return_padding_mask=True,
+            ),
+            ["a", "b"],
+            {},
+        ),
         (dict(sequence_length=4), [[5, 6, 7, 8, 9], [1]], {}),
-        (dict(sequence_length=7, start_value=[1, 1], end_value=[2, 3], pad_value=9), [[5], [6, 7]], {}),
-        (dict(sequence_length=6, start_value=1, end_value=2), [[5, 6, 7], [8]],
-         dict(sequence_length=4, add_start_value=False)),
-        (dict(sequence_length=6, start_value=1, end_value=2), [[5, 6, 7, 8, 9, 10]], dict(add_end_value=False)),
-        (dict(sequence_length=6, start_value=1, end_value=2, padding_side="left", return_padding_mask=True),
-         [[5], [6, 7]], {}),
+        (
+            dict(sequence_length=7, start_value=[1, 1], end_value=[2, 3], pad_value=9),
+            [[5], [6, 7]],
+            {},
+        ),
+        (
+            dict(sequence_length=6, start_value=1, end_value=2),
+            [[5, 6, 7], [8]],
+            dict(sequence_length=4, add_start_value=False),
+        ),
+        (
+            dict(sequence_length=6, start_value=1, end_value=2),
+            [[5, 6, 7, 8, 9, 10]],
+            dict(add_end_value=False),
+        ),
+        (
+            dict(
+                sequence_length=6,
+                start_value=1,
+                end_value=2,
+                padding_side="left",
+                return_padding_mask=True,
+            ),
+            [[5], [6, 7]],
+            {},
+        ),
         (dict(sequence_length=4, start_value=1, end_value=2), [], {}),
         (dict(sequence_length=4, start_value=1, end_value=2), [[], []], {}),
-        (dict(sequence_length=5, start_value=["<s>", "<t>"], end_value="</s>", padding_side="left",
-              return_padding_mask=True), [["a", "b", "c", "d"], ["x"]], {}),
+        (
+            dict(
+                sequence_length=5,
+                start_value=["<s>", "<t>"],
+                end_value="</s>",
+                padding_side="left",
+                return_padding_mask=True,
+            ),
+            [["a", "b", "c", "d"], ["x"]],
+            {},
+        ),
         (dict(sequence_length=5, start_value="<s>"), np.array([["a", "b"], ["c", "d"]]), {}),
         (dict(sequence_length=4, start_value=1.5), None, None),
     ]
     for index, (config, inputs, call) in enumerate(cases):
         if call is None:  # a constructor error on both sides
-            result.same("start_end_packer", f"case {index}", lambda: keras_hub.layers.StartEndPacker(**config),
-                        lambda: textbones.layers.StartEndPacker(**config))
+            result.same(
+                "start_end_packer",
+                f"case {index}",
+                lambda: keras_hub.layers.StartEndPacker(**config),
+                lambda: textbones.layers.StartEndPacker(**config),
+            )
             continue
-        hub, ours = keras_hub.layers.StartEndPacker(**config), textbones.layers.StartEndPacker(**config)
-        result.same("start_end_packer", f"case {index}", lambda: hub(inputs, **call), lambda: ours(inputs, **call))
-        hub_config = {k: v for k, v in hub.get_config().items() if k not in ("name", "trainable", "dtype")}
+        hub, ours = (
+            keras_hub.layers.StartEndPacker(**config),
+            textbones.layers.StartEndPacker(**config),
+        )
+        result.same(
+            "start_end_packer",
+            f"case {index}",
+            lambda: hub(inputs, **call),
+            lambda: ours(inputs, **call),
+        )
+        hub_config = {
+            k: v for k, v in hub.get_config().items() if k not in ("name", "trainable", "dtype")
+        }
         round_trip = textbones.layers.StartEndPacker.from_config(hub.get_config())
         ours_config = {k: v for k, v in round_trip.get_config().items() if k != "name"}
         assert json.loads(json.dumps(hub_config)) == ours_config, (hub_config, ours_config)
     config = dict(sequence_length=1, start_value=[1, 1], end_value=2)
     result.differs(
         "StartEndPacker sequence_length too short",
-        lambda: keras_hub.layers.StartEndPacker(**config)([5]), lambda: textbones.layers.StartEndPacker(**config)([5]),
+        lambda: keras_hub.layers.StartEndPacker(**config)([5]),
+        lambda: textbones.layers.StartEndPacker(**config)([5]),
         lambda e, g: e["shape"] == [3] and g == {"error": "ValueError"},
     )
 
@@ -274,8 +478,14 @@ def _structure(described):
 
 def compare_mask_generator(result: Comparison) -> dict:
     rng = np.random.default_rng(7)
-    exact = dict(vocabulary_size=30, mask_selection_rate=1.0, mask_token_id=4, unselectable_token_ids=[0, 2, 3],
-                 mask_token_rate=1.0, random_token_rate=0.0)
+    exact = dict(
+        vocabulary_size=30,
+        mask_selection_rate=1.0,
+        mask_token_id=4,
+        unselectable_token_ids=[0, 2, 3],
+        mask_token_rate=1.0,
+        random_token_rate=0.0,
+    )
     inputs = {
         "ragged": [[2, 5, 6, 7, 3], [2, 8, 3], [2, 9, 10, 3]],
         "dense": np.array([[2, 5, 6, 3, 0], [2, 8, 3, 0, 0]]),
@@ -289,15 +499,27 @@ def compare_mask_generator(result: Comparison) -> dict:
         for kind, value in inputs.items():
             if length == 3 and kind == "ragged":
                 continue  # a row with more selections than the cap: a random subset
-            result.same("mask_generator", f"exact mask_selection_length={length} {kind}", lambda: hub(value),
-                        lambda: ours(value))
+            result.same(
+                "mask_generator",
+                f"exact mask_selection_length={length} {kind}",
+                lambda: hub(value),
+                lambda: ours(value),
+            )
     # Random cases: the same structure, and KerasHub's and textbones' outputs both hold the invariants.
     invariants_checked = 0
     for trial in range(40):
         length = [None, 0, 4][trial % 3]
-        config = dict(vocabulary_size=30, mask_selection_rate=float(rng.uniform(0.2, 0.9)), mask_token_id=4,
-                      unselectable_token_ids=[0], mask_selection_length=length)
-        rows = [rng.integers(5, 30, size=int(n)).tolist() for n in rng.integers(1, 9, size=int(rng.integers(1, 5)))]
+        config = dict(
+            vocabulary_size=30,
+            mask_selection_rate=float(rng.uniform(0.2, 0.9)),
+            mask_token_id=4,
+            unselectable_token_ids=[0],
+            mask_selection_length=length,
+        )
+        rows = [
+            rng.integers(5, 30, size=int(n)).tolist()
+            for n in rng.integers(1, 9, size=int(rng.integers(1, 5)))
+        ]
         dense = trial % 2 == 1
         if dense:
             width = max(len(row) for row in rows)
@@ -313,18 +535,36 @@ def compare_mask_generator(result: Comparison) -> dict:
             # The number of selections per row is random, and with it whether the masks are
             # ragged (lists) or not (arrays); the token ids and the dtypes still agree.
             hub_shape.pop("mask_positions"), ours_shape.pop("mask_positions")
-            hub_shape.pop("mask_ids"), ours_shape.pop("mask_ids"), hub_shape.pop("mask_weights"), ours_shape.pop("mask_weights")
+            (
+                hub_shape.pop("mask_ids"),
+                ours_shape.pop("mask_ids"),
+                hub_shape.pop("mask_weights"),
+                ours_shape.pop("mask_weights"),
+            )
         if hub_shape != ours_shape:
-            result.mismatches.append({"topic": "mask_generator", "case": f"random {trial}", "keras_hub": hub_shape,
-                                      "textbones": ours_shape})
+            result.mismatches.append(
+                {
+                    "topic": "mask_generator",
+                    "case": f"random {trial}",
+                    "keras_hub": hub_shape,
+                    "textbones": ours_shape,
+                }
+            )
     return {"invariants_checked": invariants_checked}
 
 
 def _check_mask_invariants(rows, out, length):
     rows = [list(row) for row in (rows.tolist() if isinstance(rows, np.ndarray) else rows)]
-    token_ids = [list(row) for row in np.asarray(out["token_ids"]).tolist()] if not isinstance(out["token_ids"], list) else out["token_ids"]
+    token_ids = (
+        [list(row) for row in np.asarray(out["token_ids"]).tolist()]
+        if not isinstance(out["token_ids"], list)
+        else out["token_ids"]
+    )
     positions, ids, weights = (out[name] for name in ("mask_positions", "mask_ids", "mask_weights"))
-    positions, ids, weights = ([list(r) for r in (np.asarray(v).tolist() if not isinstance(v, list) else v)] for v in (positions, ids, weights))
+    positions, ids, weights = (
+        [list(r) for r in (np.asarray(v).tolist() if not isinstance(v, list) else v)]
+        for v in (positions, ids, weights)
+    )
     assert [len(row) for row in token_ids] == [len(row) for row in rows]
     for row, masked, where, originals, weight in zip(rows, token_ids, positions, ids, weights):
         if length is not None:
@@ -347,9 +587,16 @@ def main() -> dict:
     extra = compare_mask_generator(result)
     for mismatch in result.mismatches:
         print("MISMATCH", json.dumps(mismatch), file=sys.stderr)
-    assert not result.mismatches, f"{len(result.mismatches)} case(s) differ from KerasHub (see stderr)"
-    return {"keras_hub": keras_hub.__version__, "compared": result.compared, "mismatches": len(result.mismatches),
-            "deviations": result.deviations, **extra}
+    assert not result.mismatches, (
+        f"{len(result.mismatches)} case(s) differ from KerasHub (see stderr)"
+    )
+    return {
+        "keras_hub": keras_hub.__version__,
+        "compared": result.compared,
+        "mismatches": len(result.mismatches),
+        "deviations": result.deviations,
+        **extra,
+    }
 
 
 if __name__ == "__main__":

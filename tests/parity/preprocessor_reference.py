@@ -30,11 +30,18 @@ def main() -> None:
     vocabulary = pathlib.Path(request["bert_vocabulary"]).read_text().splitlines()
     proto = pathlib.Path(request["proto"]).read_bytes()
     families = {
-        "Bert": (keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=True),
-                 dict(num_layers=1, num_heads=2, hidden_dim=8, intermediate_dim=16)),
-        "Albert": (keras_hub.models.AlbertTokenizer(proto=proto),
-                   dict(num_layers=1, num_heads=2, embedding_dim=8, hidden_dim=8, intermediate_dim=16)),
-        "FNet": (keras_hub.models.FNetTokenizer(proto=proto), dict(num_layers=1, hidden_dim=8, intermediate_dim=16)),
+        "Bert": (
+            keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=True),
+            dict(num_layers=1, num_heads=2, hidden_dim=8, intermediate_dim=16),
+        ),
+        "Albert": (
+            keras_hub.models.AlbertTokenizer(proto=proto),
+            dict(num_layers=1, num_heads=2, embedding_dim=8, hidden_dim=8, intermediate_dim=16),
+        ),
+        "FNet": (
+            keras_hub.models.FNetTokenizer(proto=proto),
+            dict(num_layers=1, hidden_dim=8, intermediate_dim=16),
+        ),
     }
 
     def outputs(preprocessor):
@@ -48,7 +55,8 @@ def main() -> None:
             preprocessor = getattr(keras_hub.models, name)(tokenizer, sequence_length=length)
             folder = workdir / "keras_hub" / name
             backbone = getattr(keras_hub.models, f"{family}Backbone")(
-                vocabulary_size=tokenizer.vocabulary_size(), **backbone_args)
+                vocabulary_size=tokenizer.vocabulary_size(), **backbone_args
+            )
             backbone.save_to_preset(folder)
             preprocessor.save_to_preset(folder)
             entry = {"dir": str(folder)}
@@ -56,7 +64,11 @@ def main() -> None:
                 entry["outputs"] = outputs(preprocessor)
             response["keras_hub"][name] = entry
     for name, folder in request["textbones_presets"].items():
-        base = keras_hub.models.MaskedLMPreprocessor if "MaskedLM" in name else keras_hub.models.TextClassifierPreprocessor
+        base = (
+            keras_hub.models.MaskedLMPreprocessor
+            if "MaskedLM" in name
+            else keras_hub.models.TextClassifierPreprocessor
+        )
         loaded = base.from_preset(folder)
         entry = {"class": type(loaded).__name__, "sequence_length": loaded.sequence_length}
         if "MaskedLM" in name:

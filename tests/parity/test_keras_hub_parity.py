@@ -325,9 +325,7 @@ def test_keras_hub_preset_loads_in_textbones_with_same_outputs(
         per_batch.append(
             {output: _max_abs_diff(actual[output], expected[output]) for output in OUTPUT_NAMES}
         )
-    max_abs_diff = {
-        output: max(diffs[output] for diffs in per_batch) for output in OUTPUT_NAMES
-    }
+    max_abs_diff = {output: max(diffs[output] for diffs in per_batch) for output in OUTPUT_NAMES}
     _record(
         "keras_hub_to_textbones",
         name,
@@ -392,8 +390,7 @@ def test_textbones_preset_loads_in_keras_hub_with_same_outputs(name, keras_hub_c
     print(f"\ntextbones -> KerasHub  {name}: {record['max_abs_diff']}")
     assert record["class"] == entry["class"]
     assert record["keras_hub_class"].startswith("keras_hub."), (
-        f"the reference resolved the preset to {record['keras_hub_class']}, not to a "
-        "KerasHub class"
+        f"the reference resolved the preset to {record['keras_hub_class']}, not to a KerasHub class"
     )
     for output in OUTPUT_NAMES:
         diff = record["max_abs_diff"][output]

@@ -46,12 +46,16 @@ def summary() -> dict:
 
 def test_every_case_ran(summary):
     assert summary["backend"] == "jax"
-    assert EXPECTED_GROUPS <= set(summary["differences"]), EXPECTED_GROUPS - set(summary["differences"])
+    assert EXPECTED_GROUPS <= set(summary["differences"]), EXPECTED_GROUPS - set(
+        summary["differences"]
+    )
     assert len(summary["differences"]) >= 55
 
 
 def test_float32_cases_match_keras_hub(summary):
-    float32 = {k: v for k, v in summary["differences"].items() if not k.startswith("mixed_float16/")}
+    float32 = {
+        k: v for k, v in summary["differences"].items() if not k.startswith("mixed_float16/")
+    }
     assert max(float32.values()) <= TOLERANCE, {k: v for k, v in float32.items() if v > TOLERANCE}
 
 

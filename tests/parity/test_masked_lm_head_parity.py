@@ -39,7 +39,9 @@ def build_model(config: dict, batch_shape: tuple[int, int], num_masked: int) -> 
     """The reference script's model structure, from textbones layers."""
     token_ids = keras.Input(batch_shape[1:], dtype="int32", name="token_ids")
     mask_positions = keras.Input((num_masked,), dtype="int32", name="mask_positions")
-    embedding = ReversibleEmbedding(config["vocabulary_size"], config["embedding_dim"], name="token_embedding")
+    embedding = ReversibleEmbedding(
+        config["vocabulary_size"], config["embedding_dim"], name="token_embedding"
+    )
     hidden = embedding(token_ids)
     if config["hidden_dim"] != config["embedding_dim"]:
         hidden = keras.layers.Dense(config["hidden_dim"], name="embedding_projection")(hidden)
@@ -56,7 +58,11 @@ def build_model(config: dict, batch_shape: tuple[int, int], num_masked: int) -> 
 def datasets(path: pathlib.Path) -> dict[str, tuple[int, ...]]:
     found = {}
     with h5py.File(path, "r") as file:
-        file.visititems(lambda name, obj: found.update({name: obj.shape}) if isinstance(obj, h5py.Dataset) else None)
+        file.visititems(
+            lambda name, obj: (
+                found.update({name: obj.shape}) if isinstance(obj, h5py.Dataset) else None
+            )
+        )
     return found
 
 

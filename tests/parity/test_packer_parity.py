@@ -63,7 +63,9 @@ def _random_case(rng: np.random.Generator) -> dict[str, Any]:
     def row() -> list[int]:
         return [int(v) for v in rng.integers(1, 900, size=rng.integers(0, max_length + 1))]
 
-    segments = [[row() for _ in range(batch_size)] if batched else row() for _ in range(num_segments)]
+    segments = [
+        [row() for _ in range(batch_size)] if batched else row() for _ in range(num_segments)
+    ]
     config: dict[str, Any] = {
         "start_value": _special_value(rng),
         "end_value": _special_value(rng),
@@ -92,11 +94,20 @@ def _random_case(rng: np.random.Generator) -> dict[str, Any]:
         call_kwargs["sequence_length"] = sequence_length
     else:
         config["sequence_length"] = sequence_length
-    if not _num_ids(config["start_value"]) and not _num_ids(config["end_value"]) and config["pad_value"] is None:
+    if (
+        not _num_ids(config["start_value"])
+        and not _num_ids(config["end_value"])
+        and config["pad_value"] is None
+    ):
         # KerasHub's Python path guesses the output type from the special values, the pad
         # value or the first id; with none of them (all rows empty) it gives up.
         config["pad_value"] = 0
-    return {"config": config, "segments": segments, "batched": bool(batched), "call_kwargs": call_kwargs}
+    return {
+        "config": config,
+        "segments": segments,
+        "batched": bool(batched),
+        "call_kwargs": call_kwargs,
+    }
 
 
 def _batch_form(segment: list[list[int]], form: int) -> Any:
@@ -116,7 +127,11 @@ def _ours(case: dict[str, Any]) -> dict[str, Any]:
     else:
         segments = [np.array(segment, dtype=np.int32) for segment in segments]
     token_ids, segment_ids = packer(tuple(segments), **case["call_kwargs"])
-    return {"token_ids": token_ids.tolist(), "segment_ids": segment_ids.tolist(), "dtype": str(token_ids.dtype)}
+    return {
+        "token_ids": token_ids.tolist(),
+        "segment_ids": segment_ids.tolist(),
+        "dtype": str(token_ids.dtype),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +142,9 @@ def ref_python() -> pathlib.Path:
 
 def test_packer_matches_keras_hub(ref_python, tmp_path):
     rng = np.random.default_rng(SEED)
-    cases = [{**_random_case(rng), "tf_path": index < NUM_TF_PATH_CASES} for index in range(NUM_CASES)]
+    cases = [
+        {**_random_case(rng), "tf_path": index < NUM_TF_PATH_CASES} for index in range(NUM_CASES)
+    ]
     cases_path, out_path = tmp_path / "cases.json", tmp_path / "keras_hub.json"
     cases_path.write_text(json.dumps(cases), encoding="utf-8")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}

@@ -22,7 +22,12 @@ pytestmark = pytest.mark.parity
 LENGTH = 16
 # Plain lowercase ASCII: the character classes where KerasHub's WordPiece differs from
 # BERT's are covered by the tokenizer parity tests, not here.
-FIRST = ["the quick brown fox jumped over the dog", "a dog slept", "", "the end of the story is near now"]
+FIRST = [
+    "the quick brown fox jumped over the dog",
+    "a dog slept",
+    "",
+    "the end of the story is near now",
+]
 SECOND = ["it was quick", "the fox ran away from the dog at night", "only this", ""]
 FAMILIES = {"Bert": BertTokenizer, "Albert": AlbertTokenizer, "FNet": FNetTokenizer}
 
@@ -43,7 +48,9 @@ def exchange(tmp_path_factory):
 
     backbone_args = {
         "Bert": dict(num_layers=1, num_heads=2, hidden_dim=8, intermediate_dim=16),
-        "Albert": dict(num_layers=1, num_heads=2, embedding_dim=8, hidden_dim=8, intermediate_dim=16),
+        "Albert": dict(
+            num_layers=1, num_heads=2, embedding_dim=8, hidden_dim=8, intermediate_dim=16
+        ),
         "FNet": dict(num_layers=1, hidden_dim=8, intermediate_dim=16),
     }
     for family, tokenizer in tokenizers.items():
@@ -71,7 +78,10 @@ def exchange(tmp_path_factory):
 
 
 def _outputs(preprocessor) -> dict:
-    return {key: np.asarray(value).astype("int64").tolist() for key, value in preprocessor((FIRST, SECOND)).items()}
+    return {
+        key: np.asarray(value).astype("int64").tolist()
+        for key, value in preprocessor((FIRST, SECOND)).items()
+    }
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))

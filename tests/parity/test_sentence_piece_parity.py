@@ -48,7 +48,11 @@ FAMILIES = {
 # Tiny backbones, only there because KerasHub reads a preset's config.json first.
 BACKBONE_CONFIG = {
     "AlbertTokenizer": dict(
-        num_layers=1, num_heads=1, embedding_dim=4, hidden_dim=8, intermediate_dim=8,
+        num_layers=1,
+        num_heads=1,
+        embedding_dim=4,
+        hidden_dim=8,
+        intermediate_dim=8,
         max_sequence_length=SEQUENCE_LENGTH,
     ),
     "FNetTokenizer": dict(

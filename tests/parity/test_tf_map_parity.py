@@ -35,8 +35,10 @@ def test_preprocessing_objects_on_tf_tensors_match_keras_hub(backend):
         for family, entry in families.items():
             assert entry["tokenizer_batched_spec"] == ["ragged", [None, None]], family
             x_spec, y_spec = entry["classifier_spec"]
-            expected = {"token_ids": ["dense", "int32", [None, SEQUENCE_LENGTH]],
-                        "segment_ids": ["dense", "int32", [None, SEQUENCE_LENGTH]]}
+            expected = {
+                "token_ids": ["dense", "int32", [None, SEQUENCE_LENGTH]],
+                "segment_ids": ["dense", "int32", [None, SEQUENCE_LENGTH]],
+            }
             if family != "f_net":
                 expected["padding_mask"] = ["dense", "bool", [None, SEQUENCE_LENGTH]]
             assert x_spec == expected, family

@@ -39,47 +39,88 @@ REPORT_PATH = REPO / "build" / "transformers_parity_report.json"
 TOLERANCE = 1e-4
 SCRIPT = "transformers_reference.py"
 
-_TINY = dict(hidden_size=16, num_attention_heads=2, intermediate_size=32, max_position_embeddings=24)
+_TINY = dict(
+    hidden_size=16, num_attention_heads=2, intermediate_size=32, max_position_embeddings=24
+)
 CONFIGS = {
     "bert_gelu_mlm": dict(
-        family="bert", head="masked_lm", weights="safetensors",
+        family="bert",
+        head="masked_lm",
+        weights="safetensors",
         config=dict(_TINY, num_hidden_layers=2, hidden_act="gelu"),
         tokenizer=dict(do_lower_case=True),
     ),
     "bert_gelu_new_sharded_mlm": dict(
-        family="bert", head="masked_lm", weights="sharded",
-        config=dict(_TINY, num_hidden_layers=2, hidden_act="gelu_new", layer_norm_eps=1e-6, type_vocab_size=3),
+        family="bert",
+        head="masked_lm",
+        weights="sharded",
+        config=dict(
+            _TINY,
+            num_hidden_layers=2,
+            hidden_act="gelu_new",
+            layer_norm_eps=1e-6,
+            type_vocab_size=3,
+        ),
         tokenizer=dict(do_lower_case=False),
     ),
     "bert_classifier": dict(
-        family="bert", head="classifier", weights="safetensors",
+        family="bert",
+        head="classifier",
+        weights="safetensors",
         config=dict(_TINY, num_hidden_layers=2, hidden_act="gelu", num_labels=3),
         tokenizer=dict(do_lower_case=True, tokenize_chinese_chars=False),
     ),
     "bert_bin": dict(
-        family="bert", head="none", weights="bin",
+        family="bert",
+        head="none",
+        weights="bin",
         config=dict(_TINY, num_hidden_layers=1, hidden_act="gelu_pytorch_tanh"),
         tokenizer=dict(do_lower_case=True),
     ),
     "albert_2x2_mlm": dict(
-        family="albert", head="masked_lm", weights="safetensors",
-        config=dict(_TINY, embedding_size=8, num_hidden_layers=4, num_hidden_groups=2, inner_group_num=2),
+        family="albert",
+        head="masked_lm",
+        weights="safetensors",
+        config=dict(
+            _TINY, embedding_size=8, num_hidden_layers=4, num_hidden_groups=2, inner_group_num=2
+        ),
         tokenizer=dict(do_lower_case=True),
     ),
     "albert_gelu_classifier": dict(
-        family="albert", head="classifier", weights="safetensors",
-        config=dict(_TINY, embedding_size=8, num_hidden_layers=2, hidden_act="gelu", num_labels=2, layer_norm_eps=1e-5),
+        family="albert",
+        head="classifier",
+        weights="safetensors",
+        config=dict(
+            _TINY,
+            embedding_size=8,
+            num_hidden_layers=2,
+            hidden_act="gelu",
+            num_labels=2,
+            layer_norm_eps=1e-5,
+        ),
         tokenizer=dict(do_lower_case=False, keep_accents=True),
     ),
     "fnet_mlm": dict(
-        family="fnet", head="masked_lm", weights="safetensors",
-        config=dict(hidden_size=16, intermediate_size=32, max_position_embeddings=24, num_hidden_layers=2),
+        family="fnet",
+        head="masked_lm",
+        weights="safetensors",
+        config=dict(
+            hidden_size=16, intermediate_size=32, max_position_embeddings=24, num_hidden_layers=2
+        ),
         tokenizer=dict(),
     ),
     "fnet_gelu_classifier": dict(
-        family="fnet", head="classifier", weights="safetensors",
-        config=dict(hidden_size=16, intermediate_size=32, max_position_embeddings=24, num_hidden_layers=2,
-                    hidden_act="gelu", num_labels=4),
+        family="fnet",
+        head="classifier",
+        weights="safetensors",
+        config=dict(
+            hidden_size=16,
+            intermediate_size=32,
+            max_position_embeddings=24,
+            num_hidden_layers=2,
+            hidden_act="gelu",
+            num_labels=4,
+        ),
         tokenizer=dict(do_lower_case=False, keep_accents=True),
     ),
 }
@@ -109,13 +150,17 @@ def _texts() -> list[str]:
 
 
 def _vocabulary() -> list[str]:
-    return textbones.tokenizers.compute_word_piece_vocabulary(list(training_corpus()), 300, lowercase=False)
+    return textbones.tokenizers.compute_word_piece_vocabulary(
+        list(training_corpus()), 300, lowercase=False
+    )
 
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("transformers_parity")
-    (workdir / "vocab.txt").write_text("".join(token + "\n" for token in _vocabulary()), encoding="utf-8")
+    (workdir / "vocab.txt").write_text(
+        "".join(token + "\n" for token in _vocabulary()), encoding="utf-8"
+    )
     (workdir / "model.spm").write_bytes(tiny_proto("albert"))
     configs = {}
     for name, spec in CONFIGS.items():
@@ -197,7 +242,9 @@ def test_tokenizer_ids_match_transformers(made, name):
     texts = _texts()
     ours = tokenizer(texts)  # rows of a ragged batch are lists, as in KerasHub
     theirs, comparable = answer["token_ids"][name], answer["engine_agrees"][name]
-    different = [index for index, (a, b) in enumerate(zip(ours, theirs)) if a != b and comparable[index]]
+    different = [
+        index for index, (a, b) in enumerate(zip(ours, theirs)) if a != b and comparable[index]
+    ]
     _record(name, "tokenizer_texts_compared", sum(comparable))
     _record(name, "tokenizer_texts_engines_disagree", len(texts) - sum(comparable))
     assert sum(comparable) >= 0.8 * len(texts)
@@ -232,18 +279,30 @@ def exported(made):
             Backbone.from_preset(source).save_to_preset(target, format="transformers")
         else:
             Task.from_preset(source).save_to_preset(target, format="transformers")
-        exports[name] = {"path": str(target), "head": head, "inputs": str(workdir / "hf" / f"{name}.npz"), "tokenizer": head != "none"}
+        exports[name] = {
+            "path": str(target),
+            "head": head,
+            "inputs": str(workdir / "hf" / f"{name}.npz"),
+            "tokenizer": head != "none",
+        }
         if head == "masked_lm":
             # The bare encoder of the same checkpoint, as AutoModel reads it.
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=".*no pooler weights.*")
                 backbone = Backbone.from_preset(source)
             backbone.save_to_preset(workdir / "export" / f"{name}_backbone", format="transformers")
-            exports[f"{name}_backbone"] = {**exports[name], "path": str(workdir / "export" / f"{name}_backbone"), "head": "none", "tokenizer": False}
+            exports[f"{name}_backbone"] = {
+                **exports[name],
+                "path": str(workdir / "export" / f"{name}_backbone"),
+                "head": "none",
+                "tokenizer": False,
+            }
     request = {
         "texts": _texts(),
         "exports": exports,
-        "textbones_loads": {BIN: {"path": str(workdir / "hf" / BIN), "inputs": str(workdir / "hf" / f"{BIN}.npz")}},
+        "textbones_loads": {
+            BIN: {"path": str(workdir / "hf" / BIN), "inputs": str(workdir / "hf" / f"{BIN}.npz")}
+        },
     }
     (workdir / "check.json").write_text(json.dumps(request), encoding="utf-8")
     run_reference(SCRIPT, "check", workdir)
@@ -261,7 +320,11 @@ def test_export_loads_in_transformers_with_same_outputs(exported, name):
         # The pooler is written for AutoModel's sake; *ForMaskedLM has none and skips it.
         assert all(".pooler." in key for key in report["unexpected_keys"]), report
         theirs = np.load(workdir / "check" / f"{export}.npz")
-        ours = textbones.models.Backbone.from_preset(exports[export]["path"]) if exports[export]["head"] == "none" else Task.from_preset(exports[export]["path"])
+        ours = (
+            textbones.models.Backbone.from_preset(exports[export]["path"])
+            if exports[export]["head"] == "none"
+            else Task.from_preset(exports[export]["path"])
+        )
         if exports[export]["head"] == "none":
             outputs = ours.predict(_feed(data, ours), verbose=0)
             diff = _max_diff(outputs["sequence_output"], theirs["last_hidden_state"])

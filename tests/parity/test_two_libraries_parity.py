@@ -36,13 +36,25 @@ def test_two_libraries_in_one_process(order):
         for library in ("keras_hub", "textbones"):
             assert compiled[f"{name}/{library}"]["predict_difference"] < 1e-5
         # KerasHub never restores a compile config: its defaults, a fresh optimizer.
-        assert compiled[f"{name}/keras_hub"] == {**compiled[f"{name}/keras_hub"], "optimizer": "Adam", "iterations": 2}
+        assert compiled[f"{name}/keras_hub"] == {
+            **compiled[f"{name}/keras_hub"],
+            "optimizer": "Adam",
+            "iterations": 2,
+        }
     # textbones restores registered ones with their state (2 saved steps + 2 more)...
     assert compiled["polynomial_decay/textbones"]["optimizer"] == "Adam"
     assert compiled["adamw/textbones"]["optimizer"] == "AdamW"
-    assert compiled["polynomial_decay/textbones"]["iterations"] == compiled["adamw/textbones"]["iterations"] == 4
+    assert (
+        compiled["polynomial_decay/textbones"]["iterations"]
+        == compiled["adamw/textbones"]["iterations"]
+        == 4
+    )
     # ...and, like KerasHub, takes its defaults for an unregistered custom schedule.
-    assert compiled["custom_schedule/textbones"] == {**compiled["custom_schedule/textbones"], "optimizer": "Adam", "iterations": 2}
+    assert compiled["custom_schedule/textbones"] == {
+        **compiled["custom_schedule/textbones"],
+        "optimizer": "Adam",
+        "iterations": 2,
+    }
     dtypes = summary["dtypes"]
     cases = {key.rsplit("/", 1)[0] for key in dtypes}
     assert len(cases) == 10
@@ -52,5 +64,7 @@ def test_two_libraries_in_one_process(order):
         assert ours["variables"] == theirs["variables"]
         assert ours["classifier"] == theirs["classifier"]
         # KerasHub's preprocessor is a layer of the task (int32); textbones' is not.
-        assert ours["classifier_layers"] == [name for name in theirs["classifier_layers"] if name != "int32"]
+        assert ours["classifier_layers"] == [
+            name for name in theirs["classifier_layers"] if name != "int32"
+        ]
         assert ours["classifier"] == ("mixed_float16" if case.endswith("/None") else "bfloat16")

@@ -45,7 +45,9 @@ def test_refusals_have_keras_hub_s_exception_types(summary):
     errors = summary["errors"]
     refused = ("dict", "files_unsplit", "numbers", "floats")
     for name in [f"word_piece/{case}" for case in refused] + [
-        "sentence_piece/dict", "sentence_piece/numbers", "sentence_piece/model_type"
+        "sentence_piece/dict",
+        "sentence_piece/numbers",
+        "sentence_piece/model_type",
     ]:
         assert errors[name]["type"] == "ValueError", name
     assert "not a dict" in errors["word_piece/dict"]["textbones"]

@@ -122,20 +122,28 @@ def departures(text: str, lowercase: bool, keep_specials: bool) -> set[str]:
 
 def tame(text: str, lowercase: bool) -> str:
     """``text`` without the characters KerasHub treats differently, and shorter long words."""
-    text = "".join(char for char in text if not _char_departures(char, lowercase)).replace("[UNK]", "UNK")
+    text = "".join(char for char in text if not _char_departures(char, lowercase)).replace(
+        "[UNK]", "UNK"
+    )
     return " ".join(
-        word[:30] if len(word.encode("utf-8")) > MAX_CHARS_PER_WORD else word for word in text.split(" ")
+        word[:30] if len(word.encode("utf-8")) > MAX_CHARS_PER_WORD else word
+        for word in text.split(" ")
     )
 
 
 CORPUS = varied_corpus()
 TAME = {lowercase: [tame(text, lowercase) for text in CORPUS] for lowercase in (False, True)}
 TEXTS = CORPUS + TAME[False] + TAME[True]
-TAME_SLICE = {False: slice(len(CORPUS), 2 * len(CORPUS)), True: slice(2 * len(CORPUS), 3 * len(CORPUS))}
+TAME_SLICE = {
+    False: slice(len(CORPUS), 2 * len(CORPUS)),
+    True: slice(2 * len(CORPUS), 3 * len(CORPUS)),
+}
 
 
 def _ours(lowercase: bool, keep: bool) -> BertTokenizer:
-    return BertTokenizer(trained_vocabulary(lowercase), lowercase=lowercase, special_tokens_in_strings=keep)
+    return BertTokenizer(
+        trained_vocabulary(lowercase), lowercase=lowercase, special_tokens_in_strings=keep
+    )
 
 
 def _our_ids(tokenizer) -> list[list[int]]:
@@ -144,14 +152,18 @@ def _our_ids(tokenizer) -> list[list[int]]:
 
 # -- report -------------------------------------------------------------------------------
 
-_REPORT: dict = {"texts": {"corpus": len(CORPUS), "tame_cased": len(CORPUS), "tame_uncased": len(CORPUS)}}
+_REPORT: dict = {
+    "texts": {"corpus": len(CORPUS), "tame_cased": len(CORPUS), "tame_uncased": len(CORPUS)}
+}
 
 
 def _record(key: str, name: str, entry) -> None:
     _REPORT.setdefault(key, {})[name] = entry
     _REPORT["written"] = datetime.datetime.now().isoformat(timespec="seconds")
     REPORT_PATH.parent.mkdir(parents=True, exist_ok=True)
-    REPORT_PATH.write_text(json.dumps(_REPORT, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    REPORT_PATH.write_text(
+        json.dumps(_REPORT, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
 
 
 # -- the reference run --------------------------------------------------------------------
@@ -165,12 +177,22 @@ def exchange(tmp_path_factory) -> tuple[pathlib.Path, dict]:
     cases, presets = {}, {}
     for name, (lowercase, keep) in CASES.items():
         vocabulary_file = workdir / f"vocab_{'uncased' if lowercase else 'cased'}.txt"
-        vocabulary_file.write_text("".join(t + "\n" for t in trained_vocabulary(lowercase)), encoding="utf-8")
-        cases[name] = {"vocabulary_file": str(vocabulary_file), "lowercase": lowercase, "special_tokens_in_strings": keep}
+        vocabulary_file.write_text(
+            "".join(t + "\n" for t in trained_vocabulary(lowercase)), encoding="utf-8"
+        )
+        cases[name] = {
+            "vocabulary_file": str(vocabulary_file),
+            "lowercase": lowercase,
+            "special_tokens_in_strings": keep,
+        }
         preset = workdir / "textbones" / name
         BertBackbone(
-            vocabulary_size=len(trained_vocabulary(lowercase)), num_layers=1, num_heads=1, hidden_dim=8,
-            intermediate_dim=8, max_sequence_length=8,
+            vocabulary_size=len(trained_vocabulary(lowercase)),
+            num_layers=1,
+            num_heads=1,
+            hidden_dim=8,
+            intermediate_dim=8,
+            max_sequence_length=8,
         ).save_to_preset(preset)
         _ours(lowercase, keep).save_to_preset(preset)
         presets[name] = str(preset)
@@ -190,7 +212,9 @@ def exchange(tmp_path_factory) -> tuple[pathlib.Path, dict]:
             capture_output=True, text=True, cwd=REPO, env=env, timeout=SUBPROCESS_TIMEOUT_S, check=False,
         )  # fmt: skip
     except subprocess.TimeoutExpired:
-        pytest.fail(f"the WordPiece reference run took over {SUBPROCESS_TIMEOUT_S} s", pytrace=False)
+        pytest.fail(
+            f"the WordPiece reference run took over {SUBPROCESS_TIMEOUT_S} s", pytrace=False
+        )
     response_path = workdir / "response.json"
     if not response_path.is_file():
         pytest.fail(
@@ -198,7 +222,10 @@ def exchange(tmp_path_factory) -> tuple[pathlib.Path, dict]:
             pytrace=False,
         )
     response = json.loads(response_path.read_text(encoding="utf-8"))
-    _REPORT["reference"] = {**response["versions"], "seconds": round(time.perf_counter() - started, 2)}
+    _REPORT["reference"] = {
+        **response["versions"],
+        "seconds": round(time.perf_counter() - started, 2),
+    }
     return workdir, response
 
 
@@ -281,7 +308,9 @@ def test_ids_equal_keras_hub_apart_from_its_documented_departures(name, path, ex
 
 def test_departures_are_real_and_documented():
     """Each departure class is something BERT's reference tokenization does, shown on a probe."""
-    tokenizer = BertTokenizer(BERT_RESERVED + ["zero", "##width", "a", "b", "cafe", "e", "ss", "##ss"], lowercase=True)
+    tokenizer = BertTokenizer(
+        BERT_RESERVED + ["zero", "##width", "a", "b", "cafe", "e", "ss", "##ss"], lowercase=True
+    )
     assert tokenizer("zero\u200bwidth").tolist() == [5, 6]  # CONTROL: deleted, not a split
     assert tokenizer("a\u00a0b").tolist() == [7, 8]  # WHITESPACE: a split
     assert tokenizer("CAFÉ").tolist() == [9]  # DECOMPOSED: accents stripped

@@ -68,8 +68,13 @@ class BatchCounter(keras.callbacks.Callback):
 
 def tiny_backbone(vocabulary_size: int) -> textbones.models.BertBackbone:
     return textbones.models.BertBackbone(
-        vocabulary_size=vocabulary_size, num_layers=1, num_heads=2, hidden_dim=16,
-        intermediate_dim=32, dropout=0.0, max_sequence_length=16,
+        vocabulary_size=vocabulary_size,
+        num_layers=1,
+        num_heads=2,
+        hidden_dim=16,
+        intermediate_dim=32,
+        dropout=0.0,
+        max_sequence_length=16,
     )
 
 
@@ -84,7 +89,8 @@ def main() -> dict:
 
     # A classifier on (text, label) batches.
     classifier = textbones.models.BertTextClassifier(
-        tiny_backbone(tokenizer.vocabulary_size()), num_classes=2,
+        tiny_backbone(tokenizer.vocabulary_size()),
+        num_classes=2,
         preprocessor=textbones.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=16),
     )
     classifier.compile(optimizer=keras.optimizers.Adam(1e-2))
@@ -107,20 +113,30 @@ def main() -> dict:
     assert np.isfinite(from_dataset).all()
     difference = float(np.abs(from_dataset - from_list).max())
     assert difference < 1e-4, f"predict on tf.data differs from predict on the list by {difference}"
-    summary["classifier"].update(predict_shape=list(from_dataset.shape), predict_max_difference=difference)
+    summary["classifier"].update(
+        predict_shape=list(from_dataset.shape), predict_max_difference=difference
+    )
 
     # Sentence pairs: ((first, second), label).
     pairs = tf.data.Dataset.from_tensor_slices(((texts, texts[::-1]), labels)).batch(4)
     pair_history = classifier.fit(pairs, epochs=1, verbose=0)
     # A dataset of unknown length (after `filter`, as a TextLineDataset is): every epoch
     # must read all of it again, and validation on one must run every epoch.
-    unknown_length = tf.data.Dataset.from_tensor_slices((texts, labels)).filter(lambda text, label: True).batch(4)
+    unknown_length = (
+        tf.data.Dataset.from_tensor_slices((texts, labels))
+        .filter(lambda text, label: True)
+        .batch(4)
+    )
     assert int(unknown_length.cardinality()) == tf.data.UNKNOWN_CARDINALITY
     counter = BatchCounter()
-    unknown_history = classifier.fit(unknown_length, epochs=2, verbose=0, callbacks=[counter], validation_data=unknown_length)
+    unknown_history = classifier.fit(
+        unknown_length, epochs=2, verbose=0, callbacks=[counter], validation_data=unknown_length
+    )
     assert counter.batches == 2 * 8, f"{counter.batches} batches in 2 epochs of 8"
     assert len(unknown_history.history["val_loss"]) == 2, unknown_history.history
-    pair_predictions = np.asarray(classifier.predict(tf.data.Dataset.from_tensor_slices((texts, texts)).batch(8), verbose=0))
+    pair_predictions = np.asarray(
+        classifier.predict(tf.data.Dataset.from_tensor_slices((texts, texts)).batch(8), verbose=0)
+    )
     assert pair_predictions.shape == (len(texts), 2), pair_predictions.shape
     summary["pairs_loss"] = pair_history.history["loss"][0]
     summary["unknown_length_loss"] = unknown_history.history["loss"][0]
@@ -129,7 +145,9 @@ def main() -> dict:
     # A masked LM on raw strings.
     masked_lm = textbones.models.BertMaskedLM(
         tiny_backbone(tokenizer.vocabulary_size()),
-        preprocessor=textbones.models.BertMaskedLMPreprocessor(tokenizer, sequence_length=16, mask_selection_rate=0.3, mask_selection_length=4),
+        preprocessor=textbones.models.BertMaskedLMPreprocessor(
+            tokenizer, sequence_length=16, mask_selection_rate=0.3, mask_selection_length=4
+        ),
     )
     masked_lm.compile(optimizer=keras.optimizers.Adam(3e-3))
     raw = tf.data.Dataset.from_tensor_slices(texts).batch(4)
@@ -138,7 +156,9 @@ def main() -> dict:
     assert len(mlm_losses) == 2 and np.isfinite(mlm_losses).all(), mlm_losses
     assert mlm_losses[1] < mlm_losses[0], f"the masked LM's loss did not fall: {mlm_losses}"
     evaluated = masked_lm.evaluate(raw, verbose=0, return_dict=True)
-    assert 0.0 <= evaluated["sparse_categorical_accuracy"] <= 1.0 and np.isfinite(evaluated["loss"]), evaluated
+    assert 0.0 <= evaluated["sparse_categorical_accuracy"] <= 1.0 and np.isfinite(
+        evaluated["loss"]
+    ), evaluated
     summary["masked_lm"] = {"epoch_losses": mlm_losses, "evaluate": evaluated}
     return summary
 

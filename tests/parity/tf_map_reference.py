@@ -54,7 +54,9 @@ from tests.helpers.sentence_piece import tiny_proto  # noqa: E402
 assert keras.config.backend() == BACKEND, keras.config.backend()
 
 RESERVED = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-WORDS = "the of and to in is was for on city music family season game team film river village".split()
+WORDS = (
+    "the of and to in is was for on city music family season game team film river village".split()
+)
 TEXTS = [
     "The city and the river.",
     "music",
@@ -120,8 +122,10 @@ def same_as_keras_hub(name, ours, theirs, allowed=None):
             ours_at, hub_at = our_spec, hub_spec
             for key in path[:-1]:
                 ours_at, hub_at = ours_at[key], hub_at[key]
-            check(ours_at[path[-1]] == ours_expected and hub_at[path[-1]] == hub_expected,
-                  f"{name}: {path} is {ours_at[path[-1]]} (KerasHub {hub_at[path[-1]]})")
+            check(
+                ours_at[path[-1]] == ours_expected and hub_at[path[-1]] == hub_expected,
+                f"{name}: {path} is {ours_at[path[-1]]} (KerasHub {hub_at[path[-1]]})",
+            )
             hub_at[path[-1]] = ours_at[path[-1]]
     check(our_spec == hub_spec, f"{name}: element spec {our_spec} != KerasHub's {hub_spec}")
     check(our_values == hub_values, f"{name}: values {our_values} != KerasHub's {hub_values}")
@@ -132,8 +136,12 @@ def families():
     proto = tiny_proto("albert")
     return {
         "bert": (
-            lambda **kw: textbones.models.BertTokenizer(vocabulary=vocabulary, lowercase=True, **kw),
-            lambda **kw: keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=True, **kw),
+            lambda **kw: textbones.models.BertTokenizer(
+                vocabulary=vocabulary, lowercase=True, **kw
+            ),
+            lambda **kw: keras_hub.models.BertTokenizer(
+                vocabulary=vocabulary, lowercase=True, **kw
+            ),
         ),
         "albert": (
             lambda **kw: textbones.models.AlbertTokenizer(proto=proto, **kw),
@@ -166,7 +174,9 @@ def tokenizer_cases(family, ours, theirs, summary):
 
     # detokenize, of ragged rows and of padded ones.
     ids = batched.map(theirs())
-    same_as_keras_hub(f"{family} detokenize", mapped(ids, ours().detokenize), mapped(ids, theirs().detokenize))
+    same_as_keras_hub(
+        f"{family} detokenize", mapped(ids, ours().detokenize), mapped(ids, theirs().detokenize)
+    )
     padded_ids = strings.map(theirs(sequence_length=LENGTH))
     same_as_keras_hub(
         f"{family} detokenize padded unbatched",
@@ -182,20 +192,37 @@ def tokenizer_cases(family, ours, theirs, summary):
     check(parallel == mapped(batched, ours()), f"{family}: parallel map differs")
     tokenizer = ours(sequence_length=LENGTH)
     function = tf.function(lambda texts: tokenizer(texts))
-    check(as_python(function(tf.constant(TEXTS))) == as_python(tokenizer(TEXTS)), f"{family}: tf.function differs")
+    check(
+        as_python(function(tf.constant(TEXTS))) == as_python(tokenizer(TEXTS)),
+        f"{family}: tf.function differs",
+    )
     ragged_function = tf.function(lambda texts: ours()(texts))
     traced = ragged_function(tf.constant(TEXTS))
-    check(isinstance(traced, tf.RaggedTensor) and traced.to_list() == eager, f"{family}: tf.function ragged")
+    check(
+        isinstance(traced, tf.RaggedTensor) and traced.to_list() == eager,
+        f"{family}: tf.function ragged",
+    )
 
     # Eager tf.Tensor inputs, a scalar string included.
     scalar = ours()(tf.constant(TEXTS[0]))
-    check(isinstance(scalar, tf.Tensor) and scalar.shape.rank == 1, f"{family}: eager scalar gives {scalar!r}")
-    check(as_python(scalar) == as_python(theirs()(tf.constant(TEXTS[0]))), f"{family}: eager scalar values")
+    check(
+        isinstance(scalar, tf.Tensor) and scalar.shape.rank == 1,
+        f"{family}: eager scalar gives {scalar!r}",
+    )
+    check(
+        as_python(scalar) == as_python(theirs()(tf.constant(TEXTS[0]))),
+        f"{family}: eager scalar values",
+    )
     texts = tf.constant(TEXTS)
     vector = ours()(texts)
-    check(isinstance(vector, list) and vector == as_python(theirs()(texts)), f"{family}: eager {vector!r}")
+    check(
+        isinstance(vector, list) and vector == as_python(theirs()(texts)),
+        f"{family}: eager {vector!r}",
+    )
     dense = ours(sequence_length=LENGTH)(texts)
-    check(isinstance(dense, tf.Tensor) and dense.shape == (len(TEXTS), LENGTH), f"{family}: {dense!r}")
+    check(
+        isinstance(dense, tf.Tensor) and dense.shape == (len(TEXTS), LENGTH), f"{family}: {dense!r}"
+    )
     hub_dense = theirs(sequence_length=LENGTH)(texts)
     check(as_python(dense) == as_python(hub_dense), f"{family}: eager padded values")
     row = tf.constant(as_python(scalar))
@@ -211,20 +238,31 @@ def tokenizer_cases(family, ours, theirs, summary):
 def packer_cases(family, ours, theirs, summary):
     tokenizer = ours()
     start, end, pad = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
-    our_packer = textbones.layers.MultiSegmentPacker(LENGTH, start_value=start, end_value=end, pad_value=pad)
-    hub_packer = keras_hub.layers.MultiSegmentPacker(LENGTH, start_value=start, end_value=end, pad_value=pad)
+    our_packer = textbones.layers.MultiSegmentPacker(
+        LENGTH, start_value=start, end_value=end, pad_value=pad
+    )
+    hub_packer = keras_hub.layers.MultiSegmentPacker(
+        LENGTH, start_value=start, end_value=end, pad_value=pad
+    )
     strings = tf.data.Dataset.from_tensor_slices(TEXTS)
     for label, dataset in (("batched", strings.batch(4)), ("unbatched", strings)):
         ids = dataset.map(theirs())
-        same_as_keras_hub(f"{family} packer {label}", mapped(ids, our_packer), mapped(ids, hub_packer))
+        same_as_keras_hub(
+            f"{family} packer {label}", mapped(ids, our_packer), mapped(ids, hub_packer)
+        )
         same_as_keras_hub(
             f"{family} packer pairs {label}",
             mapped(ids, lambda x: our_packer((x, x[::-1] if label == "unbatched" else x))),
             mapped(ids, lambda x: hub_packer((x, x[::-1] if label == "unbatched" else x))),
         )
     eager = our_packer((tf.ragged.constant([[5, 6, 7], [8]]), tf.ragged.constant([[9], [10, 11]])))
-    check(all(isinstance(part, tf.Tensor) for part in eager), f"{family}: eager packer gives {eager!r}")
-    expected = hub_packer((tf.ragged.constant([[5, 6, 7], [8]]), tf.ragged.constant([[9], [10, 11]])))
+    check(
+        all(isinstance(part, tf.Tensor) for part in eager),
+        f"{family}: eager packer gives {eager!r}",
+    )
+    expected = hub_packer(
+        (tf.ragged.constant([[5, 6, 7], [8]]), tf.ragged.constant([[9], [10, 11]]))
+    )
     check(as_python(eager) == as_python(expected), f"{family}: eager packer values")
 
 
@@ -234,7 +272,12 @@ def unmasked_match(masked, original, weights_or_positions):
     positions, weights = weights_or_positions
     positions, weights = np.asarray(positions), np.asarray(weights)
     if masked.ndim == 1:
-        masked, original, positions, weights = masked[None], original[None], positions[None], weights[None]
+        masked, original, positions, weights = (
+            masked[None],
+            original[None],
+            positions[None],
+            weights[None],
+        )
     selected = np.zeros(masked.shape, bool)
     for row in range(len(masked)):
         selected[row, positions[row][weights[row] > 0]] = True
@@ -248,7 +291,11 @@ def masking_cases(family, ours, theirs, summary):
         mask_selection_rate=0.5,
         mask_token_id=tokenizer.mask_token_id,
         mask_selection_length=4,
-        unselectable_token_ids=[tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id],
+        unselectable_token_ids=[
+            tokenizer.cls_token_id,
+            tokenizer.sep_token_id,
+            tokenizer.pad_token_id,
+        ],
     )
     strings = tf.data.Dataset.from_tensor_slices(TEXTS)
     for label, dataset in (("batched", strings.batch(3)), ("unbatched", strings)):
@@ -259,18 +306,32 @@ def masking_cases(family, ours, theirs, summary):
         dtypes = ours_mapped[0]["mask_positions"][1], hub_mapped[0]["mask_positions"][1]
         check(dtypes == ("int32", "int64"), f"mask positions dtypes {dtypes}")
         hub_spec = dict(hub_mapped[0], mask_positions=ours_mapped[0]["mask_positions"])
-        check(ours_mapped[0] == hub_spec, f"{family} mask generator {label}: {ours_mapped[0]} != {hub_spec}")
+        check(
+            ours_mapped[0] == hub_spec,
+            f"{family} mask generator {label}: {ours_mapped[0]} != {hub_spec}",
+        )
         inputs = [as_python(element) for element in ids]
         eager_masker = textbones.layers.MaskedLMMaskGenerator(**settings, seed=7)
         selections = sum(np.sum(element["mask_weights"]) for element in ours_mapped[1])
         check(selections > 0, f"{family} mask generator {label}: nothing was selected")
         for element, row in zip(ours_mapped[1], inputs):
             expected = as_python(eager_masker(np.asarray(row)))
-            check(element == expected, f"{family} mask generator {label}: not the eager masks of the seed")
-            check(unmasked_match(element["token_ids"], row, (element["mask_positions"], element["mask_weights"])),
-                  f"{family} mask generator {label}: an unselected position changed")
-    eager = textbones.layers.MaskedLMMaskGenerator(**settings, seed=1)(tf.constant(tokenizer(TEXTS)))
-    check(all(isinstance(value, tf.Tensor) for value in eager.values()), f"{family}: eager {eager!r}")
+            check(
+                element == expected,
+                f"{family} mask generator {label}: not the eager masks of the seed",
+            )
+            check(
+                unmasked_match(
+                    element["token_ids"], row, (element["mask_positions"], element["mask_weights"])
+                ),
+                f"{family} mask generator {label}: an unselected position changed",
+            )
+    eager = textbones.layers.MaskedLMMaskGenerator(**settings, seed=1)(
+        tf.constant(tokenizer(TEXTS))
+    )
+    check(
+        all(isinstance(value, tf.Tensor) for value in eager.values()), f"{family}: eager {eager!r}"
+    )
     summary["mask_generator_spec"] = ours_mapped[0]
 
 
@@ -297,8 +358,11 @@ def preprocessor_cases(family, ours, theirs, summary):
     serial = mapped(datasets["x_y"].batch(4), our_classifier)
     check(parallel == serial, f"{family}: parallel classifier map differs")
     eager = as_python(our_classifier(TEXTS, labels))
-    check([parallel[1][0][0]["token_ids"] + parallel[1][1][0]["token_ids"]] == [eager[0]["token_ids"]],
-          f"{family}: classifier tf.data differs from eager")
+    check(
+        [parallel[1][0][0]["token_ids"] + parallel[1][1][0]["token_ids"]]
+        == [eager[0]["token_ids"]],
+        f"{family}: classifier tf.data differs from eager",
+    )
     function = tf.function(lambda x, y: our_classifier(x, y))
     traced = as_python(function(tf.constant(TEXTS), tf.constant(labels)))
     check(traced == eager, f"{family}: classifier tf.function differs")
@@ -319,20 +383,36 @@ def preprocessor_cases(family, ours, theirs, summary):
     for label, data in (("batched", datasets["x"].batch(4)), ("unbatched", datasets["x"])):
         ours_mapped, hub_mapped = mapped(data, our_masked_lm), mapped(data, hub_masked_lm)
         hub_spec = json.loads(json.dumps(hub_mapped[0]))
-        check(hub_spec[0]["mask_positions"][1] == "int64", "KerasHub's traced mask positions are int64")
+        check(
+            hub_spec[0]["mask_positions"][1] == "int64",
+            "KerasHub's traced mask positions are int64",
+        )
         hub_spec[0]["mask_positions"][1] = "int32"
-        check(ours_mapped[0] == hub_spec, f"{family} masked LM {label}: {ours_mapped[0]} != {hub_spec}")
-        unmasked_keys = [key for key in ours_mapped[0][0] if key not in ("token_ids", "mask_positions")]
+        check(
+            ours_mapped[0] == hub_spec,
+            f"{family} masked LM {label}: {ours_mapped[0]} != {hub_spec}",
+        )
+        unmasked_keys = [
+            key for key in ours_mapped[0][0] if key not in ("token_ids", "mask_positions")
+        ]
         for (x, _, _), hub in zip(ours_mapped[1], hub_mapped[1]):
-            check({key: x[key] for key in unmasked_keys} == {key: hub[0][key] for key in unmasked_keys},
-                  f"{family} masked LM {label}: segment ids / padding mask differ from KerasHub's")
+            check(
+                {key: x[key] for key in unmasked_keys}
+                == {key: hub[0][key] for key in unmasked_keys},
+                f"{family} masked LM {label}: segment ids / padding mask differ from KerasHub's",
+            )
         texts = [TEXTS[i : i + 4] for i in range(0, len(TEXTS), 4)] if label == "batched" else TEXTS
         for (x, y, w), batch in zip(ours_mapped[1], texts):
             expected = as_python(eager_masked_lm(batch))
-            check([x, y, w] == expected, f"{family} masked LM {label}: not the eager masks of the seed")
+            check(
+                [x, y, w] == expected,
+                f"{family} masked LM {label}: not the eager masks of the seed",
+            )
             original = as_python(our_classifier(batch))["token_ids"]
-            check(unmasked_match(x["token_ids"], original, (x["mask_positions"], w)),
-                  f"{family} masked LM {label}: an unselected position changed")
+            check(
+                unmasked_match(x["token_ids"], original, (x["mask_positions"], w)),
+                f"{family} masked LM {label}: an unselected position changed",
+            )
     summary["masked_lm_spec"] = ours_mapped[0]
 
 
@@ -348,8 +428,13 @@ def fit_cases(summary):
     preprocessor = textbones.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=8)
     keras.utils.set_random_seed(0)
     backbone = textbones.models.BertBackbone(
-        vocabulary_size=tokenizer.vocabulary_size(), num_layers=1, num_heads=2, hidden_dim=16,
-        intermediate_dim=32, dropout=0.0, max_sequence_length=8,
+        vocabulary_size=tokenizer.vocabulary_size(),
+        num_layers=1,
+        num_heads=2,
+        hidden_dim=16,
+        intermediate_dim=32,
+        dropout=0.0,
+        max_sequence_length=8,
     )
     classifier = textbones.models.BertTextClassifier(backbone, num_classes=2, preprocessor=None)
     classifier.compile(optimizer=keras.optimizers.Adam(1e-2))
@@ -361,7 +446,10 @@ def fit_cases(summary):
         .prefetch(AUTOTUNE)
     )
     losses = classifier.fit(train, epochs=3, verbose=0).history["loss"]
-    check(np.isfinite(losses).all() and losses[-1] < losses[0], f"classifier on ds.map: losses {losses}")
+    check(
+        np.isfinite(losses).all() and losses[-1] < losses[0],
+        f"classifier on ds.map: losses {losses}",
+    )
     summary["classifier_fit_losses"] = losses
     # A batch taken from a tf.data.Dataset (eager tensors, pairs too) predicts as lists do.
     classifier.preprocessor = preprocessor
@@ -369,8 +457,12 @@ def fit_cases(summary):
     from_tensors = classifier.predict((firsts, seconds), verbose=0)
     from_lists = classifier.predict((texts[:4], texts[::-1][:4]), verbose=0)
     check(np.array_equal(from_tensors, from_lists), "predict on eager tf.Tensor pairs differs")
-    check(np.array_equal(classifier.predict(firsts, verbose=0), classifier.predict(texts[:4], verbose=0)),
-          "predict on an eager tf.Tensor of strings differs")
+    check(
+        np.array_equal(
+            classifier.predict(firsts, verbose=0), classifier.predict(texts[:4], verbose=0)
+        ),
+        "predict on an eager tf.Tensor of strings differs",
+    )
     classifier.preprocessor = None
 
     masked_lm_preprocessor = textbones.models.BertMaskedLMPreprocessor(
@@ -406,7 +498,9 @@ def main() -> dict:
         for cases in plan.get(family, ()):
             started = time.perf_counter()
             cases(family, ours, theirs, entry)
-            summary["seconds"][f"{family} {cases.__name__}"] = round(time.perf_counter() - started, 1)
+            summary["seconds"][f"{family} {cases.__name__}"] = round(
+                time.perf_counter() - started, 1
+            )
     started = time.perf_counter()
     fit_cases(summary)
     summary["seconds"]["fit_cases"] = round(time.perf_counter() - started, 1)

@@ -60,7 +60,11 @@ def _classes(family: str, head: str):
     import transformers
 
     prefix = {"bert": "Bert", "albert": "Albert", "fnet": "FNet"}[family]
-    suffix = {"none": "Model", "masked_lm": "ForMaskedLM", "classifier": "ForSequenceClassification"}[head]
+    suffix = {
+        "none": "Model",
+        "masked_lm": "ForMaskedLM",
+        "classifier": "ForSequenceClassification",
+    }[head]
     return getattr(transformers, f"{prefix}Config"), getattr(transformers, prefix + suffix)
 
 
@@ -84,8 +88,12 @@ def _inputs(spec: dict, vocabulary_size: int, num_segments: int) -> dict:
     seq_len, lengths = spec["seq_len"], spec["lengths"]
     mask = np.arange(seq_len)[None, :] < np.asarray(lengths)[:, None]
     return {
-        "input_ids": np.where(mask, rng.integers(1, vocabulary_size, mask.shape), 0).astype("int64"),
-        "token_type_ids": np.where(mask, rng.integers(0, num_segments, mask.shape), 0).astype("int64"),
+        "input_ids": np.where(mask, rng.integers(1, vocabulary_size, mask.shape), 0).astype(
+            "int64"
+        ),
+        "token_type_ids": np.where(mask, rng.integers(0, num_segments, mask.shape), 0).astype(
+            "int64"
+        ),
         "attention_mask": mask.astype("int64"),
     }
 
@@ -116,7 +124,10 @@ def _write_tokenizer(folder: pathlib.Path, family: str, spec: dict, request: dic
         config = {"tokenizer_class": "BertTokenizer", **spec}
     else:
         shutil.copy(request["proto"], folder / "spiece.model")
-        config = {"tokenizer_class": "AlbertTokenizer" if family == "albert" else "FNetTokenizer", **spec}
+        config = {
+            "tokenizer_class": "AlbertTokenizer" if family == "albert" else "FNetTokenizer",
+            **spec,
+        }
     (folder / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
 
 
@@ -159,7 +170,8 @@ def _engine_agrees(folder: pathlib.Path, texts: list) -> list:
     for text in texts:
         agrees.append(
             all(
-                processor.encode(normalizer.normalize_str(piece)) == tokenizer(piece, add_special_tokens=False)["input_ids"]
+                processor.encode(normalizer.normalize_str(piece))
+                == tokenizer(piece, add_special_tokens=False)["input_ids"]
                 for piece in pattern.split(text)
             )
         )
@@ -211,7 +223,11 @@ def check(workdir: pathlib.Path) -> None:
     for name, spec in sorted(request["exports"].items()):
         model, report = auto[spec["head"]].from_pretrained(spec["path"], output_loading_info=True)
         model.eval()
-        inputs = {key: value for key, value in np.load(spec["inputs"]).items() if key in ("input_ids", "token_type_ids", "attention_mask")}
+        inputs = {
+            key: value
+            for key, value in np.load(spec["inputs"]).items()
+            if key in ("input_ids", "token_type_ids", "attention_mask")
+        }
         family = model.config.model_type
         np.savez(out / f"{name}.npz", **_run(model, family, spec["head"], inputs))
         answer["exports"][name] = {
@@ -219,7 +235,9 @@ def check(workdir: pathlib.Path) -> None:
             "missing_keys": sorted(report["missing_keys"]),
             "unexpected_keys": sorted(report["unexpected_keys"]),
             "mismatched_keys": sorted(str(item) for item in report["mismatched_keys"]),
-            "token_ids": _token_ids(pathlib.Path(spec["path"]), request["texts"]) if spec.get("tokenizer") else None,
+            "token_ids": _token_ids(pathlib.Path(spec["path"]), request["texts"])
+            if spec.get("tokenizer")
+            else None,
         }
     if request.get("textbones_loads"):
         import textbones
@@ -234,8 +252,14 @@ def check(workdir: pathlib.Path) -> None:
             }
             feed = {key: feed[key] for key in backbone.input_names}
             outputs = backbone.predict(feed, verbose=0)
-            np.savez(out / f"textbones_{name}.npz", **{key: np.asarray(value) for key, value in outputs.items()})
-            answer["textbones_loads"][name] = {"class": type(backbone).__name__, "backend": os.environ["KERAS_BACKEND"]}
+            np.savez(
+                out / f"textbones_{name}.npz",
+                **{key: np.asarray(value) for key, value in outputs.items()},
+            )
+            answer["textbones_loads"][name] = {
+                "class": type(backbone).__name__,
+                "backend": os.environ["KERAS_BACKEND"],
+            }
     (workdir / "checked.json").write_text(json.dumps(answer), encoding="utf-8")
 
 

@@ -43,26 +43,50 @@ with stderr_silenced():
 
     if ORDER == "keras_hub_first":
         import keras_hub
+
         import textbones
     else:
-        import textbones
         import keras_hub
+
+        import textbones
 
 VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "fox", "ran", "a", "cat", "sat"]
 TEXTS = ["the fox ran", "a cat sat", "the cat ran", "a fox sat"]
 LABELS = np.array([0, 1, 1, 0])
 FAMILIES = {
-    "Bert": dict(vocabulary_size=11, num_layers=1, num_heads=2, hidden_dim=8, intermediate_dim=16, max_sequence_length=16),
-    "Albert": dict(vocabulary_size=0, num_layers=1, num_heads=2, embedding_dim=4, hidden_dim=8, intermediate_dim=16, max_sequence_length=16),
-    "FNet": dict(vocabulary_size=0, num_layers=1, hidden_dim=8, intermediate_dim=16, max_sequence_length=16),
+    "Bert": dict(
+        vocabulary_size=11,
+        num_layers=1,
+        num_heads=2,
+        hidden_dim=8,
+        intermediate_dim=16,
+        max_sequence_length=16,
+    ),
+    "Albert": dict(
+        vocabulary_size=0,
+        num_layers=1,
+        num_heads=2,
+        embedding_dim=4,
+        hidden_dim=8,
+        intermediate_dim=16,
+        max_sequence_length=16,
+    ),
+    "FNet": dict(
+        vocabulary_size=0, num_layers=1, hidden_dim=8, intermediate_dim=16, max_sequence_length=16
+    ),
 }
 TMP = tempfile.mkdtemp()
 
 
 def sentence_piece_proto() -> bytes:
     return textbones.tokenizers.compute_sentence_piece_proto(
-        TEXTS * 20, vocabulary_size=20, bos_id=-1, eos_id=-1, lowercase=True,
-        control_symbols=["[CLS]", "[SEP]", "[MASK]"], hard_vocab_limit=False,
+        TEXTS * 20,
+        vocabulary_size=20,
+        bos_id=-1,
+        eos_id=-1,
+        lowercase=True,
+        control_symbols=["[CLS]", "[SEP]", "[MASK]"],
+        hard_vocab_limit=False,
     )
 
 
@@ -79,13 +103,23 @@ def make(library, family: str, proto: bytes):
     config = {**FAMILIES[family], "vocabulary_size": tokenizer.vocabulary_size()}
     backbone = getattr(models, f"{family}Backbone")(**config)
     classifier_class = getattr(models, f"{family}TextClassifier")
-    preprocessor = getattr(models, f"{family}TextClassifierPreprocessor")(tokenizer, sequence_length=16)
+    preprocessor = getattr(models, f"{family}TextClassifierPreprocessor")(
+        tokenizer, sequence_length=16
+    )
     classifier = classifier_class(backbone, num_classes=2, preprocessor=preprocessor)
     masked_lm = getattr(models, f"{family}MaskedLM")(
-        backbone, preprocessor=getattr(models, f"{family}MaskedLMPreprocessor")(tokenizer, sequence_length=16)
+        backbone,
+        preprocessor=getattr(models, f"{family}MaskedLMPreprocessor")(
+            tokenizer, sequence_length=16
+        ),
     )
-    return {"backbone": backbone, "tokenizer": tokenizer, "preprocessor": preprocessor,
-            "classifier": classifier, "masked_lm": masked_lm}
+    return {
+        "backbone": backbone,
+        "tokenizer": tokenizer,
+        "preprocessor": preprocessor,
+        "classifier": classifier,
+        "masked_lm": masked_lm,
+    }
 
 
 def round_trips(proto: bytes) -> dict:
@@ -94,7 +128,11 @@ def round_trips(proto: bytes) -> dict:
         for kind, obj in make(textbones, family, proto).items():
             rebuilt = type(obj).from_config(obj.get_config())
             assert type(rebuilt) is type(obj), (family, kind, type(rebuilt))
-            inner = [rebuilt.backbone, rebuilt.preprocessor, rebuilt.preprocessor.tokenizer] if kind in ("classifier", "masked_lm") else []
+            inner = (
+                [rebuilt.backbone, rebuilt.preprocessor, rebuilt.preprocessor.tokenizer]
+                if kind in ("classifier", "masked_lm")
+                else []
+            )
             assert all(library_of(part) == "textbones" for part in inner), (family, kind)
             built[f"{family}/{kind}"] = library_of(rebuilt)
     return built
@@ -118,7 +156,9 @@ def load_models(proto: bytes) -> dict:
         "textbones_archive_difference": textbones_difference,
         "keras_hub_archive": library_of(as_hub),
         "keras_hub_archive_difference": float(
-            np.abs(keras.ops.convert_to_numpy(as_hub.predict(TEXTS, verbose=0)) - hub_expected).max()
+            np.abs(
+                keras.ops.convert_to_numpy(as_hub.predict(TEXTS, verbose=0)) - hub_expected
+            ).max()
         ),
     }
 
@@ -145,7 +185,9 @@ def compile_reloads() -> dict:
 
     schedules = keras.optimizers.schedules
     optimizers = {
-        "polynomial_decay": lambda: keras.optimizers.Adam(schedules.PolynomialDecay(1e-3, 20, 1e-5)),
+        "polynomial_decay": lambda: keras.optimizers.Adam(
+            schedules.PolynomialDecay(1e-3, 20, 1e-5)
+        ),
         "adamw": lambda: keras.optimizers.AdamW(1e-3, weight_decay=0.01),
         "custom_schedule": lambda: keras.optimizers.AdamW(Triangular(1e-3)),
     }
@@ -202,7 +244,9 @@ def dtype_policies() -> dict:
                 extra = {} if dtype is None else {"dtype": dtype}
                 for library in (keras_hub, textbones):
                     backbone = library.models.Backbone.from_preset(path, **extra)
-                    classifier = library.models.TextClassifier.from_preset(path, num_classes=2, **extra)
+                    classifier = library.models.TextClassifier.from_preset(
+                        path, num_classes=2, **extra
+                    )
                     results[f"{name}/{dtype}/{library.__name__}"] = {
                         "backbone": policies(backbone),
                         "variables": sorted({str(variable.dtype) for variable in backbone.weights}),

@@ -123,8 +123,12 @@ def safe_mode_cases(library, prefix: str) -> dict:
     tokenizer = models.BertTokenizer(vocabulary=VOCABULARY)
     preprocessor = models.BertTextClassifierPreprocessor(tokenizer, sequence_length=8)
     backbone = models.BertBackbone(
-        vocabulary_size=len(VOCABULARY), num_layers=1, num_heads=2, hidden_dim=8,
-        intermediate_dim=16, max_sequence_length=8,
+        vocabulary_size=len(VOCABULARY),
+        num_layers=1,
+        num_heads=2,
+        hidden_dim=8,
+        intermediate_dim=16,
+        max_sequence_length=8,
     )
     classifier = models.BertTextClassifier(backbone, num_classes=2, preprocessor=preprocessor)
     archive = WORK / f"{prefix}_classifier.keras"
@@ -260,7 +264,7 @@ for name, call in (
     ("floats", lambda train: train(floats, 10)),
 ):
     compare_errors(f"word_piece/{name}", call, ours_wp, theirs_wp)
-labelled = tf.data.Dataset.from_tensor_slices(({"text": ["bat"]}))
+labelled = tf.data.Dataset.from_tensor_slices({"text": ["bat"]})
 SUMMARY["errors"]["word_piece/dataset_of_dicts"] = {
     "textbones": list(error_of(lambda: ours_wp(labelled, 10))),
     "keras_hub": error_of(lambda: theirs_wp(labelled, 10))[0],

@@ -54,10 +54,14 @@ def _run_case(case, texts, preset_dir, modules) -> dict:
     keras_hub, tf, transformers = modules
     vocabulary_file = case["vocabulary_file"]
     lowercase, in_strings = case["lowercase"], case["special_tokens_in_strings"]
-    fast = transformers.BertTokenizerFast(vocabulary_file, do_lower_case=lowercase, split_special_tokens=not in_strings)
+    fast = transformers.BertTokenizerFast(
+        vocabulary_file, do_lower_case=lowercase, split_special_tokens=not in_strings
+    )
     vocabulary = pathlib.Path(vocabulary_file).read_text(encoding="utf-8").split("\n")[:-1]
     assert len(fast.get_vocab()) == len(vocabulary), "BertTokenizerFast did not read the vocabulary"
-    options = dict(vocabulary=vocabulary_file, lowercase=lowercase, special_tokens_in_strings=in_strings)
+    options = dict(
+        vocabulary=vocabulary_file, lowercase=lowercase, special_tokens_in_strings=in_strings
+    )
     python_path = keras_hub.models.BertTokenizer(**options)
     tf_path = keras_hub.models.BertTokenizer(**options, _allow_python_workflow=False)
     result = {
@@ -68,7 +72,12 @@ def _run_case(case, texts, preset_dir, modules) -> dict:
         }
     }
     backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=len(vocabulary), num_layers=1, num_heads=1, hidden_dim=8, intermediate_dim=8, max_sequence_length=8
+        vocabulary_size=len(vocabulary),
+        num_layers=1,
+        num_heads=1,
+        hidden_dim=8,
+        intermediate_dim=8,
+        max_sequence_length=8,
     )
     backbone.save_to_preset(str(preset_dir))
     python_path.save_to_preset(str(preset_dir))
@@ -127,7 +136,9 @@ def main(argv: list[str]) -> int:
         if preset is None:
             continue
         try:
-            response["cases"][name]["textbones_preset"] = _load_textbones_preset(preset, texts, modules)
+            response["cases"][name]["textbones_preset"] = _load_textbones_preset(
+                preset, texts, modules
+            )
         except Exception:
             response["cases"][name]["textbones_preset"] = {"error": traceback.format_exc()}
             failed = True

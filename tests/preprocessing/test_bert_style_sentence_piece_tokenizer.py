@@ -71,8 +71,12 @@ ALL_CONTROLS = ["[CLS]", "[SEP]", "[MASK]"]
 )
 def test_each_missing_special_is_named(settings, missing):
     proto = compute_sentence_piece_proto(
-        ["The quick brown fox.", "A lazy dog sleeps."], 60, hard_vocab_limit=False,
-        bos_id=-1, eos_id=-1, **settings,
+        ["The quick brown fox.", "A lazy dog sleeps."],
+        60,
+        hard_vocab_limit=False,
+        bos_id=-1,
+        eos_id=-1,
+        **settings,
     )
     with pytest.raises(ValueError, match=f"no '{re.escape(missing)}' piece"):
         BertStyleSentencePieceTokenizer(proto)

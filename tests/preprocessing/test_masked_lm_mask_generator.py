@@ -39,7 +39,11 @@ def dense_masks(outputs: dict) -> dict:
     """``outputs`` with ragged ``mask_*`` lists (``mask_selection_length=None``) padded
     into arrays, after checking that their items are Python ints and floats."""
     dense = dict(outputs)
-    for name, dtype, kind in (("mask_positions", np.int32, int), ("mask_ids", np.int32, int), ("mask_weights", np.float32, float)):
+    for name, dtype, kind in (
+        ("mask_positions", np.int32, int),
+        ("mask_ids", np.int32, int),
+        ("mask_weights", np.float32, float),
+    ):
         value = outputs[name]
         if isinstance(value, list):
             assert all(type(item) is kind for row in value for item in row)
@@ -57,7 +61,11 @@ def check_invariants(masker: MaskedLMMaskGenerator, token_ids: np.ndarray, outpu
         width = int(outputs["mask_weights"].sum(axis=1).max(initial=0))
     assert set(outputs) == {"token_ids", "mask_positions", "mask_ids", "mask_weights"}
     assert outputs["token_ids"].shape == token_ids.shape and outputs["token_ids"].dtype == np.int32
-    for name, dtype in (("mask_positions", np.int32), ("mask_ids", np.int32), ("mask_weights", np.float32)):
+    for name, dtype in (
+        ("mask_positions", np.int32),
+        ("mask_ids", np.int32),
+        ("mask_weights", np.float32),
+    ):
         assert outputs[name].shape == (batch_size, width) and outputs[name].dtype == dtype
     weights = outputs["mask_weights"]
     assert set(np.unique(weights)) <= {0.0, 1.0}
@@ -71,9 +79,13 @@ def check_invariants(masker: MaskedLMMaskGenerator, token_ids: np.ndarray, outpu
         assert np.all((positions >= 0) & (positions < sequence_length))
         assert not np.any(unselectable[row, positions])
         np.testing.assert_array_equal(outputs["mask_ids"][row, :count], token_ids[row, positions])
-        assert np.all(outputs["mask_positions"][row, count:] == 0) and np.all(outputs["mask_ids"][row, count:] == 0)
+        assert np.all(outputs["mask_positions"][row, count:] == 0) and np.all(
+            outputs["mask_ids"][row, count:] == 0
+        )
         untouched = np.setdiff1d(np.arange(sequence_length), positions)
-        np.testing.assert_array_equal(outputs["token_ids"][row, untouched], token_ids[row, untouched])
+        np.testing.assert_array_equal(
+            outputs["token_ids"][row, untouched], token_ids[row, untouched]
+        )
     assert np.all((outputs["token_ids"] >= 0) & (outputs["token_ids"] < VOCABULARY_SIZE))
 
 
@@ -81,9 +93,13 @@ def check_invariants(masker: MaskedLMMaskGenerator, token_ids: np.ndarray, outpu
 
 
 def test_select_everything_and_mask_it():
-    masker = make_masker(mask_selection_rate=1.0, mask_token_rate=1.0, random_token_rate=0.0, mask_selection_length=4)
+    masker = make_masker(
+        mask_selection_rate=1.0, mask_token_rate=1.0, random_token_rate=0.0, mask_selection_length=4
+    )
     outputs = masker(np.array([[CLS, 7, 8, SEP, PAD], [CLS, 9, SEP, PAD, PAD]]))
-    np.testing.assert_array_equal(outputs["token_ids"], [[CLS, MASK, MASK, SEP, PAD], [CLS, MASK, SEP, PAD, PAD]])
+    np.testing.assert_array_equal(
+        outputs["token_ids"], [[CLS, MASK, MASK, SEP, PAD], [CLS, MASK, SEP, PAD, PAD]]
+    )
     np.testing.assert_array_equal(outputs["mask_positions"], [[1, 2, 0, 0], [1, 0, 0, 0]])
     np.testing.assert_array_equal(outputs["mask_ids"], [[7, 8, 0, 0], [9, 0, 0, 0]])
     np.testing.assert_array_equal(outputs["mask_weights"], [[1, 1, 0, 0], [1, 0, 0, 0]])
@@ -106,7 +122,9 @@ def test_zero_selection_rate_selects_nothing():
 
 
 def test_cap_keeps_a_random_subset_of_the_selections():
-    masker = make_masker(mask_selection_rate=1.0, mask_selection_length=3, mask_token_rate=1.0, random_token_rate=0.0)
+    masker = make_masker(
+        mask_selection_rate=1.0, mask_selection_length=3, mask_token_rate=1.0, random_token_rate=0.0
+    )
     token_ids = np.arange(10, 30)[None, :].repeat(500, axis=0)
     outputs = masker(token_ids)
     check_invariants(masker, token_ids, outputs)
@@ -118,7 +136,9 @@ def test_cap_keeps_a_random_subset_of_the_selections():
 
 
 def test_unbatched_input_and_lists():
-    masker = make_masker(mask_selection_rate=1.0, mask_token_rate=1.0, random_token_rate=0.0, mask_selection_length=3)
+    masker = make_masker(
+        mask_selection_rate=1.0, mask_token_rate=1.0, random_token_rate=0.0, mask_selection_length=3
+    )
     outputs = masker([CLS, 5, 6, SEP])
     assert {name: value.shape for name, value in outputs.items()} == {
         "token_ids": (4,),
@@ -129,11 +149,16 @@ def test_unbatched_input_and_lists():
     np.testing.assert_array_equal(outputs["token_ids"], [CLS, MASK, MASK, SEP])
     np.testing.assert_array_equal(outputs["mask_ids"], [5, 6, 0])
     batched = masker([[CLS, 5, 6, SEP], [CLS, 7, SEP, PAD]])
-    assert batched["token_ids"].shape == (2, 4) and batched["mask_weights"].tolist() == [[1, 1, 0], [1, 0, 0]]
+    assert batched["token_ids"].shape == (2, 4) and batched["mask_weights"].tolist() == [
+        [1, 1, 0],
+        [1, 0, 0],
+    ]
 
 
 def test_no_selection_length_means_no_cap_and_width_of_the_sequence():
-    masker = make_masker(mask_selection_rate=1.0, mask_selection_length=None, unselectable_token_ids=None)
+    masker = make_masker(
+        mask_selection_rate=1.0, mask_selection_length=None, unselectable_token_ids=None
+    )
     outputs = masker(np.arange(6)[None, :])
     np.testing.assert_array_equal(outputs["mask_positions"], [[0, 1, 2, 3, 4, 5]])
     np.testing.assert_array_equal(outputs["mask_ids"], [[0, 1, 2, 3, 4, 5]])
@@ -163,7 +188,9 @@ def test_ids_may_be_any_integer_dtype():
 
 def test_rates_over_many_tokens():
     masker = make_masker(mask_selection_length=None, unselectable_token_ids=[PAD], seed=123)
-    token_ids = np.random.default_rng(1).integers(4, VOCABULARY_SIZE, size=(1000, 200))  # 200k tokens
+    token_ids = np.random.default_rng(1).integers(
+        4, VOCABULARY_SIZE, size=(1000, 200)
+    )  # 200k tokens
     outputs = dense_masks(masker(token_ids))
     selected = outputs["mask_weights"] > 0
     num_selected = int(selected.sum())
@@ -221,7 +248,10 @@ def test_keras_set_random_seed_makes_unseeded_generators_reproducible():
 
 def test_unseeded_generators_differ_from_each_other():
     token_ids = packed_batch(np.random.default_rng(0), 8, 64)
-    a, b = make_masker(seed=None, mask_selection_length=None), make_masker(seed=None, mask_selection_length=None)
+    a, b = (
+        make_masker(seed=None, mask_selection_length=None),
+        make_masker(seed=None, mask_selection_length=None),
+    )
     assert not np.array_equal(a(token_ids)["mask_positions"], b(token_ids)["mask_positions"])
 
 
@@ -234,11 +264,15 @@ def test_unseeded_generators_differ_from_each_other():
     sequence_length=st.integers(2, 40),
     mask_selection_rate=st.floats(0.0, 1.0),
     mask_selection_length=st.one_of(st.none(), st.integers(1, 12)),
-    rates=st.tuples(st.floats(0.0, 1.0), st.floats(0.0, 1.0)).filter(lambda rates: sum(rates) <= 1.0),
+    rates=st.tuples(st.floats(0.0, 1.0), st.floats(0.0, 1.0)).filter(
+        lambda rates: sum(rates) <= 1.0
+    ),
     seed=st.integers(0, 2**32),
     data_seed=st.integers(0, 2**16),
 )
-def test_invariants(batch_size, sequence_length, mask_selection_rate, mask_selection_length, rates, seed, data_seed):
+def test_invariants(
+    batch_size, sequence_length, mask_selection_rate, mask_selection_length, rates, seed, data_seed
+):
     masker = make_masker(
         mask_selection_rate=mask_selection_rate,
         mask_selection_length=mask_selection_length,
@@ -274,7 +308,9 @@ def test_config_round_trip():
     }
     token_ids = packed_batch(np.random.default_rng(0), 4, 16)
     clone = MaskedLMMaskGenerator.from_config(config)
-    np.testing.assert_array_equal(clone(token_ids)["token_ids"], make_masker(**config)(token_ids)["token_ids"])
+    np.testing.assert_array_equal(
+        clone(token_ids)["token_ids"], make_masker(**config)(token_ids)["token_ids"]
+    )
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(masker))
     assert isinstance(restored, MaskedLMMaskGenerator) and restored.get_config() == config
 
@@ -286,7 +322,11 @@ def test_keras_hub_config_resolves_to_textbones():
         "config": {
             "name": "masked_lm_mask_generator",
             "trainable": True,
-            "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}},
+            "dtype": {
+                "module": "keras",
+                "class_name": "DTypePolicy",
+                "config": {"name": "float32"},
+            },
             "vocabulary_size": 10,
             "mask_selection_rate": 0.5,
             "mask_selection_length": 6,
@@ -333,7 +373,10 @@ def test_rates_summing_to_one_up_to_rounding_are_accepted():
 
 def test_bad_inputs():
     masker = make_masker()
-    with pytest.raises(ValueError, match=r"Each row of `token_ids` must be a 1-D sequence of ids; got a row of shape \(1, 2\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Each row of `token_ids` must be a 1-D sequence of ids; got a row of shape \(1, 2\)",
+    ):
         masker([[1, 2, 3], [[1, 2]]])
     with pytest.raises(TypeError, match="integer ids; got dtype float64"):
         masker([[1, 2, 3], [1.5]])
@@ -349,7 +392,9 @@ def test_bad_inputs():
 
 
 def test_ragged_rows_give_ragged_token_ids_and_dense_masks():
-    masker = make_masker(mask_selection_rate=1.0, mask_token_rate=1.0, random_token_rate=0.0, mask_selection_length=3)
+    masker = make_masker(
+        mask_selection_rate=1.0, mask_token_rate=1.0, random_token_rate=0.0, mask_selection_length=3
+    )
     outputs = masker([[CLS, 7, 8, 9, SEP], [CLS, 10, SEP], []])
     assert outputs["token_ids"] == [[CLS, MASK, MASK, MASK, SEP], [CLS, MASK, SEP], []]
     assert all(type(i) is int for row in outputs["token_ids"] for i in row)
@@ -361,7 +406,12 @@ def test_ragged_rows_give_ragged_token_ids_and_dense_masks():
 
 
 def test_no_selection_length_gives_each_row_its_own_selections():
-    masker = make_masker(mask_selection_rate=1.0, mask_token_rate=1.0, random_token_rate=0.0, mask_selection_length=None)
+    masker = make_masker(
+        mask_selection_rate=1.0,
+        mask_token_rate=1.0,
+        random_token_rate=0.0,
+        mask_selection_length=None,
+    )
     outputs = masker([[CLS, 7, 8, SEP], [CLS, 9, SEP, PAD, PAD]])
     assert outputs["token_ids"] == [[CLS, MASK, MASK, SEP], [CLS, MASK, SEP, PAD, PAD]]
     assert outputs["mask_positions"] == [[1, 2], [1]]
@@ -371,7 +421,9 @@ def test_no_selection_length_gives_each_row_its_own_selections():
     even = masker(np.array([[CLS, 7, SEP], [CLS, 9, SEP]]))
     assert even["mask_positions"].shape == (2, 1) and even["mask_positions"].tolist() == [[1], [1]]
     single = masker([CLS, 7, 8, SEP])
-    assert single["mask_positions"].tolist() == [1, 2] and single["mask_weights"].dtype == np.float32
+    assert (
+        single["mask_positions"].tolist() == [1, 2] and single["mask_weights"].dtype == np.float32
+    )
 
 
 def test_zero_selection_length_selects_nothing():
@@ -379,7 +431,11 @@ def test_zero_selection_length_selects_nothing():
     token_ids = np.array([[CLS, 7, 8, SEP], [CLS, 9, SEP, PAD]])
     outputs = masker(token_ids)
     np.testing.assert_array_equal(outputs["token_ids"], token_ids)
-    for name, dtype in (("mask_positions", np.int32), ("mask_ids", np.int32), ("mask_weights", np.float32)):
+    for name, dtype in (
+        ("mask_positions", np.int32),
+        ("mask_ids", np.int32),
+        ("mask_weights", np.float32),
+    ):
         assert outputs[name].shape == (2, 0) and outputs[name].dtype == dtype
     assert masker([CLS, 7, SEP])["mask_ids"].shape == (0,)
     assert masker([[7], [8, 9]])["token_ids"] == [[7], [8, 9]]

@@ -66,7 +66,9 @@ def test_three_segments_waterfall():
 
 
 def test_left_padding_and_pad_value():
-    packer = MultiSegmentPacker(7, start_value=CLS, end_value=SEP, pad_value=-1, padding_side="left")
+    packer = MultiSegmentPacker(
+        7, start_value=CLS, end_value=SEP, pad_value=-1, padding_side="left"
+    )
     assert packed(packer, ([[1, 2], [3]], [[4], [5, 6]])) == (
         [[-1, CLS, 1, 2, SEP, 4, SEP], [-1, CLS, 3, SEP, 5, 6, SEP]],
         [[0, 0, 0, 0, 0, 1, 1], [0, 0, 0, 0, 1, 1, 1]],
@@ -94,12 +96,20 @@ def test_sep_value_defaults_to_end_value_and_list_sep_is_used_between_segments()
 
 def test_empty_special_values_add_nothing():
     packer = MultiSegmentPacker(4, start_value=[], end_value=[])
-    assert packed(packer, [[3, 4], [5, 6, 7, 8, 9]]) == ([[3, 4, 0, 0], [5, 6, 7, 8]], [[0] * 4] * 2)
+    assert packed(packer, [[3, 4], [5, 6, 7, 8, 9]]) == (
+        [[3, 4, 0, 0], [5, 6, 7, 8]],
+        [[0] * 4] * 2,
+    )
 
 
 @pytest.mark.parametrize(
     "inputs",
-    [np.array([7, 8, 9]), [7, 8, 9], (np.array([7, 8, 9], dtype=np.int64),), np.array([7, 8, 9], np.uint16)],
+    [
+        np.array([7, 8, 9]),
+        [7, 8, 9],
+        (np.array([7, 8, 9], dtype=np.int64),),
+        np.array([7, 8, 9], np.uint16),
+    ],
     ids=["array", "list", "tuple-of-one", "uint16"],
 )
 def test_unbatched_input_gives_one_dimensional_outputs(inputs):
@@ -109,7 +119,10 @@ def test_unbatched_input_gives_one_dimensional_outputs(inputs):
 
 def test_unbatched_two_segments():
     packer = MultiSegmentPacker(6, start_value=CLS, end_value=SEP)
-    assert packed(packer, (np.array([7, 8, 9]), [5])) == ([CLS, 7, 8, SEP, 5, SEP], [0, 0, 0, 0, 1, 1])
+    assert packed(packer, (np.array([7, 8, 9]), [5])) == (
+        [CLS, 7, 8, SEP, 5, SEP],
+        [0, 0, 0, 0, 1, 1],
+    )
 
 
 def test_batched_forms_agree():
@@ -140,8 +153,14 @@ def test_no_room_for_tokens_keeps_only_special_ids():
 def test_call_overrides_length_and_special_values():
     packer = MultiSegmentPacker(6, start_value=CLS, end_value=SEP)
     assert packed(packer, [[1, 2, 3, 4]], sequence_length=4) == ([[CLS, 1, 2, SEP]], [[0] * 4])
-    assert packed(packer, [[1, 2, 3, 4]], add_end_value=False) == ([[CLS, 1, 2, 3, 4, PAD]], [[0] * 6])
-    assert packed(packer, [[1, 2, 3]], add_start_value=False, add_end_value=False) == ([[1, 2, 3, 0, 0, 0]], [[0] * 6])
+    assert packed(packer, [[1, 2, 3, 4]], add_end_value=False) == (
+        [[CLS, 1, 2, 3, 4, PAD]],
+        [[0] * 6],
+    )
+    assert packed(packer, [[1, 2, 3]], add_start_value=False, add_end_value=False) == (
+        [[1, 2, 3, 0, 0, 0]],
+        [[0] * 6],
+    )
 
 
 # -- configuration ----------------------------------------------------------------------
@@ -149,7 +168,12 @@ def test_call_overrides_length_and_special_values():
 
 def test_config_round_trip():
     packer = MultiSegmentPacker(
-        9, start_value=(1, 2), end_value=np.int64(3), sep_value=[4], pad_value=5, truncate="waterfall",
+        9,
+        start_value=(1, 2),
+        end_value=np.int64(3),
+        sep_value=[4],
+        pad_value=5,
+        truncate="waterfall",
         padding_side="left",
     )
     config = packer.get_config()
@@ -201,7 +225,11 @@ def test_keras_hub_config_resolves_to_textbones():
         ({"sequence_length": 1}, ValueError, r"sequence_length=1.*2 ids.*sequence_length >= 2"),
         ({"sequence_length": 0}, ValueError, "positive integer"),
         ({"sequence_length": 4.0}, ValueError, "positive integer"),
-        ({"sequence_length": 4, "truncate": "longest_first"}, ValueError, "round_robin.*longest_first"),
+        (
+            {"sequence_length": 4, "truncate": "longest_first"},
+            ValueError,
+            "round_robin.*longest_first",
+        ),
         ({"sequence_length": 4, "padding_side": "middle"}, ValueError, "left.*middle"),
         ({"sequence_length": 4, "start_value": "[CLS]"}, TypeError, "start_value"),
         ({"sequence_length": 4, "sep_value": [1.5]}, TypeError, "sep_value"),
@@ -216,7 +244,10 @@ def test_bad_arguments(kwargs, error, match):
 
 def test_too_short_for_the_special_tokens_of_several_segments():
     packer = MultiSegmentPacker(4, start_value=[1, 1], end_value=SEP)
-    with pytest.raises(ValueError, match=r"sequence_length=4.*3 segment\(s\).*2 start \+ 2 x 1 separator \+ 1 end = 5"):
+    with pytest.raises(
+        ValueError,
+        match=r"sequence_length=4.*3 segment\(s\).*2 start \+ 2 x 1 separator \+ 1 end = 5",
+    ):
         packer(([1], [2], [3]))
     with pytest.raises(ValueError, match=r"sequence_length >= 3"):
         packer([1], sequence_length=2)
@@ -271,12 +302,14 @@ def packing_cases(draw):
     num_segments = draw(st.integers(1, 3))
     batch_size = draw(st.integers(1, 4))
     segments = tuple(
-        [draw(st.lists(st.integers(1, 500), max_size=12)) for _ in range(batch_size)] for _ in range(num_segments)
+        [draw(st.lists(st.integers(1, 500), max_size=12)) for _ in range(batch_size)]
+        for _ in range(num_segments)
     )
     start, end = draw(special_ids), draw(special_ids)
     sep = draw(st.one_of(st.none(), special_ids))
     num_special = (
-        len(np.atleast_1d(start)) + (num_segments - 1) * len(np.atleast_1d(end if sep is None else sep))
+        len(np.atleast_1d(start))
+        + (num_segments - 1) * len(np.atleast_1d(end if sep is None else sep))
         + len(np.atleast_1d(end))
     )
     sequence_length = draw(st.integers(max(num_special, 1), num_special + 30))
@@ -325,9 +358,15 @@ def test_packing_properties(case):
         padding = length - len(expected_ids)
         assert padding >= 0
         if case["padding_side"] == "right":
-            expected_ids, expected_segments = expected_ids + [pad] * padding, expected_segments + [0] * padding
+            expected_ids, expected_segments = (
+                expected_ids + [pad] * padding,
+                expected_segments + [0] * padding,
+            )
         else:
-            expected_ids, expected_segments = [pad] * padding + expected_ids, [0] * padding + expected_segments
+            expected_ids, expected_segments = (
+                [pad] * padding + expected_ids,
+                [0] * padding + expected_segments,
+            )
         assert token_ids[row].tolist() == expected_ids
         assert segment_ids[row].tolist() == expected_segments
 
@@ -338,7 +377,9 @@ def test_packing_properties(case):
     st.integers(0, 60),
 )
 def test_round_robin_shares_room_evenly(lengths, budget):
-    packer = MultiSegmentPacker(budget + len(lengths) + 1, start_value=CLS, end_value=SEP, sep_value=SEP)
+    packer = MultiSegmentPacker(
+        budget + len(lengths) + 1, start_value=CLS, end_value=SEP, sep_value=SEP
+    )
     segments = tuple(np.arange(1, n + 1)[None, :] for n in lengths)
     token_ids, segment_ids = packer(segments)
     content = ~np.isin(token_ids[0], [CLS, SEP, PAD])
@@ -369,19 +410,43 @@ def test_token_strings_with_string_special_values():
 
 
 def test_token_strings_with_pad_sep_truncation_and_left_padding():
-    packer = MultiSegmentPacker(9, start_value=["<s>"], end_value="</s>", sep_value=["</s>", "</s>"], pad_value="<pad>")
-    assert packer(([["a"]], [["b"]]))[0] == [["<s>", "a", "</s>", "</s>", "b", "</s>", "<pad>", "<pad>", "<pad>"]]
+    packer = MultiSegmentPacker(
+        9, start_value=["<s>"], end_value="</s>", sep_value=["</s>", "</s>"], pad_value="<pad>"
+    )
+    assert packer(([["a"]], [["b"]]))[0] == [
+        ["<s>", "a", "</s>", "</s>", "b", "</s>", "<pad>", "<pad>", "<pad>"]
+    ]
     waterfall = MultiSegmentPacker(6, start_value="[CLS]", end_value="[SEP]", truncate="waterfall")
-    assert waterfall((["a", "b", "c", "d"], ["e", "f"]))[0] == ["[CLS]", "a", "b", "c", "[SEP]", "[SEP]"]
+    assert waterfall((["a", "b", "c", "d"], ["e", "f"]))[0] == [
+        "[CLS]",
+        "a",
+        "b",
+        "c",
+        "[SEP]",
+        "[SEP]",
+    ]
     left = MultiSegmentPacker(6, start_value="[CLS]", end_value="[SEP]", padding_side="left")
     assert left(np.array([["a", "b"], ["c", "d"]]))[0] == [
         ["", "", "[CLS]", "a", "b", "[SEP]"],
         ["", "", "[CLS]", "c", "d", "[SEP]"],
     ]
     assert left([[], []])[0] == [["", "", "", "", "[CLS]", "[SEP]"]] * 2
-    config = MultiSegmentPacker(6, start_value="[CLS]", end_value=["[SEP]"], pad_value="[PAD]").get_config()
-    assert (config["start_value"], config["end_value"], config["pad_value"]) == ("[CLS]", ["[SEP]"], "[PAD]")
-    assert MultiSegmentPacker.from_config(config)(["a"])[0] == ["[CLS]", "a", "[SEP]", "[PAD]", "[PAD]", "[PAD]"]
+    config = MultiSegmentPacker(
+        6, start_value="[CLS]", end_value=["[SEP]"], pad_value="[PAD]"
+    ).get_config()
+    assert (config["start_value"], config["end_value"], config["pad_value"]) == (
+        "[CLS]",
+        ["[SEP]"],
+        "[PAD]",
+    )
+    assert MultiSegmentPacker.from_config(config)(["a"])[0] == [
+        "[CLS]",
+        "a",
+        "[SEP]",
+        "[PAD]",
+        "[PAD]",
+        "[PAD]",
+    ]
 
 
 def test_strings_and_ids_do_not_mix():
@@ -389,7 +454,11 @@ def test_strings_and_ids_do_not_mix():
         MultiSegmentPacker(6, start_value="[CLS]", end_value=2)
     with pytest.raises(TypeError, match=r"holds 5 among token strings"):
         MultiSegmentPacker(6, start_value="[CLS]", end_value="[SEP]")([5, 6])
-    with pytest.raises(TypeError, match=r"must hold integer token ids; got dtype <U1.*string special values"):
+    with pytest.raises(
+        TypeError, match=r"must hold integer token ids; got dtype <U1.*string special values"
+    ):
         MultiSegmentPacker(6, start_value=1, end_value=2)(["a", "b"])
-    with pytest.raises(TypeError, match="`pad_value` must be an integer id, a token string or None"):
+    with pytest.raises(
+        TypeError, match="`pad_value` must be an integer id, a token string or None"
+    ):
         MultiSegmentPacker(6, start_value=1, end_value=2, pad_value=1.5)

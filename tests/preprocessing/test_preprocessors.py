@@ -23,7 +23,22 @@ from textbones.models import (
     TextClassifierPreprocessor,
 )
 
-VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "quick", "brown", "fox", "jumped", ".", "a", "dog", "##s"]
+VOCABULARY = [
+    "[PAD]",
+    "[UNK]",
+    "[CLS]",
+    "[SEP]",
+    "[MASK]",
+    "the",
+    "quick",
+    "brown",
+    "fox",
+    "jumped",
+    ".",
+    "a",
+    "dog",
+    "##s",
+]
 
 
 def bert_tokenizer():
@@ -32,7 +47,10 @@ def bert_tokenizer():
 
 CLASSIFIERS = {
     "bert": (BertTextClassifierPreprocessor, bert_tokenizer),
-    "albert": (AlbertTextClassifierPreprocessor, lambda: AlbertTokenizer(proto=tiny_proto("albert"))),
+    "albert": (
+        AlbertTextClassifierPreprocessor,
+        lambda: AlbertTokenizer(proto=tiny_proto("albert")),
+    ),
     "f_net": (FNetTextClassifierPreprocessor, lambda: FNetTokenizer(proto=tiny_proto("albert"))),
 }
 MASKED_LMS = {
@@ -50,8 +68,12 @@ def test_bert_classifier_packs_single_sentences_and_pairs():
     np.testing.assert_array_equal(single["padding_mask"], [1, 1, 1, 1, 1, 1, 0, 0])
 
     pair = preprocessor((["the fox", "a dog"], ["jumped .", "dogs"]))
-    np.testing.assert_array_equal(pair["token_ids"], [[2, 5, 8, 3, 9, 10, 3, 0], [2, 11, 12, 3, 12, 13, 3, 0]])
-    np.testing.assert_array_equal(pair["segment_ids"], [[0, 0, 0, 0, 1, 1, 1, 0], [0, 0, 0, 0, 1, 1, 1, 0]])
+    np.testing.assert_array_equal(
+        pair["token_ids"], [[2, 5, 8, 3, 9, 10, 3, 0], [2, 11, 12, 3, 12, 13, 3, 0]]
+    )
+    np.testing.assert_array_equal(
+        pair["segment_ids"], [[0, 0, 0, 0, 1, 1, 1, 0], [0, 0, 0, 0, 1, 1, 1, 0]]
+    )
     assert pair["token_ids"].dtype == np.int32
 
 
@@ -79,8 +101,11 @@ def test_classifier_inputs_feed_the_backbone(family):
     inputs = preprocessor(["the quick brown fox", "a dog"])
     expected = {"token_ids", "segment_ids"} | ({"padding_mask"} if family != "f_net" else set())
     assert set(inputs) == expected
-    backbone_cls = {"bert": textbones.models.BertBackbone, "albert": textbones.models.AlbertBackbone,
-                    "f_net": textbones.models.FNetBackbone}[family]
+    backbone_cls = {
+        "bert": textbones.models.BertBackbone,
+        "albert": textbones.models.AlbertBackbone,
+        "f_net": textbones.models.FNetBackbone,
+    }[family]
     assert set(backbone_cls.input_names) == expected
     tokenizer = preprocessor.tokenizer
     assert inputs["token_ids"][0, 0] == tokenizer.cls_token_id
@@ -91,7 +116,9 @@ def test_classifier_inputs_feed_the_backbone(family):
 def test_masked_lm_outputs(family):
     cls, make_tokenizer = MASKED_LMS[family]
     tokenizer = make_tokenizer()
-    preprocessor = cls(tokenizer, sequence_length=24, mask_selection_rate=0.5, mask_selection_length=6)
+    preprocessor = cls(
+        tokenizer, sequence_length=24, mask_selection_rate=0.5, mask_selection_length=6
+    )
     text = ["the quick brown fox jumped over the lazy dog again and again"] * 4
     unmasked = CLASSIFIERS[family][0](tokenizer, sequence_length=24)(text)["token_ids"]
     x, y, weights = preprocessor(text)
@@ -133,7 +160,10 @@ def test_mismatched_pair_lengths():
 
 
 def test_wrong_tokenizer_family():
-    with pytest.raises(ValueError, match=r"AlbertTextClassifierPreprocessor needs a textbones\.models\.albert\.tokenizer\.AlbertTokenizer, got a textbones\.models\.bert\.tokenizer\.BertTokenizer\."):
+    with pytest.raises(
+        ValueError,
+        match=r"AlbertTextClassifierPreprocessor needs a textbones\.models\.albert\.tokenizer\.AlbertTokenizer, got a textbones\.models\.bert\.tokenizer\.BertTokenizer\.",
+    ):
         AlbertTextClassifierPreprocessor(bert_tokenizer())
 
 
@@ -152,7 +182,12 @@ def test_config_and_preset_round_trip(family, tmp_path):
     preprocessor.save_to_preset(tmp_path / "p")
     saved = json.loads((tmp_path / "p" / "preprocessor.json").read_text())
     assert saved["registered_name"] == f"keras_hub>{cls.__name__}"
-    assert saved["config"]["tokenizer"]["config"].get("vocabulary", saved["config"]["tokenizer"]["config"].get("proto")) is None
+    assert (
+        saved["config"]["tokenizer"]["config"].get(
+            "vocabulary", saved["config"]["tokenizer"]["config"].get("proto")
+        )
+        is None
+    )
     for loader in (Preprocessor, MaskedLMPreprocessor, cls):
         restored = loader.from_preset(tmp_path / "p")
         assert type(restored) is cls
@@ -170,7 +205,9 @@ def test_config_and_preset_round_trip(family, tmp_path):
 def test_generic_base_picks_the_family_from_a_tokenizer_only_preset(tmp_path):
     bert_tokenizer().save_to_preset(tmp_path / "p")
     preprocessor = TextClassifierPreprocessor.from_preset(tmp_path / "p", sequence_length=16)
-    assert type(preprocessor) is BertTextClassifierPreprocessor and preprocessor.sequence_length == 16
+    assert (
+        type(preprocessor) is BertTextClassifierPreprocessor and preprocessor.sequence_length == 16
+    )
     assert type(MaskedLMPreprocessor.from_preset(tmp_path / "p")) is BertMaskedLMPreprocessor
     with pytest.raises(ValueError, match="cannot pick a preprocessor"):
         Preprocessor.from_preset(tmp_path / "p")

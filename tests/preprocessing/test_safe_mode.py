@@ -124,9 +124,12 @@ def test_a_config_naming_a_proto_file_is_refused(tmp_path):
     lookalike.write_bytes(tiny_proto("albert"))
     with pytest.raises(ValueError, match="will not read the proto file"):
         keras.saving.deserialize_keras_object(_config("AlbertTokenizer", proto=str(lookalike)))
-    assert keras.saving.deserialize_keras_object(
-        _config("AlbertTokenizer", proto=str(path)), safe_mode=False
-    ).vocabulary_size() == AlbertTokenizer(proto=path).vocabulary_size()
+    assert (
+        keras.saving.deserialize_keras_object(
+            _config("AlbertTokenizer", proto=str(path)), safe_mode=False
+        ).vocabulary_size()
+        == AlbertTokenizer(proto=path).vocabulary_size()
+    )
 
 
 def test_paths_outside_deserialization_are_read(outside_vocabulary):

@@ -17,7 +17,14 @@ from textbones.preprocessing.sentence_piece_tokenizer import SentencePieceTokeni
 from textbones.preprocessing.tokenizer import Tokenizer
 
 KERAS_HUB_CONFIG_KEYS = {
-    "name", "trainable", "dtype", "config_file", "proto", "sequence_length", "add_bos", "add_eos",
+    "name",
+    "trainable",
+    "dtype",
+    "config_file",
+    "proto",
+    "sequence_length",
+    "add_bos",
+    "add_eos",
 }
 
 
@@ -332,7 +339,10 @@ def test_file_holding_junk_is_a_value_error(tmp_path):
 
 
 def test_non_integer_dtype_is_refused(sentence_piece_proto):
-    with pytest.raises(ValueError, match=r'must be an integer dtype \(such as "int32"\) or "string"; got dtype=\'float32\''):
+    with pytest.raises(
+        ValueError,
+        match=r'must be an integer dtype \(such as "int32"\) or "string"; got dtype=\'float32\'',
+    ):
         SentencePieceTokenizer(sentence_piece_proto, dtype="float32")
 
 

@@ -39,7 +39,11 @@ def test_albert_layout():
 
 def test_user_defined_symbols_stay_whole_in_text():
     proto = compute_sentence_piece_proto(
-        SENTENCES, 40, hard_vocab_limit=False, bos_piece="[CLS]", eos_piece="[SEP]",
+        SENTENCES,
+        40,
+        hard_vocab_limit=False,
+        bos_piece="[CLS]",
+        eos_piece="[SEP]",
         user_defined_symbols=["[MASK]", "a,b"],  # a comma inside a symbol survives
     )
     assert _pieces(proto, 6) == ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]", "a,b"]

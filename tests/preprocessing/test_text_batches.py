@@ -31,7 +31,10 @@ def classifier_preprocessor(sequence_length=40):
 
 def masked_lm_preprocessor(mask_selection_length=10):
     return BertMaskedLMPreprocessor(
-        tokenizer(), sequence_length=40, mask_selection_rate=0.5, mask_selection_length=mask_selection_length
+        tokenizer(),
+        sequence_length=40,
+        mask_selection_rate=0.5,
+        mask_selection_length=mask_selection_length,
     )
 
 
@@ -114,17 +117,28 @@ def test_as_text_columns_refuses_uneven_segments():
 def test_batches_cover_every_row_with_a_smaller_last_batch():
     texts = ["the fox", "a dog", "the dog ran", "fox", "a fox ran far"]
     batches = TextBatches(
-        texts, y=[0, 1, 2, 3, 4], sample_weight=[1, 2, 3, 4, 5], preprocessor=classifier_preprocessor(),
-        batch_size=2, dynamic_length=False, workers=1,
+        texts,
+        y=[0, 1, 2, 3, 4],
+        sample_weight=[1, 2, 3, 4, 5],
+        preprocessor=classifier_preprocessor(),
+        batch_size=2,
+        dynamic_length=False,
+        workers=1,
     )
     assert len(batches) == 3 and batches.num_batches == 3 and batches.num_rows == 5
     (x0, y0, w0), (_, y1, w1), (x2, y2, w2) = batches_of(batches)
-    np.testing.assert_array_equal(x0["token_ids"], [packed("the", "fox", width=40), packed("a", "dog", width=40)])
+    np.testing.assert_array_equal(
+        x0["token_ids"], [packed("the", "fox", width=40), packed("a", "dog", width=40)]
+    )
     np.testing.assert_array_equal(x2["token_ids"], [packed("a", "fox", "ran", "far", width=40)])
     np.testing.assert_array_equal(x2["padding_mask"], [[True] * 6 + [False] * 34])
     np.testing.assert_array_equal(x2["segment_ids"], np.zeros((1, 40)))
     assert [y0.tolist(), y1.tolist(), y2.tolist()] == [[0, 1], [2, 3], [4]]
-    assert w0.dtype == np.float32 and [w0.tolist(), w1.tolist(), w2.tolist()] == [[1, 2], [3, 4], [5]]
+    assert w0.dtype == np.float32 and [w0.tolist(), w1.tolist(), w2.tolist()] == [
+        [1, 2],
+        [3, 4],
+        [5],
+    ]
     with pytest.raises(IndexError, match=r"Batch 3 is out of range for 3 batches\."):
         batches[3]
     with pytest.raises(IndexError, match=r"Batch -1 is out of range for 3 batches\."):
@@ -132,39 +146,68 @@ def test_batches_cover_every_row_with_a_smaller_last_batch():
 
 
 def test_batches_without_labels_are_the_inputs_alone():
-    batches = TextBatches(["the fox", "a dog ran"], preprocessor=classifier_preprocessor(), batch_size=4, workers=1)
+    batches = TextBatches(
+        ["the fox", "a dog ran"], preprocessor=classifier_preprocessor(), batch_size=4, workers=1
+    )
     x = batches[0]
     assert isinstance(x, dict) and sorted(x) == ["padding_mask", "segment_ids", "token_ids"]
-    np.testing.assert_array_equal(x["token_ids"], [packed("the", "fox", width=16), packed("a", "dog", "ran", width=16)])
+    np.testing.assert_array_equal(
+        x["token_ids"], [packed("the", "fox", width=16), packed("a", "dog", "ran", width=16)]
+    )
 
 
 def test_dynamic_length_pads_each_batch_to_the_bucket_of_its_longest_row():
     short = "the fox"
     longer = " ".join(["the fox ran"] * 5)  # 15 words: 17 ids with [CLS] and [SEP]
-    batches = TextBatches([short, short, short, longer], preprocessor=classifier_preprocessor(), batch_size=2, workers=1)
+    batches = TextBatches(
+        [short, short, short, longer],
+        preprocessor=classifier_preprocessor(),
+        batch_size=2,
+        workers=1,
+    )
     first, second = batches_of(batches)
     assert first["token_ids"].shape == (2, 16)
     assert second["token_ids"].shape == (2, 32)
     assert second["padding_mask"].sum(axis=1).tolist() == [4, 17]
-    fixed = TextBatches([short, longer], preprocessor=classifier_preprocessor(), batch_size=2, dynamic_length=False, workers=1)
+    fixed = TextBatches(
+        [short, longer],
+        preprocessor=classifier_preprocessor(),
+        batch_size=2,
+        dynamic_length=False,
+        workers=1,
+    )
     assert fixed[0]["token_ids"].shape == (2, 40)
     np.testing.assert_array_equal(fixed[0]["token_ids"][:, :32], second["token_ids"])
 
 
 def test_sentence_pairs_are_packed_as_two_segments():
-    batches = TextBatches((["the fox", "a dog"], ["ran", "ran far"]), y=[1, 0], preprocessor=classifier_preprocessor(), batch_size=2, workers=1)
+    batches = TextBatches(
+        (["the fox", "a dog"], ["ran", "ran far"]),
+        y=[1, 0],
+        preprocessor=classifier_preprocessor(),
+        batch_size=2,
+        workers=1,
+    )
     x, y = batches[0]
-    np.testing.assert_array_equal(x["token_ids"][:, :8], [[2, 5, 6, 3, 7, 3, 0, 0], [2, 8, 9, 3, 7, 10, 3, 0]])
-    np.testing.assert_array_equal(x["segment_ids"][:, :8], [[0, 0, 0, 0, 1, 1, 0, 0], [0, 0, 0, 0, 1, 1, 1, 0]])
+    np.testing.assert_array_equal(
+        x["token_ids"][:, :8], [[2, 5, 6, 3, 7, 3, 0, 0], [2, 8, 9, 3, 7, 10, 3, 0]]
+    )
+    np.testing.assert_array_equal(
+        x["segment_ids"][:, :8], [[0, 0, 0, 0, 1, 1, 0, 0], [0, 0, 0, 0, 1, 1, 1, 0]]
+    )
     assert y.tolist() == [1, 0]
 
 
 def test_bad_arguments_are_refused():
     preprocessor = classifier_preprocessor()
     for bad in (0, -1, 2.0, None):
-        with pytest.raises(ValueError, match=rf"`batch_size` must be a positive integer, got {bad!r}\."):
+        with pytest.raises(
+            ValueError, match=rf"`batch_size` must be a positive integer, got {bad!r}\."
+        ):
             TextBatches(["a"], preprocessor=preprocessor, batch_size=bad)
-    with pytest.raises(ValueError, match=r"`y` has 3 rows but the text has 2; give one y entry per example\."):
+    with pytest.raises(
+        ValueError, match=r"`y` has 3 rows but the text has 2; give one y entry per example\."
+    ):
         TextBatches(["a", "b"], y=[0, 1, 1], preprocessor=preprocessor)
     with pytest.raises(ValueError, match=r"`y` has no rows but the text has 2"):
         TextBatches(["a", "b"], y=1, preprocessor=preprocessor)
@@ -176,7 +219,9 @@ def test_worker_settings_default_to_two_threads():
     batches = TextBatches(["a"], preprocessor=classifier_preprocessor())
     assert text_batches.DEFAULT_WORKERS == 2
     assert (batches.workers, batches.use_multiprocessing, batches.max_queue_size) == (2, False, 10)
-    batches = TextBatches(["a"], preprocessor=classifier_preprocessor(), workers=3, max_queue_size=4)
+    batches = TextBatches(
+        ["a"], preprocessor=classifier_preprocessor(), workers=3, max_queue_size=4
+    )
     assert (batches.workers, batches.max_queue_size) == (3, 4)
 
 
@@ -192,7 +237,15 @@ def test_shuffle_draws_a_new_order_each_epoch_from_the_seed():
     labels = np.arange(10)
 
     def make(seed, shuffle=True):
-        return TextBatches(texts, labels, preprocessor=classifier_preprocessor(), batch_size=4, shuffle=shuffle, seed=seed, workers=1)
+        return TextBatches(
+            texts,
+            labels,
+            preprocessor=classifier_preprocessor(),
+            batch_size=4,
+            shuffle=shuffle,
+            seed=seed,
+            workers=1,
+        )
 
     batches = make(seed=7)
     first = epoch_labels(batches)
@@ -223,7 +276,14 @@ def test_seed_comes_from_numpy_when_not_given():
 
 def test_sort_by_length_groups_rows_and_restore_order_undoes_it():
     texts = ["the fox ran far", "a", "the dog", "fox", "the fox ran", "dog ran"]
-    batches = TextBatches(texts, y=np.arange(6), preprocessor=classifier_preprocessor(), batch_size=2, sort_by_length=True, workers=1)
+    batches = TextBatches(
+        texts,
+        y=np.arange(6),
+        preprocessor=classifier_preprocessor(),
+        batch_size=2,
+        sort_by_length=True,
+        workers=1,
+    )
     # Stable order of character counts: 1 (a), 3 (fox), 7 (the dog, dog ran), 11, 15.
     np.testing.assert_array_equal(batches.order, [1, 3, 2, 5, 4, 0])
     rows = np.concatenate([batch[1] for batch in batches_of(batches)])
@@ -240,7 +300,13 @@ def test_sort_by_length_groups_rows_and_restore_order_undoes_it():
 
 
 def test_sort_by_length_counts_every_segment_of_a_pair():
-    batches = TextBatches((["a", "the dog ran", "fox"], ["the fox ran far", "a", "dog"]), preprocessor=classifier_preprocessor(), batch_size=3, sort_by_length=True, workers=1)
+    batches = TextBatches(
+        (["a", "the dog ran", "fox"], ["the fox ran far", "a", "dog"]),
+        preprocessor=classifier_preprocessor(),
+        batch_size=3,
+        sort_by_length=True,
+        workers=1,
+    )
     # Characters per pair: 16, 12, 6.
     np.testing.assert_array_equal(batches.order, [2, 1, 0])
 
@@ -252,7 +318,9 @@ def test_masks_depend_only_on_seed_epoch_and_batch():
     texts = ["the fox ran far the dog ran far"] * 6
 
     def make():
-        return TextBatches(texts, preprocessor=masked_lm_preprocessor(), batch_size=3, seed=11, workers=1)
+        return TextBatches(
+            texts, preprocessor=masked_lm_preprocessor(), batch_size=3, seed=11, workers=1
+        )
 
     forwards = make()
     in_order = [forwards[0], forwards[1]]
@@ -273,8 +341,22 @@ def test_masks_depend_only_on_seed_epoch_and_batch():
 
 def test_masked_labels_are_the_original_ids_and_options_reach_the_preprocessor():
     texts = ["the fox ran far", "a dog ran", "the dog"]
-    trimmed = TextBatches(texts, preprocessor=masked_lm_preprocessor(), batch_size=3, seed=0, workers=1, preprocess_options={"trim_mask_slots": True})
-    full = TextBatches(texts, preprocessor=masked_lm_preprocessor(), batch_size=3, seed=0, workers=1, preprocess_options={"trim_mask_slots": False})
+    trimmed = TextBatches(
+        texts,
+        preprocessor=masked_lm_preprocessor(),
+        batch_size=3,
+        seed=0,
+        workers=1,
+        preprocess_options={"trim_mask_slots": True},
+    )
+    full = TextBatches(
+        texts,
+        preprocessor=masked_lm_preprocessor(),
+        batch_size=3,
+        seed=0,
+        workers=1,
+        preprocess_options={"trim_mask_slots": False},
+    )
     x, y, weights = trimmed[0]
     x_full, y_full, weights_full = full[0]
     assert x_full["mask_positions"].shape == y_full.shape == weights_full.shape == (3, 10)
@@ -329,10 +411,14 @@ def test_mapped_batches_preprocess_each_kind_of_item():
 
     # A list of strings is a batch of texts (not one sentence pair).
     texts_only = mapped[0]
-    np.testing.assert_array_equal(texts_only["token_ids"], [packed("the", "fox", width=16), packed("a", "dog", width=16)])
+    np.testing.assert_array_equal(
+        texts_only["token_ids"], [packed("the", "fox", width=16), packed("a", "dog", width=16)]
+    )
     np.testing.assert_array_equal(texts_only["segment_ids"], np.zeros((2, 16)))
     x, y = mapped[1]
-    np.testing.assert_array_equal(x["token_ids"], [packed("the", "fox", width=16), packed("a", "dog", width=16)])
+    np.testing.assert_array_equal(
+        x["token_ids"], [packed("the", "fox", width=16), packed("a", "dog", width=16)]
+    )
     assert y.tolist() == [1, 0]
     x, y, weights = mapped[2]
     assert (y.tolist(), weights.tolist(), weights.dtype) == ([1], [0.5], np.float32)
@@ -353,7 +439,10 @@ def test_mapped_batches_forward_epoch_hooks_and_draw_new_masks():
     mapped.on_epoch_end()
     assert raw.calls == ["begin", "end"] and mapped.epoch == 1
     assert not np.array_equal(mapped[0][0]["mask_positions"], first[0]["mask_positions"])
-    np.testing.assert_array_equal(MappedBatches(raw, masked_lm_preprocessor(), seed=3)[0][0]["mask_positions"], first[0]["mask_positions"])
+    np.testing.assert_array_equal(
+        MappedBatches(raw, masked_lm_preprocessor(), seed=3)[0][0]["mask_positions"],
+        first[0]["mask_positions"],
+    )
 
 
 # IterableBatches and preprocessed_generator ---------------------------------------------------
@@ -366,7 +455,9 @@ def test_iterable_batches_read_the_source_afresh_each_epoch():
         made.append(len(made))
         return iter([(["the fox"], [0]), (["a dog", "ran"], [1, 2])])
 
-    batches = IterableBatches(make_iterator, 2, classifier_preprocessor(), dynamic_length=True, seed=0)
+    batches = IterableBatches(
+        make_iterator, 2, classifier_preprocessor(), dynamic_length=True, seed=0
+    )
     assert (batches.num_batches, batches.workers) == (2, 1)
     x, y = batches[0]
     assert y.tolist() == [0] and x["token_ids"].shape == (1, 16)
@@ -416,7 +507,10 @@ def test_preprocess_item_takes_lists_tuples_and_pairs():
     x = preprocess_item("the fox", preprocessor, False, None)
     np.testing.assert_array_equal(x["token_ids"], [packed("the", "fox", width=8)])
     x = preprocess_item(["the fox", "a dog", "fox"], preprocessor, False, None)
-    np.testing.assert_array_equal(x["token_ids"], [packed("the", "fox", width=8), packed("a", "dog", width=8), packed("fox", width=8)])
+    np.testing.assert_array_equal(
+        x["token_ids"],
+        [packed("the", "fox", width=8), packed("a", "dog", width=8), packed("fox", width=8)],
+    )
     np.testing.assert_array_equal(x["segment_ids"], np.zeros((3, 8)))
     x, y = preprocess_item([["the fox", "a dog"], np.array([0, 1])], preprocessor, False, None)
     assert x["token_ids"].shape == (2, 8) and y.tolist() == [0, 1]
@@ -431,7 +525,18 @@ def test_preprocess_item_takes_lists_tuples_and_pairs():
 def test_bucket_lengths_double_from_the_smallest_and_stop_at_the_maximum():
     assert SMALLEST_BUCKET == 16
     assert [bucket_length(n, 512) for n in (0, 1, 15, 16, 17, 32, 33, 64, 65, 129, 257, 512)] == [
-        16, 16, 16, 16, 32, 32, 64, 64, 128, 256, 512, 512,
+        16,
+        16,
+        16,
+        16,
+        32,
+        32,
+        64,
+        64,
+        128,
+        256,
+        512,
+        512,
     ]
     assert bucket_length(90, 100) == 100
     assert bucket_length(3, 10) == 10

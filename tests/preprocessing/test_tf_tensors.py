@@ -22,9 +22,14 @@ def signature_of(function, template):
     signature = None
     for size, text in tf_tensors._STAND_INS:
         args = tf_tensors._map_structure(
-            lambda leaf, s=size, t=text: leaf.stand_in(s, t) if isinstance(leaf, _InputSlot) else leaf, template
+            lambda leaf, s=size, t=text: (
+                leaf.stand_in(s, t) if isinstance(leaf, _InputSlot) else leaf
+            ),
+            template,
         )
-        described = tf_tensors._map_structure(lambda value: tf_tensors._describe(value, None), function(*args))
+        described = tf_tensors._map_structure(
+            lambda value: tf_tensors._describe(value, None), function(*args)
+        )
         signature = described if signature is None else tf_tensors._merged(signature, described)
     return signature
 
@@ -34,7 +39,9 @@ def string_slot(shape):
 
 
 def ids_slot(shape, ragged_rank=0):
-    return _InputSlot(shape=shape, is_string=False, numpy_dtype=np.int32, ragged_rank=ragged_rank, first=0)
+    return _InputSlot(
+        shape=shape, is_string=False, numpy_dtype=np.int32, ragged_rank=ragged_rank, first=0
+    )
 
 
 def test_entry_points_keep_their_names_and_docs():
@@ -50,16 +57,23 @@ def test_stand_ins_have_the_traced_shapes_and_decoded_strings():
     ids = ids_slot([None, 5]).stand_in(2, "a")
     assert ids.shape == (2, 5) and ids.dtype == np.int32
     ragged = ids_slot([3, None], ragged_rank=1).stand_in(2, "a")
-    assert [row.tolist() for row in ragged] == [[0, 0], [0, 0], [0, 0]] and ragged[0].dtype == np.int32
+    assert [row.tolist() for row in ragged] == [[0, 0], [0, 0], [0, 0]] and ragged[
+        0
+    ].dtype == np.int32
 
 
 def test_ragged_inputs_reach_numpy_as_rows_of_their_dtype_empty_ones_included():
-    slot = _InputSlot(shape=[None, None], is_string=False, numpy_dtype=np.int32, ragged_rank=1, first=0)
+    slot = _InputSlot(
+        shape=[None, None], is_string=False, numpy_dtype=np.int32, ragged_rank=1, first=0
+    )
     rows = slot.from_numpy([np.array([5, 6, 7], np.int32), np.array([2, 0, 1])])
     assert [row.tolist() for row in rows] == [[5, 6], [], [7]]
     assert all(row.dtype == np.int32 for row in rows)
     words = _InputSlot(shape=[None, None], is_string=True, numpy_dtype=None, ragged_rank=1, first=0)
-    assert words.from_numpy([np.array([b"caf\xc3\xa9", b"x"], object), np.array([1, 1])]) == [["café"], ["x"]]
+    assert words.from_numpy([np.array([b"caf\xc3\xa9", b"x"], object), np.array([1, 1])]) == [
+        ["café"],
+        ["x"],
+    ]
 
 
 def test_invalid_utf8_is_left_as_bytes_for_the_numpy_path_to_report():
@@ -68,32 +82,46 @@ def test_invalid_utf8_is_left_as_bytes_for_the_numpy_path_to_report():
 
 def test_a_padded_tokenizer_has_a_static_sequence_length_and_an_unknown_batch():
     tokenizer = BertTokenizer(vocabulary=VOCABULARY, sequence_length=7)
-    assert signature_of(tokenizer.tokenize, (string_slot([None]),)) == _OutputLeaf("int32", [None, 7])
+    assert signature_of(tokenizer.tokenize, (string_slot([None]),)) == _OutputLeaf(
+        "int32", [None, 7]
+    )
     assert signature_of(tokenizer.tokenize, (string_slot([]),)) == _OutputLeaf("int32", [7])
 
 
 def test_an_unpadded_tokenizer_is_ragged_on_a_batch_and_unknown_on_one_string():
     tokenizer = BertTokenizer(vocabulary=VOCABULARY)
-    assert signature_of(tokenizer.tokenize, (string_slot([None]),)) == _OutputLeaf("int32", [None], ragged_rank=1)
+    assert signature_of(tokenizer.tokenize, (string_slot([None]),)) == _OutputLeaf(
+        "int32", [None], ragged_rank=1
+    )
     assert signature_of(tokenizer.tokenize, (string_slot([]),)) == _OutputLeaf("int32", [None])
-    assert signature_of(tokenizer.tokenize, (string_slot([4]),)) == _OutputLeaf("int32", [4], ragged_rank=1)
+    assert signature_of(tokenizer.tokenize, (string_slot([4]),)) == _OutputLeaf(
+        "int32", [4], ragged_rank=1
+    )
 
 
 def test_detokenize_gives_strings():
     tokenizer = BertTokenizer(vocabulary=VOCABULARY)
-    ragged = _InputSlot(shape=[None, None], is_string=False, numpy_dtype=np.int32, ragged_rank=1, first=0)
+    ragged = _InputSlot(
+        shape=[None, None], is_string=False, numpy_dtype=np.int32, ragged_rank=1, first=0
+    )
     assert signature_of(tokenizer.detokenize, (ragged,)) == _OutputLeaf("string", [None])
-    one_row = _InputSlot(shape=[None], is_string=False, numpy_dtype=np.int32, ragged_rank=0, first=0)
+    one_row = _InputSlot(
+        shape=[None], is_string=False, numpy_dtype=np.int32, ragged_rank=0, first=0
+    )
     assert signature_of(tokenizer.detokenize, (one_row,)) == _OutputLeaf("string", [])
 
 
 def test_structures_are_kept_tuples_and_dicts_alike():
     packer = MultiSegmentPacker(9, start_value=2, end_value=3)
-    ragged = _InputSlot(shape=[None, None], is_string=False, numpy_dtype=np.int32, ragged_rank=1, first=0)
+    ragged = _InputSlot(
+        shape=[None, None], is_string=False, numpy_dtype=np.int32, ragged_rank=1, first=0
+    )
     packed = _OutputLeaf("int32", [None, 9])
     assert signature_of(packer, ((ragged, ragged),)) == (packed, packed)
     masker = MaskedLMMaskGenerator(10, 0.5, 4, mask_selection_length=3, seed=0)
-    dense = _InputSlot(shape=[None, 9], is_string=False, numpy_dtype=np.int32, ragged_rank=0, first=0)
+    dense = _InputSlot(
+        shape=[None, 9], is_string=False, numpy_dtype=np.int32, ragged_rank=0, first=0
+    )
     assert signature_of(masker, (dense,)) == {
         "token_ids": _OutputLeaf("int32", [None, 9]),
         "mask_positions": _OutputLeaf("int32", [None, 3]),
@@ -108,7 +136,9 @@ def test_python_list_outputs_take_the_dtype_of_the_object():
     assert tf_tensors._describe([["a"], []], "string") == _OutputLeaf("string", [2], ragged_rank=1)
     assert tf_tensors._describe([[], []], "string") == _OutputLeaf("string", [2], 1, row_width=0)
     assert tf_tensors._describe(["x", "y"], None) == _OutputLeaf("string", [2])
-    assert tf_tensors._describe([[[1], [2, 3]], [[4]]], None) == _OutputLeaf("int32", [2], ragged_rank=2)
+    assert tf_tensors._describe([[[1], [2, 3]], [[4]]], None) == _OutputLeaf(
+        "int32", [2], ragged_rank=2
+    )
 
 
 def test_lists_of_rows_of_one_length_whatever_the_input_are_dense():
@@ -117,7 +147,10 @@ def test_lists_of_rows_of_one_length_whatever_the_input_are_dense():
     second = tf_tensors._describe([["[CLS]", "b", "[SEP]"], ["[CLS]", "[PAD]", "[PAD]"]], None)
     assert tf_tensors._merged(first, second) == _OutputLeaf("string", [None, 3])
     # Rows whose length follows the text stay ragged.
-    short, long = tf_tensors._describe([np.array([5])], None), tf_tensors._describe([np.arange(4)] * 2, None)
+    short, long = (
+        tf_tensors._describe([np.array([5])], None),
+        tf_tensors._describe([np.arange(4)] * 2, None),
+    )
     assert tf_tensors._merged(short, long) == _OutputLeaf("int64", [None], ragged_rank=1)
     with pytest.raises(ValueError, match="returned list for this batch"):
         tf_tensors._encoded(_OutputLeaf("string", [None, 3]), [["a", "b", "c"], ["d"]], owner=None)
@@ -132,7 +165,9 @@ def test_outputs_whose_structure_depends_on_the_contents_are_refused():
 
 def test_ragged_outputs_cross_as_flat_values_and_row_lengths():
     leaf = _OutputLeaf("int32", [None], ragged_rank=1)
-    values, lengths = tf_tensors._encoded(leaf, [np.array([5, 6]), np.array([], np.int32), [7]], owner=None)
+    values, lengths = tf_tensors._encoded(
+        leaf, [np.array([5, 6]), np.array([], np.int32), [7]], owner=None
+    )
     assert values.tolist() == [5, 6, 7] and values.dtype == np.int32
     assert lengths.tolist() == [2, 0, 1] and lengths.dtype == np.int64
     empty_values, empty_lengths = tf_tensors._encoded(leaf, [], owner=None)
@@ -152,7 +187,9 @@ def test_strings_cross_as_utf8_bytes():
 def test_an_output_that_breaks_its_traced_signature_names_the_class():
     promised = r"MultiSegmentPacker returned ndarray .* dense int32 of shape \[None, 9\]"
     with pytest.raises(ValueError, match=promised):
-        tf_tensors._encoded(_OutputLeaf("int32", [None, 9]), np.zeros(9), owner=MultiSegmentPacker(9, 2, 3))
+        tf_tensors._encoded(
+            _OutputLeaf("int32", [None, 9]), np.zeros(9), owner=MultiSegmentPacker(9, 2, 3)
+        )
 
 
 def test_trial_runs_leave_random_generators_and_lazy_attributes_as_they_were():

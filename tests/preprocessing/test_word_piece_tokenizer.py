@@ -171,7 +171,10 @@ def test_strip_accents_without_lowercase():
 
 def test_cjk_stays_one_word_without_split_on_cjk():
     assert ids(WordPieceTokenizer(VOCAB, split_on_cjk=False), "东京") == [ID["[UNK]"]]
-    assert ids(WordPieceTokenizer(VOCAB + ["##京"], split_on_cjk=False), "东京") == [ID["东"], len(VOCAB)]
+    assert ids(WordPieceTokenizer(VOCAB + ["##京"], split_on_cjk=False), "东京") == [
+        ID["东"],
+        len(VOCAB),
+    ]
 
 
 def test_split_false_takes_each_string_as_one_word():
@@ -202,7 +205,9 @@ def test_split_false_reads_a_flat_list_as_the_words_of_one_example():
 
 
 def test_custom_suffix_indicator_and_oov_token():
-    tokenizer = WordPieceTokenizer(["<unk>", "un", "@@aff", "@@able", "##aff"], suffix_indicator="@@", oov_token="<unk>")
+    tokenizer = WordPieceTokenizer(
+        ["<unk>", "un", "@@aff", "@@able", "##aff"], suffix_indicator="@@", oov_token="<unk>"
+    )
     assert ids(tokenizer, "unaffable un zzz") == [1, 2, 3, 1, 0]
     assert tokenizer.detokenize([1, 2, 3, 1]) == "unaffable un"
 
@@ -218,7 +223,9 @@ def test_words_longer_than_the_limit_become_oov():
 
 
 def test_special_tokens_in_strings_keeps_listed_tokens_whole():
-    tokenizer = WordPieceTokenizer(VOCAB, special_tokens=SPECIALS, special_tokens_in_strings=True, lowercase=True)
+    tokenizer = WordPieceTokenizer(
+        VOCAB, special_tokens=SPECIALS, special_tokens_in_strings=True, lowercase=True
+    )
     assert ids(tokenizer, "The [MASK].") == [ID["the"], ID["[MASK]"], ID["."]]
     assert ids(tokenizer, "a[MASK]b[CLS]") == [ID["a"], ID["[MASK]"], ID["b"], ID["[CLS]"]]
     # Matched as typed, before lowercasing: a lowercase "[mask]" is ordinary text.
@@ -249,7 +256,10 @@ def test_string_dtype_gives_token_strings():
     assert tokenizer("") == []
     padded = WordPieceTokenizer(VOCAB, dtype="string", sequence_length=3)
     assert padded("the") == ["the", "", ""]
-    assert padded(["the fox", "the quick brown fox"]) == [["the", "fox", ""], ["the", "qu", "##ick"]]
+    assert padded(["the fox", "the quick brown fox"]) == [
+        ["the", "fox", ""],
+        ["the", "qu", "##ick"],
+    ]
     assert padded([]) == []
     assert tokenizer.get_config()["dtype"]["config"]["name"] == "string"
     copy = WordPieceTokenizer.from_config({**tokenizer.get_config(), "vocabulary": VOCAB})
@@ -265,7 +275,9 @@ def test_string_dtype_gives_token_strings():
 
 @pytest.mark.parametrize("dtype", ["float32", "bool", "nonsense"])
 def test_dtype_must_be_an_integer_or_string(dtype):
-    with pytest.raises(ValueError, match=r'must be an integer dtype \(such as "int32"\) or "string"'):
+    with pytest.raises(
+        ValueError, match=r'must be an integer dtype \(such as "int32"\) or "string"'
+    ):
         WordPieceTokenizer(VOCAB, dtype=dtype)
     assert WordPieceTokenizer(VOCAB, dtype="int64")("fox").dtype == np.int64
 
@@ -388,7 +400,9 @@ def test_config_round_trip_then_load_assets(tmp_path):
     with pytest.raises(ValueError, match="has no vocabulary yet"):
         copy("the fox")
     tokenizer.save_assets(tmp_path)
-    assert (tmp_path / "vocabulary.txt").read_text(encoding="utf-8") == "".join(t + "\n" for t in VOCAB)
+    assert (tmp_path / "vocabulary.txt").read_text(encoding="utf-8") == "".join(
+        t + "\n" for t in VOCAB
+    )
     copy.load_assets(tmp_path)
     text = ["The [MASK] 东京 café", "unaffable"]
     assert copy(text).tolist() == tokenizer(text).tolist()
@@ -419,7 +433,9 @@ def test_missing_assets_name_the_file(tmp_path):
 
 
 def test_pickles_for_worker_processes():
-    tokenizer = WordPieceTokenizer(VOCAB, lowercase=True, special_tokens=["[MASK]"], special_tokens_in_strings=True)
+    tokenizer = WordPieceTokenizer(
+        VOCAB, lowercase=True, special_tokens=["[MASK]"], special_tokens_in_strings=True
+    )
     copy = pickle.loads(pickle.dumps(tokenizer))
     assert copy("The [MASK] fox").tolist() == tokenizer("The [MASK] fox").tolist() == [5, 4, 10]
 
@@ -445,11 +461,20 @@ def test_bad_inputs_are_named(inputs, message):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(vocabulary=["the", "fox"]), r"no '\[UNK\]' \(the `oov_token`\).*Add '\[UNK\]' to the vocabulary"),
-        (dict(vocabulary=VOCAB, oov_token="<unk>"), r"no '<unk>'.*pass a `oov_token` the vocabulary has"),
+        (
+            dict(vocabulary=["the", "fox"]),
+            r"no '\[UNK\]' \(the `oov_token`\).*Add '\[UNK\]' to the vocabulary",
+        ),
+        (
+            dict(vocabulary=VOCAB, oov_token="<unk>"),
+            r"no '<unk>'.*pass a `oov_token` the vocabulary has",
+        ),
         (dict(vocabulary=VOCAB, special_tokens=["<s>"]), r"no '<s>' \(the `special_tokens`\)"),
         (dict(vocabulary=[]), "is empty"),
-        (dict(vocabulary=["[UNK]", "a", "b", "a", "b"]), r"2 token\(s\) twice: 'a' \(ids 1 and 3\), 'b' \(ids 2 and 4\)"),
+        (
+            dict(vocabulary=["[UNK]", "a", "b", "a", "b"]),
+            r"2 token\(s\) twice: 'a' \(ids 1 and 3\), 'b' \(ids 2 and 4\)",
+        ),
         (dict(vocabulary=["[UNK]", 7]), "entry 1 of the vocabulary is a int"),
         (dict(vocabulary=["[UNK]", "a\nb"]), "line break"),
         (dict(vocabulary=42), "must be a list of token strings or the path"),
@@ -459,7 +484,10 @@ def test_bad_inputs_are_named(inputs, message):
         (dict(vocabulary=VOCAB, sequence_length="8"), "positive integer"),
         (dict(vocabulary=VOCAB, sequence_length=True), "positive integer"),
         (dict(vocabulary=VOCAB, oov_token=None), "`oov_token` must be a non-empty string"),
-        (dict(vocabulary=VOCAB, suffix_indicator=""), "`suffix_indicator` must be a non-empty string"),
+        (
+            dict(vocabulary=VOCAB, suffix_indicator=""),
+            "`suffix_indicator` must be a non-empty string",
+        ),
         (dict(vocabulary=VOCAB, special_tokens="[MASK]"), "`special_tokens` must be a list"),
     ],
 )
@@ -496,7 +524,10 @@ def test_varied_corpus_with_a_trained_vocabulary(lowercase):
     assert size == (448 if lowercase else 589) and len(set(vocabulary)) == size
     plain = WordPieceTokenizer(vocabulary, lowercase=lowercase)
     keep = WordPieceTokenizer(
-        vocabulary, lowercase=lowercase, special_tokens=BERT_RESERVED, special_tokens_in_strings=True
+        vocabulary,
+        lowercase=lowercase,
+        special_tokens=BERT_RESERVED,
+        special_tokens_in_strings=True,
     )
     unk, mask = vocabulary.index("[UNK]"), vocabulary.index("[MASK]")
     rows, kept_rows = plain(corpus), keep(corpus)
@@ -511,7 +542,9 @@ def test_varied_corpus_with_a_trained_vocabulary(lowercase):
             assert plain(plain.detokenize(row)).tolist() == row, repr(text)
     # The very long words are one out-of-vocabulary token each.
     assert plain("a" * 150).tolist() == [unk] and plain("y" * 101).tolist() == [unk]
-    assert plain("東" * 120).tolist() == [vocabulary.index("東")] * 120  # CJK: one word per character
+    assert (
+        plain("東" * 120).tolist() == [vocabulary.index("東")] * 120
+    )  # CJK: one word per character
     # Most of the corpus is spelled without falling back to [UNK].
     spelled = sum(unk not in row for row in rows)
     assert spelled > 0.6 * len(corpus)
@@ -531,7 +564,9 @@ _SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Hea
 
 
 @functools.cache
-def _tokenizer(lowercase: bool, special_tokens_in_strings: bool, sequence_length=None) -> WordPieceTokenizer:
+def _tokenizer(
+    lowercase: bool, special_tokens_in_strings: bool, sequence_length=None
+) -> WordPieceTokenizer:
     return WordPieceTokenizer(
         trained_vocabulary(lowercase),
         lowercase=lowercase,
@@ -590,7 +625,9 @@ def test_vocabulary_words_map_to_their_own_ids(words):
 
 def test_module_corpus_is_deterministic():
     assert varied_corpus() == varied_corpus()
-    assert len(varied_corpus()) == 400 and varied_corpus(60, seed=1)[: len(FRAGMENTS)] == list(FRAGMENTS)
+    assert len(varied_corpus()) == 400 and varied_corpus(60, seed=1)[: len(FRAGMENTS)] == list(
+        FRAGMENTS
+    )
 
 
 def test_detokenize_reads_what_keras_hub_reads_and_names_the_rest():
@@ -604,5 +641,7 @@ def test_detokenize_reads_what_keras_hub_reads_and_names_the_rest():
         tokenizer.detokenize(np.zeros((1, 1, 1), dtype=int))
     with pytest.raises(ValueError, match=r"integer ids \(or token strings\), got dtype float64"):
         tokenizer.detokenize(np.array([1.5]))
-    with pytest.raises(ValueError, match="takes a row of ids, a batch of rows or a NumPy array, got dict"):
+    with pytest.raises(
+        ValueError, match="takes a row of ids, a batch of rows or a NumPy array, got dict"
+    ):
         tokenizer.detokenize({"ids": [1]})

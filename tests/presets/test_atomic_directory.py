@@ -85,7 +85,9 @@ def test_unwritable_destination(tmp_path):
             (tmp_path / "file").write_text("x")
         else:
             target = locked / "p"
-        with pytest.raises(OSError, match="Cannot save a preset to .*Choose a directory you can write to"):
+        with pytest.raises(
+            OSError, match="Cannot save a preset to .*Choose a directory you can write to"
+        ):
             make_tiny_backbone("f_net").save_to_preset(target)
     finally:
         locked.chmod(0o700)

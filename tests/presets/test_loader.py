@@ -37,12 +37,22 @@ def test_presets_listing():
 def test_builtin_configs_have_the_documented_parameter_counts():
     """Every built-in preset, built for real from its shipped config, offline."""
     documented = {  # PRESETS.md, in millions to two decimals
-        "bert_tiny_en_uncased": 4.39, "bert_small_en_uncased": 28.76, "bert_medium_en_uncased": 41.37,
-        "bert_base_en_uncased": 109.48, "bert_base_en": 108.31, "bert_base_zh": 102.27,
-        "bert_base_multi": 177.85, "bert_large_en_uncased": 335.14, "bert_large_en": 333.58,
-        "bert_tiny_en_uncased_sst2": 4.39, "f_net_base_en": 82.86, "f_net_large_en": 236.95,
-        "albert_base_en_uncased": 11.68, "albert_large_en_uncased": 17.68,
-        "albert_extra_large_en_uncased": 58.72, "albert_extra_extra_large_en_uncased": 222.60,
+        "bert_tiny_en_uncased": 4.39,
+        "bert_small_en_uncased": 28.76,
+        "bert_medium_en_uncased": 41.37,
+        "bert_base_en_uncased": 109.48,
+        "bert_base_en": 108.31,
+        "bert_base_zh": 102.27,
+        "bert_base_multi": 177.85,
+        "bert_large_en_uncased": 335.14,
+        "bert_large_en": 333.58,
+        "bert_tiny_en_uncased_sst2": 4.39,
+        "f_net_base_en": 82.86,
+        "f_net_large_en": 236.95,
+        "albert_base_en_uncased": 11.68,
+        "albert_large_en_uncased": 17.68,
+        "albert_extra_large_en_uncased": 58.72,
+        "albert_extra_extra_large_en_uncased": 222.60,
     }
     assert set(documented) == set(textbones.models.Backbone.presets)
     for name, millions in documented.items():
@@ -74,20 +84,28 @@ def test_builtin_name_offline_is_one_clear_error():
 def test_base_class_dispatch_and_wrong_family(bert_preset):
     path, _ = bert_preset
     assert type(textbones.models.Backbone.from_preset(path)) is textbones.models.BertBackbone
-    with pytest.raises(ValueError, match=r"AlbertBackbone.from_preset cannot load .* holds a BertBackbone.*Call BertBackbone.from_preset"):
+    with pytest.raises(
+        ValueError,
+        match=r"AlbertBackbone.from_preset cannot load .* holds a BertBackbone.*Call BertBackbone.from_preset",
+    ):
         textbones.models.AlbertBackbone.from_preset(path)
     with pytest.raises(ValueError, match="FNetBackbone.from_preset cannot load"):
         textbones.models.FNetBackbone.from_preset("bert_tiny_en_uncased", load_weights=False)
 
 
 def test_unknown_handle():
-    with pytest.raises(ValueError, match=r"Unknown preset 'bert_base_en_uncsed'.*Did you mean 'bert_base_en_uncased'\?"):
+    with pytest.raises(
+        ValueError,
+        match=r"Unknown preset 'bert_base_en_uncsed'.*Did you mean 'bert_base_en_uncased'\?",
+    ):
         textbones.models.Backbone.from_preset("bert_base_en_uncsed")
 
 
 def test_directory_without_config(tmp_path):
     (tmp_path / "model.weights.h5").write_bytes(b"")
-    with pytest.raises(FileNotFoundError, match=r"has no config.json \(it holds: model.weights.h5\)"):
+    with pytest.raises(
+        FileNotFoundError, match=r"has no config.json \(it holds: model.weights.h5\)"
+    ):
         textbones.models.Backbone.from_preset(tmp_path)
 
 
@@ -103,7 +121,10 @@ def test_config_of_an_unknown_class(bert_preset):
     config = json.loads((path / "config.json").read_text())
     config["registered_name"] = "keras_hub>GemmaBackbone"
     (path / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ValueError, match=r"holds a GemmaBackbone, which textbones does not implement \(it implements AlbertBackbone, BertBackbone, FNetBackbone\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"holds a GemmaBackbone, which textbones does not implement \(it implements AlbertBackbone, BertBackbone, FNetBackbone\)",
+    ):
         textbones.models.Backbone.from_preset(path)
 
 
@@ -112,16 +133,24 @@ def test_config_with_a_bad_argument(bert_preset):
     config = json.loads((path / "config.json").read_text())
     config["config"]["num_layer"] = 3
     (path / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ValueError, match=r"does not fit BertBackbone.*'num_layer' \(did you mean 'num_layers'\?\)"):
+    with pytest.raises(
+        ValueError, match=r"does not fit BertBackbone.*'num_layer' \(did you mean 'num_layers'\?\)"
+    ):
         textbones.models.Backbone.from_preset(path)
 
 
 def test_transformers_config_is_recognised(tmp_path):
-    (tmp_path / "config.json").write_text(json.dumps({"model_type": "bert", "num_hidden_layers": 1}))
+    (tmp_path / "config.json").write_text(
+        json.dumps({"model_type": "bert", "num_hidden_layers": 1})
+    )
     with pytest.raises(FileNotFoundError, match="holds a transformers config but no weights"):
         textbones.models.Backbone.from_preset(tmp_path)
     backbone = textbones.models.Backbone.from_preset(tmp_path, load_weights=False)
-    assert (type(backbone).__name__, backbone.num_layers, backbone.hidden_dim) == ("BertBackbone", 1, 768)
+    assert (type(backbone).__name__, backbone.num_layers, backbone.hidden_dim) == (
+        "BertBackbone",
+        1,
+        768,
+    )
 
 
 def test_missing_weights(bert_preset):
@@ -136,7 +165,10 @@ def test_truncated_weights(bert_preset):
     path, _ = bert_preset
     weights = path / "model.weights.h5"
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
-    with pytest.raises(ValueError, match="model.weights.h5 is corrupt or incomplete .*download or save the preset again"):
+    with pytest.raises(
+        ValueError,
+        match="model.weights.h5 is corrupt or incomplete .*download or save the preset again",
+    ):
         textbones.models.Backbone.from_preset(path)
 
 
@@ -171,4 +203,8 @@ def test_sharded_weights(tmp_path):
     )
     # Saving again writes one file and clears the shards away.
     restored.save_to_preset(tmp_path / "p")
-    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["config.json", "metadata.json", "model.weights.h5"]
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == [
+        "config.json",
+        "metadata.json",
+        "model.weights.h5",
+    ]

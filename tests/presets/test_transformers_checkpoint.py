@@ -33,12 +33,19 @@ def test_safetensors_round_trip_keeps_dtypes_shapes_and_values(tmp_path):
 
 def test_the_header_is_what_the_format_says(tmp_path):
     path = tmp_path / "t.safetensors"
-    write_safetensors(path, [("w", (2,), np.dtype("float32"), lambda: np.array([1, 2], "float32"))], {"format": "pt"})
+    write_safetensors(
+        path,
+        [("w", (2,), np.dtype("float32"), lambda: np.array([1, 2], "float32"))],
+        {"format": "pt"},
+    )
     raw = path.read_bytes()
     length = int.from_bytes(raw[:8], "little")
     header = json.loads(raw[8 : 8 + length])
     assert (8 + length) % 8 == 0
-    assert header == {"__metadata__": {"format": "pt"}, "w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}
+    assert header == {
+        "__metadata__": {"format": "pt"},
+        "w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+    }
     assert np.frombuffer(raw[8 + length :], "<f4").tolist() == [1.0, 2.0]
 
 
@@ -107,7 +114,9 @@ def test_safetensors_is_preferred_to_a_torch_pickle(tmp_path):
         assert checkpoint.keys() == ["a"]
 
 
-def test_hf_handles_fetch_torch_pickles_only_for_repositories_without_safetensors(monkeypatch, tmp_path):
+def test_hf_handles_fetch_torch_pickles_only_for_repositories_without_safetensors(
+    monkeypatch, tmp_path
+):
     import huggingface_hub
 
     from textbones.presets.handles import resolve_preset

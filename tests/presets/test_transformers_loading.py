@@ -44,14 +44,25 @@ def test_config_fields_that_change_the_math_are_honoured(tmp_path, family):
     assert backbone.max_sequence_length == TINY_CONFIGS[family]["max_sequence_length"]
     assert backbone.embeddings_layer_norm.epsilon == 1e-7
     if family == "albert":
-        assert (backbone.num_groups, backbone.num_inner_repetitions, backbone.embedding_dim) == (2, 2, 8)
+        assert (backbone.num_groups, backbone.num_inner_repetitions, backbone.embedding_dim) == (
+            2,
+            2,
+            8,
+        )
 
 
 def test_missing_config_fields_take_transformers_defaults(tmp_path):
     _, folder = _export_backbone(tmp_path, "bert")
-    edit_config(folder, hidden_act=None, layer_norm_eps=None, type_vocab_size=None, hidden_dropout_prob=None)
+    edit_config(
+        folder, hidden_act=None, layer_norm_eps=None, type_vocab_size=None, hidden_dropout_prob=None
+    )
     backbone = Backbone.from_preset(folder)
-    assert (backbone.activation, backbone.layer_norm_epsilon, backbone.num_segments, backbone.dropout) == (
+    assert (
+        backbone.activation,
+        backbone.layer_norm_epsilon,
+        backbone.num_segments,
+        backbone.dropout,
+    ) == (
         "gelu",
         1e-12,
         2,
@@ -80,7 +91,9 @@ def test_what_cannot_be_computed_is_refused(tmp_path, changes, message):
 def test_albert_layers_must_be_a_multiple_of_groups(tmp_path):
     _, folder = _export_backbone(tmp_path, "albert")
     edit_config(folder, num_hidden_layers=3)
-    with pytest.raises(UnsupportedCheckpointError, match="num_hidden_layers=3 and num_hidden_groups=2"):
+    with pytest.raises(
+        UnsupportedCheckpointError, match="num_hidden_layers=3 and num_hidden_groups=2"
+    ):
         Backbone.from_preset(folder, load_weights=False)
 
 
@@ -89,10 +102,14 @@ def test_key_prefixes_and_legacy_layer_norm_names_are_found(tmp_path, prefix):
     backbone, folder = _export_backbone(tmp_path, "bert")
 
     def rename(key):
-        key = key.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta")
+        key = key.replace("LayerNorm.weight", "LayerNorm.gamma").replace(
+            "LayerNorm.bias", "LayerNorm.beta"
+        )
         return prefix + key
 
-    rewrite_weights(folder, rename=rename, add={prefix + "embeddings.position_ids": np.arange(24)[None]})
+    rewrite_weights(
+        folder, rename=rename, add={prefix + "embeddings.position_ids": np.arange(24)[None]}
+    )
     loaded = Backbone.from_preset(folder)
     for key, value in _outputs(backbone, "bert").items():
         np.testing.assert_allclose(_outputs(loaded, "bert")[key], value, atol=1e-6)
@@ -108,7 +125,9 @@ def test_sharded_checkpoint_loads_the_same_model(tmp_path, family):
 
 def test_tensors_the_config_does_not_describe_are_refused(tmp_path):
     _, folder = _export_backbone(tmp_path, "bert")
-    extra = {"encoder.layer.0.attention.self.distance_embedding.weight": np.zeros((47, 16), "float32")}
+    extra = {
+        "encoder.layer.0.attention.self.distance_embedding.weight": np.zeros((47, 16), "float32")
+    }
     rewrite_weights(folder, add=extra)
     with pytest.raises(UnsupportedCheckpointError, match="distance_embedding"):
         Backbone.from_preset(folder)
@@ -120,7 +139,10 @@ def test_missing_and_misshapen_tensors_are_named(tmp_path):
     with pytest.raises(ValueError, match="lacks 1 tensor.*encoder.layer.1.output.dense.bias"):
         Backbone.from_preset(folder)
     edit_config(folder, intermediate_size=48)
-    with pytest.raises(ValueError, match=r"encoder.layer.0.intermediate.dense.weight .* shape \(32, 16\).*needs \(48, 16\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"encoder.layer.0.intermediate.dense.weight .* shape \(32, 16\).*needs \(48, 16\)",
+    ):
         Backbone.from_preset(folder)
 
 
@@ -139,20 +161,28 @@ def test_loaded_variables_hold_the_checkpoint_values(tmp_path):
     tensors = read_all(folder / "model.safetensors")
     loaded = Backbone.from_preset(folder)
     query = to_numpy(loaded.transformer_layers[1]._self_attention_layer.query_dense.kernel)
-    np.testing.assert_array_equal(query.reshape(16, 16).T, tensors["encoder.layer.1.attention.self.query.weight"])
-    np.testing.assert_array_equal(to_numpy(loaded.token_embedding.embeddings), tensors["embeddings.word_embeddings.weight"])
+    np.testing.assert_array_equal(
+        query.reshape(16, 16).T, tensors["encoder.layer.1.attention.self.query.weight"]
+    )
+    np.testing.assert_array_equal(
+        to_numpy(loaded.token_embedding.embeddings), tensors["embeddings.word_embeddings.weight"]
+    )
 
 
 def test_a_masked_lm_checkpoint_gives_the_pretrained_head(tmp_path):
     backbone = make_tiny_backbone("bert", activation="gelu")
-    task = textbones.models.BertMaskedLM(backbone, head_activation="gelu", head_layer_norm_epsilon=1e-12)
+    task = textbones.models.BertMaskedLM(
+        backbone, head_activation="gelu", head_layer_norm_epsilon=1e-12
+    )
     for variable in task.masked_lm_head.weights:
         variable.assign(np.random.default_rng(3).normal(size=variable.shape).astype("float32"))
     folder = tmp_path / "mlm"
     task.save_to_preset(folder, format="transformers")
     config = json.loads((folder / "config.json").read_text())
     assert config["architectures"] == ["BertForMaskedLM"]
-    assert {"cls.predictions.bias", "cls.predictions.transform.dense.weight"} <= set(read_all(folder / "model.safetensors"))
+    assert {"cls.predictions.bias", "cls.predictions.transform.dense.weight"} <= set(
+        read_all(folder / "model.safetensors")
+    )
 
     loaded = MaskedLM.from_preset(folder, preprocessor=None)
     assert type(loaded).__name__ == "BertMaskedLM"
@@ -176,7 +206,8 @@ def test_a_bare_checkpoint_loaded_as_a_task_gets_a_fresh_head(tmp_path):
     classifier = TextClassifier.from_preset(folder, num_classes=5, preprocessor=None)
     assert type(classifier).__name__ == "AlbertTextClassifier" and classifier.num_classes == 5
     np.testing.assert_array_equal(
-        to_numpy(classifier.backbone.token_embedding.embeddings), to_numpy(backbone.token_embedding.embeddings)
+        to_numpy(classifier.backbone.token_embedding.embeddings),
+        to_numpy(backbone.token_embedding.embeddings),
     )
     with pytest.raises(ValueError, match="needs `num_classes`"):
         TextClassifier.from_preset(folder, preprocessor=None)
@@ -187,12 +218,17 @@ def test_a_bare_checkpoint_loaded_as_a_task_gets_a_fresh_head(tmp_path):
 
 
 def test_a_classifier_checkpoint_gives_its_trained_head_and_classes(tmp_path):
-    classifier = textbones.models.FNetTextClassifier(make_tiny_backbone("f_net"), num_classes=3, dropout=0.2)
+    classifier = textbones.models.FNetTextClassifier(
+        make_tiny_backbone("f_net"), num_classes=3, dropout=0.2
+    )
     classifier.output_dense.bias.assign(np.array([0.5, -1.0, 2.0], "float32"))
     folder = tmp_path / "classifier"
     classifier.save_to_preset(folder, format="transformers")
     config = json.loads((folder / "config.json").read_text())
-    assert config["architectures"] == ["FNetForSequenceClassification"] and len(config["id2label"]) == 3
+    assert (
+        config["architectures"] == ["FNetForSequenceClassification"]
+        and len(config["id2label"]) == 3
+    )
 
     loaded = Task.from_preset(folder, preprocessor=None)
     assert type(loaded).__name__ == "FNetTextClassifier" and loaded.num_classes == 3
@@ -232,8 +268,15 @@ def test_a_masked_lm_checkpoint_without_pooler_warns_when_loaded_as_backbone(tmp
 def test_word_piece_tokenizer_follows_tokenizer_config(tmp_path):
     _, folder = _export_backbone(tmp_path, "bert")
     (folder / "vocab.txt").write_text("".join(token + "\n" for token in BERT_VOCABULARY))
-    assert Tokenizer.from_preset(folder)("The Foxes.").tolist() == [5, 6, 7, 8]  # do_lower_case defaults to true
-    (folder / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": False, "model_max_length": 16}))
+    assert Tokenizer.from_preset(folder)("The Foxes.").tolist() == [
+        5,
+        6,
+        7,
+        8,
+    ]  # do_lower_case defaults to true
+    (folder / "tokenizer_config.json").write_text(
+        json.dumps({"do_lower_case": False, "model_max_length": 16})
+    )
     tokenizer = Tokenizer.from_preset(folder)
     assert type(tokenizer).__name__ == "BertTokenizer"
     assert tokenizer("The fox [MASK]").tolist() == [1, 6, 4]  # cased, and [MASK] kept whole
@@ -249,11 +292,17 @@ def test_sentence_piece_tokenizer_follows_tokenizer_config(tmp_path):
     (folder / "spiece.model").write_bytes(tiny_proto("albert"))
     tokenizer = Tokenizer.from_preset(folder)
     assert type(tokenizer).__name__ == "AlbertTokenizer"
-    assert (tokenizer.lowercase, tokenizer.strip_accents, tokenizer.normalize_quotes) == (True, True, True)
-    assert tokenizer("Café ``x''").tolist() == tokenizer("cafe \"x\"").tolist()
+    assert (tokenizer.lowercase, tokenizer.strip_accents, tokenizer.normalize_quotes) == (
+        True,
+        True,
+        True,
+    )
+    assert tokenizer("Café ``x''").tolist() == tokenizer('cafe "x"').tolist()
     ids = tokenizer("the [MASK] fox").tolist()
     assert tokenizer.mask_token_id in ids and ids == tokenizer("the[MASK]fox").tolist()
-    (folder / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": False, "keep_accents": True}))
+    (folder / "tokenizer_config.json").write_text(
+        json.dumps({"do_lower_case": False, "keep_accents": True})
+    )
     tokenizer = Tokenizer.from_preset(folder)
     assert (tokenizer.lowercase, tokenizer.strip_accents) == (False, False)
 
@@ -266,7 +315,9 @@ def test_a_task_without_tokenizer_files_asks_for_preprocessor_none(tmp_path):
 
 def test_a_task_with_tokenizer_files_gets_a_preprocessor(tmp_path):
     _, folder = _export_backbone(tmp_path, "bert")
-    (folder / "vocab.txt").write_text("".join(token + "\n" for token in BERT_VOCABULARY + [f"w{index}" for index in range(88)]))
+    (folder / "vocab.txt").write_text(
+        "".join(token + "\n" for token in BERT_VOCABULARY + [f"w{index}" for index in range(88)])
+    )
     task = MaskedLM.from_preset(folder)
     assert type(task.preprocessor).__name__ == "BertMaskedLMPreprocessor"
     assert task.preprocessor.sequence_length == TINY_CONFIGS["bert"]["max_sequence_length"]

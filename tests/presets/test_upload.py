@@ -31,9 +31,15 @@ def test_hugging_face_upload_creates_the_repository_then_uploads(preset, monkeyp
     import huggingface_hub
 
     calls = []
-    monkeypatch.setattr(huggingface_hub, "create_repo", lambda repo_id, exist_ok: calls.append(("create", repo_id, exist_ok)))
     monkeypatch.setattr(
-        huggingface_hub, "upload_folder", lambda repo_id, folder_path: calls.append(("upload", repo_id, folder_path))
+        huggingface_hub,
+        "create_repo",
+        lambda repo_id, exist_ok: calls.append(("create", repo_id, exist_ok)),
+    )
+    monkeypatch.setattr(
+        huggingface_hub,
+        "upload_folder",
+        lambda repo_id, folder_path: calls.append(("upload", repo_id, folder_path)),
     )
     textbones.upload_preset("hf://me/tiny-fnet", preset)
     assert calls == [("create", "me/tiny-fnet", True), ("upload", "me/tiny-fnet", str(preset))]
@@ -46,11 +52,16 @@ def test_a_failed_upload_says_what_to_check(preset, monkeypatch):
             raise ConnectionError("Connection refused")
 
     monkeypatch.setattr(upload, "_kagglehub", lambda: Refusing)
-    with pytest.raises(PresetUploadError, match="Uploading to 'kaggle://me/tiny/keras/fnet' failed: .*kagglehub.login"):
+    with pytest.raises(
+        PresetUploadError,
+        match="Uploading to 'kaggle://me/tiny/keras/fnet' failed: .*kagglehub.login",
+    ):
         textbones.upload_preset("kaggle://me/tiny/keras/fnet", preset)
 
 
-def test_incomplete_presets_and_bad_handles_are_refused_before_any_upload(preset, tmp_path, monkeypatch):
+def test_incomplete_presets_and_bad_handles_are_refused_before_any_upload(
+    preset, tmp_path, monkeypatch
+):
     monkeypatch.setattr(upload, "_kagglehub", lambda: pytest.fail("nothing may be uploaded"))
     (preset / "model.weights.h5").unlink()
     with pytest.raises(FileNotFoundError, match="no weights"):

@@ -116,7 +116,10 @@ def _standard_library_docstrings() -> Iterator[str]:
     root = pathlib.Path(sysconfig.get_paths()["stdlib"])
     for path in sorted(root.rglob("*.py")):
         relative = path.relative_to(root).parts
-        if relative[0] in ("site-packages", "dist-packages", "test", "tests", "idlelib", "lib2to3") or "test" in relative[:-1]:
+        if (
+            relative[0] in ("site-packages", "dist-packages", "test", "tests", "idlelib", "lib2to3")
+            or "test" in relative[:-1]
+        ):
             continue
         try:
             tree = ast.parse(path.read_bytes())
@@ -138,5 +141,9 @@ def _sentences(docstring: str) -> Iterator[str]:
         text = " ".join(lines)
         for sentence in _SENTENCE_END.split(text):
             words = sentence.split()
-            if MIN_WORDS <= len(words) <= MAX_WORDS and sentence[0].isupper() and sentence.endswith("."):
+            if (
+                MIN_WORDS <= len(words) <= MAX_WORDS
+                and sentence[0].isupper()
+                and sentence.endswith(".")
+            ):
                 yield " ".join(words)

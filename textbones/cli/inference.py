@@ -13,7 +13,8 @@ import numpy as np
 NEEDS = {
     "fill-mask": ("masked_lm", "a masked-LM task preset (a MaskedLM saved with its head)"),
     "classify": (
-        "classifier", "a text-classifier task preset (a TextClassifier saved with its head)"
+        "classifier",
+        "a text-classifier task preset (a TextClassifier saved with its head)",
     ),
     "embed": (None, "a preset with a backbone"),
 }
@@ -112,7 +113,9 @@ def fill_mask(preset: str, text: str, top_k: int = 5) -> list[list[tuple[str, fl
     mask_token = tokenizer.id_to_token(tokenizer.mask_token_id)
     pieces = text.split(mask_token)
     if len(pieces) < 2:
-        raise ValueError(f"The text has no {mask_token} to fill in. Write {mask_token} where a word should be predicted.")
+        raise ValueError(
+            f"The text has no {mask_token} to fill in. Write {mask_token} where a word should be predicted."
+        )
     ids: list[int] = []
     for index, piece in enumerate(pieces):
         if index:
@@ -125,7 +128,11 @@ def fill_mask(preset: str, text: str, top_k: int = 5) -> list[list[tuple[str, fl
         raise ValueError(
             f"The text is too long: some {mask_token} fall beyond the model's {preprocessor.sequence_length} tokens. Shorten it."
         )
-    inputs = {"token_ids": token_ids, "segment_ids": segment_ids, "mask_positions": positions[None, :].astype(np.int32)}
+    inputs = {
+        "token_ids": token_ids,
+        "segment_ids": segment_ids,
+        "mask_positions": positions[None, :].astype(np.int32),
+    }
     if preprocessor.has_padding_mask:
         inputs["padding_mask"] = token_ids != tokenizer.pad_token_id
     masked_lm.preprocessor = None
@@ -165,7 +172,11 @@ def classify(preset: str, texts: list[str]) -> list[dict[str, Any]]:
     if classifier.activation is not keras.activations.softmax:
         outputs = _softmax(outputs)
     return [
-        {"text": text, "class": int(row.argmax()), "probabilities": [round(float(p), 6) for p in row]}
+        {
+            "text": text,
+            "class": int(row.argmax()),
+            "probabilities": [round(float(p), 6) for p in row],
+        }
         for text, row in zip(texts, outputs)
     ]
 

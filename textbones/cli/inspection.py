@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import pathlib
 from typing import Any
@@ -21,7 +20,9 @@ def _human_bytes(size: int) -> str:
 
 
 def _kaggle_cache_root() -> pathlib.Path:
-    return pathlib.Path(os.environ.get("KAGGLEHUB_CACHE", pathlib.Path.home() / ".cache" / "kagglehub")).expanduser()
+    return pathlib.Path(
+        os.environ.get("KAGGLEHUB_CACHE", pathlib.Path.home() / ".cache" / "kagglehub")
+    ).expanduser()
 
 
 def is_cached(kaggle_handle: str) -> bool:
@@ -63,7 +64,9 @@ def preset_table(family: str | None = None) -> list[dict[str, Any]]:
             }
         )
     if family and not rows:
-        raise ValueError(f"No built-in preset of family {family!r}; the families are bert, albert and fnet.")
+        raise ValueError(
+            f"No built-in preset of family {family!r}; the families are bert, albert and fnet."
+        )
     return rows
 
 
@@ -78,9 +81,14 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     yy  z
     """
     columns = list(rows[0])
-    widths = {column: max(len(column), *(len(str(row[column])) for row in rows)) for column in columns}
+    widths = {
+        column: max(len(column), *(len(str(row[column])) for row in rows)) for column in columns
+    }
     lines = ["  ".join(column.ljust(widths[column]) for column in columns).rstrip()]
-    lines += ["  ".join(str(row[column]).ljust(widths[column]) for column in columns).rstrip() for row in rows]
+    lines += [
+        "  ".join(str(row[column]).ljust(widths[column]) for column in columns).rstrip()
+        for row in rows
+    ]
     return "\n".join(lines)
 
 

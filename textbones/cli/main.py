@@ -39,7 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    presets = commands.add_parser("presets", help="list the built-in presets", description="List the built-in presets, and whether each is in the local download cache.")
+    presets = commands.add_parser(
+        "presets",
+        help="list the built-in presets",
+        description="List the built-in presets, and whether each is in the local download cache.",
+    )
     presets.add_argument("--family", choices=["bert", "albert", "fnet"], help="only this family")
 
     inspect = commands.add_parser(
@@ -51,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
             "textbones when it has not been downloaded (no network needed)."
         ),
     )
-    inspect.add_argument("preset", help="a preset directory, built-in name, kaggle:// or hf:// handle")
+    inspect.add_argument(
+        "preset", help="a preset directory, built-in name, kaggle:// or hf:// handle"
+    )
     inspect.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     pretrain = commands.add_parser(
@@ -64,13 +70,16 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     pretrain.add_argument(
-        "--corpus", nargs="+", metavar="PATH",
+        "--corpus",
+        nargs="+",
+        metavar="PATH",
         help="UTF-8 text files, one sentence or paragraph per line",
     )
     pretrain.add_argument("--family", choices=["bert", "albert", "fnet"], default="bert")
     pretrain.add_argument("--size", choices=["tiny", "small"], default="tiny")
     pretrain.add_argument(
-        "--out", required=True,
+        "--out",
+        required=True,
         help="the preset directory to write: new, empty, or a preset with --overwrite",
     )
     pretrain.add_argument(
@@ -78,27 +87,44 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pretrain.add_argument("--epochs", type=_positive_int, default=3)
     pretrain.add_argument("--batch-size", type=_positive_int, default=32)
-    pretrain.add_argument("--max-sentences", type=_positive_int, help="use at most this many sentences")
     pretrain.add_argument(
-        "--learning-rate", type=_learning_rate, default=1e-3,
+        "--max-sentences", type=_positive_int, help="use at most this many sentences"
+    )
+    pretrain.add_argument(
+        "--learning-rate",
+        type=_learning_rate,
+        default=1e-3,
         help="peak learning rate, a finite number above 0 (default 1e-3)",
     )
     pretrain.add_argument("--seed", type=int, default=0)
 
-    fill = commands.add_parser("fill-mask", help="predict the [MASK] tokens of a text", description="Print the most likely tokens, with probabilities, for each [MASK] in the text.")
+    fill = commands.add_parser(
+        "fill-mask",
+        help="predict the [MASK] tokens of a text",
+        description="Print the most likely tokens, with probabilities, for each [MASK] in the text.",
+    )
     fill.add_argument("preset", help="a masked-LM task preset")
     fill.add_argument("text", help='e.g. "Return the [MASK] of the list."')
     fill.add_argument("--top-k", type=_positive_int, default=5)
 
-    classify = commands.add_parser("classify", help="classify texts with a classifier preset", description="Print the predicted class and class probabilities of each text, as JSON lines.")
+    classify = commands.add_parser(
+        "classify",
+        help="classify texts with a classifier preset",
+        description="Print the predicted class and class probabilities of each text, as JSON lines.",
+    )
     classify.add_argument("preset", help="a text-classifier task preset")
     classify.add_argument("texts", nargs="+", metavar="text")
 
-    embed = commands.add_parser("embed", help="pooled vectors of texts", description="Print the backbone's pooled vector of each text as JSON, or save them with --output as .npy.")
+    embed = commands.add_parser(
+        "embed",
+        help="pooled vectors of texts",
+        description="Print the backbone's pooled vector of each text as JSON, or save them with --output as .npy.",
+    )
     embed.add_argument("preset", help="any preset with a backbone and a tokenizer")
     embed.add_argument("texts", nargs="+", metavar="text")
     embed.add_argument(
-        "--output", metavar="FILE.npy",
+        "--output",
+        metavar="FILE.npy",
         help="write a [texts, hidden] .npy file here instead of printing JSON "
         "('.npy' is added when missing)",
     )
@@ -114,11 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
             "Hugging Face transformers checkpoint."
         ),
     )
-    convert.add_argument("source", help="a preset directory or handle (Keras format or transformers checkpoint)")
+    convert.add_argument(
+        "source", help="a preset directory or handle (Keras format or transformers checkpoint)"
+    )
     convert.add_argument(
         "destination",
-        help="the directory to write: new, empty, or a preset with --overwrite "
-        "(never the source)",
+        help="the directory to write: new, empty, or a preset with --overwrite (never the source)",
     )
     convert.add_argument("--to", choices=["keras", "transformers"], default="keras")
     convert.add_argument(

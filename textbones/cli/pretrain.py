@@ -13,8 +13,26 @@ from typing import Any
 
 #: Model sizes: backbone arguments, packed length and mask slots per row.
 SIZES: dict[str, dict[str, Any]] = {
-    "tiny": dict(num_layers=2, hidden_dim=128, num_heads=2, intermediate_dim=512, embedding_dim=64, vocabulary_size=4000, sequence_length=64, mask_selection_length=16),
-    "small": dict(num_layers=4, hidden_dim=256, num_heads=4, intermediate_dim=1024, embedding_dim=128, vocabulary_size=8000, sequence_length=128, mask_selection_length=24),
+    "tiny": dict(
+        num_layers=2,
+        hidden_dim=128,
+        num_heads=2,
+        intermediate_dim=512,
+        embedding_dim=64,
+        vocabulary_size=4000,
+        sequence_length=64,
+        mask_selection_length=16,
+    ),
+    "small": dict(
+        num_layers=4,
+        hidden_dim=256,
+        num_heads=4,
+        intermediate_dim=1024,
+        embedding_dim=128,
+        vocabulary_size=8000,
+        sequence_length=128,
+        mask_selection_length=24,
+    ),
 }
 FAMILIES = ("bert", "albert", "fnet")
 #: The share of the corpus held out to measure masked-token accuracy.
@@ -39,14 +57,20 @@ def check_writable(out: pathlib.Path) -> None:
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir():
-        raise NotADirectoryError(f"Can't write the preset to {out}: {parent} is a file, not a directory. Pick another --out.")
+        raise NotADirectoryError(
+            f"Can't write the preset to {out}: {parent} is a file, not a directory. Pick another --out."
+        )
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise PermissionError(f"Can't write the preset to {out}: {parent} is not a writable directory. Pick another --out.")
+        raise PermissionError(
+            f"Can't write the preset to {out}: {parent} is not a writable directory. Pick another --out."
+        )
     try:
         with tempfile.TemporaryFile(dir=parent):
             pass
     except OSError as error:
-        raise PermissionError(f"Can't write the preset to {out} ({error.strerror}). Pick another --out.") from None
+        raise PermissionError(
+            f"Can't write the preset to {out} ({error.strerror}). Pick another --out."
+        ) from None
 
 
 def check_target(out: pathlib.Path, overwrite: bool = False) -> None:
@@ -161,24 +185,45 @@ def pretrain(
     out = pathlib.Path(out)
     check_target(out, overwrite)
     started = time.perf_counter()
-    sentences = standard_library_sentences() if corpus is None else [line for line in corpus if line.strip()]
+    sentences = (
+        standard_library_sentences()
+        if corpus is None
+        else [line for line in corpus if line.strip()]
+    )
     if not sentences:
         raise ValueError("The corpus is empty: there is no text to train on.")
     order = np.random.default_rng(seed).permutation(len(sentences))
     sentences = [sentences[i] for i in order[:max_sentences]]
     held_out_count = max(1, int(len(sentences) * HELD_OUT_FRACTION))
     if len(sentences) < 2 * held_out_count + 1:
-        raise ValueError(f"The corpus has only {len(sentences)} sentence(s); give at least a few dozen.")
+        raise ValueError(
+            f"The corpus has only {len(sentences)} sentence(s); give at least a few dozen."
+        )
     held_out, train = sentences[:held_out_count], sentences[held_out_count:]
 
     keras.utils.set_random_seed(seed)
     settings = SIZES[size]
-    _say(verbose, f"Training a {settings['vocabulary_size']}-token vocabulary on {len(train)} sentences...")
+    _say(
+        verbose,
+        f"Training a {settings['vocabulary_size']}-token vocabulary on {len(train)} sentences...",
+    )
     tokenizer = _train_tokenizer(family, train, settings["vocabulary_size"])
     classes = {
-        "bert": (textbones.models.BertBackbone, textbones.models.BertMaskedLMPreprocessor, textbones.models.BertMaskedLM),
-        "albert": (textbones.models.AlbertBackbone, textbones.models.AlbertMaskedLMPreprocessor, textbones.models.AlbertMaskedLM),
-        "fnet": (textbones.models.FNetBackbone, textbones.models.FNetMaskedLMPreprocessor, textbones.models.FNetMaskedLM),
+        "bert": (
+            textbones.models.BertBackbone,
+            textbones.models.BertMaskedLMPreprocessor,
+            textbones.models.BertMaskedLM,
+        ),
+        "albert": (
+            textbones.models.AlbertBackbone,
+            textbones.models.AlbertMaskedLMPreprocessor,
+            textbones.models.AlbertMaskedLM,
+        ),
+        "fnet": (
+            textbones.models.FNetBackbone,
+            textbones.models.FNetMaskedLMPreprocessor,
+            textbones.models.FNetMaskedLM,
+        ),
     }[family]
     backbone_cls, preprocessor_cls, task_cls = classes
     architecture = {
@@ -203,7 +248,9 @@ def pretrain(
     schedule = _warmup_then_decay(learning_rate, steps)
     masked_lm.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01))
 
-    held_out_batches = TextBatches(held_out, preprocessor=preprocessor, batch_size=batch_size, seed=seed, workers=1)
+    held_out_batches = TextBatches(
+        held_out, preprocessor=preprocessor, batch_size=batch_size, seed=seed, workers=1
+    )
 
     def held_out_accuracy() -> float:
         metrics = masked_lm.evaluate(
@@ -213,7 +260,10 @@ def pretrain(
 
     before = held_out_accuracy()
     _say(verbose, f"Held-out masked-token accuracy before training: {before:.1%}")
-    _say(verbose, f"Training a {family} {size} masked LM ({backbone.count_params():,} parameters), {epochs} epoch(s)...")
+    _say(
+        verbose,
+        f"Training a {family} {size} masked LM ({backbone.count_params():,} parameters), {epochs} epoch(s)...",
+    )
     guard = _stop_on_non_finite_loss()
     callbacks = [guard, _stop_on_ctrl_c()]
     masked_lm.fit(train, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks)
@@ -270,7 +320,9 @@ def _train_tokenizer(family: str, sentences: list[str], vocabulary_size: int):
     import textbones
 
     if family == "bert":
-        vocabulary = textbones.tokenizers.compute_word_piece_vocabulary(sentences, vocabulary_size, lowercase=True)
+        vocabulary = textbones.tokenizers.compute_word_piece_vocabulary(
+            sentences, vocabulary_size, lowercase=True
+        )
         return textbones.models.BertTokenizer(vocabulary=vocabulary, lowercase=True)
     proto = textbones.tokenizers.compute_sentence_piece_proto(
         sentences,
@@ -283,7 +335,9 @@ def _train_tokenizer(family: str, sentences: list[str], vocabulary_size: int):
         control_symbols=["[CLS]", "[SEP]", "[MASK]"],
         hard_vocab_limit=False,
     )
-    tokenizer_cls = textbones.models.AlbertTokenizer if family == "albert" else textbones.models.FNetTokenizer
+    tokenizer_cls = (
+        textbones.models.AlbertTokenizer if family == "albert" else textbones.models.FNetTokenizer
+    )
     return tokenizer_cls(proto=proto)
 
 

@@ -97,9 +97,7 @@ class FNetEncoder(keras.layers.Layer):
             name="output_dense",
         )
         self._output_dense.build(tuple(inputs_shape[:-1]) + (self.intermediate_dim,))
-        self._output_dropout = Dropout(
-            self.dropout, dtype=self.dtype_policy, name="output_dropout"
-        )
+        self._output_dropout = Dropout(self.dropout, dtype=self.dtype_policy, name="output_dropout")
 
     def call(self, inputs, training=None):
         mixed = self._mixing_layer_norm(inputs + fourier_mix(inputs))

@@ -158,7 +158,9 @@ class MaskedLMHead(keras.layers.Layer):
             logits = self.token_embedding(x, reverse=True)
         else:
             logits = ops.matmul(x, ops.cast(self.output_kernel, self.compute_dtype))
-        logits = ops.add(ops.cast(logits, self.compute_dtype), ops.cast(self.output_bias, self.compute_dtype))
+        logits = ops.add(
+            ops.cast(logits, self.compute_dtype), ops.cast(self.output_bias, self.compute_dtype)
+        )
         return self.activation(logits)
 
     def compute_output_shape(self, inputs_shape, mask_positions_shape) -> tuple:

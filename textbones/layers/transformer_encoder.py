@@ -102,9 +102,7 @@ class TransformerEncoder(keras.layers.Layer):
         )
         self._feedforward_intermediate_dense.build(inputs_shape)
         self._feedforward_output_dense = self._dense(hidden_dim, "feedforward_output_dense")
-        self._feedforward_output_dense.build(
-            tuple(inputs_shape[:-1]) + (self.intermediate_dim,)
-        )
+        self._feedforward_output_dense.build(tuple(inputs_shape[:-1]) + (self.intermediate_dim,))
         self._feedforward_dropout = Dropout(
             self.dropout, dtype=self.dtype_policy, name="feedforward_dropout"
         )

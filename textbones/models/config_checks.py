@@ -48,7 +48,12 @@ POSITIVE_INTEGER_ARGUMENTS = (
 )
 
 _ITEM_SIZES = {
-    "bfloat16": 2, "float16": 2, "float32": 4, "float64": 8, "float8_e4m3fn": 1, "float8_e5m2": 1
+    "bfloat16": 2,
+    "float16": 2,
+    "float32": 4,
+    "float64": 8,
+    "float8_e4m3fn": 1,
+    "float8_e5m2": 1,
 }
 
 

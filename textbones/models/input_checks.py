@@ -71,7 +71,9 @@ def check_backbone_inputs(
         if unknown:
             problems.append(
                 "unexpected "
-                + ", ".join(f"{key!r}{_suggest(str(key), missing or input_names)}" for key in unknown)
+                + ", ".join(
+                    f"{key!r}{_suggest(str(key), missing or input_names)}" for key in unknown
+                )
             )
         raise ValueError(
             f"{model_name} inputs must have exactly the keys {expected}: "

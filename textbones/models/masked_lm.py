@@ -84,7 +84,9 @@ class MaskedLM(Task):
             )
         inputs = dict(backbone.input)
         inputs["mask_positions"] = keras.Input(shape=(None,), dtype="int32", name="mask_positions")
-        sequence_output = backbone({name: inputs[name] for name in backbone.input_names})["sequence_output"]
+        sequence_output = backbone({name: inputs[name] for name in backbone.input_names})[
+            "sequence_output"
+        ]
         if head_activation is None:
             head_activation = type(self).head_activation
         if head_layer_norm_epsilon is None:

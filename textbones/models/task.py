@@ -152,7 +152,9 @@ class Task(TaskInputs, keras.Model):
         """``optimizer``, ``loss``, ``metrics`` and ``weighted_metrics`` of this task kind."""
         raise NotImplementedError
 
-    def compile(self, optimizer="auto", loss="auto", *, metrics="auto", weighted_metrics="auto", **kwargs) -> None:
+    def compile(
+        self, optimizer="auto", loss="auto", *, metrics="auto", weighted_metrics="auto", **kwargs
+    ) -> None:
         """Configure training; ``"auto"`` takes this task's default for that argument.
 
         Every other ``keras.Model.compile`` argument (``jit_compile``,
@@ -168,8 +170,15 @@ class Task(TaskInputs, keras.Model):
         (0.0001, 'SparseCategoricalCrossentropy')
         """
         defaults = self._default_compile_arguments()
-        chosen = {"optimizer": optimizer, "loss": loss, "metrics": metrics, "weighted_metrics": weighted_metrics}
-        chosen = {name: defaults.get(name) if value == "auto" else value for name, value in chosen.items()}
+        chosen = {
+            "optimizer": optimizer,
+            "loss": loss,
+            "metrics": metrics,
+            "weighted_metrics": weighted_metrics,
+        }
+        chosen = {
+            name: defaults.get(name) if value == "auto" else value for name, value in chosen.items()
+        }
         super().compile(**chosen, **kwargs)
 
     def compile_from_config(self, config: dict[str, Any]) -> None:
@@ -197,7 +206,11 @@ class Task(TaskInputs, keras.Model):
                 f"{type(self).__name__} could not rebuild the saved {', '.join(failures)} "
                 f"({details}), so it is compiled with its default for "
                 f"{'them' if len(failures) > 1 else 'it'}"
-                + (" and the saved optimizer state is not restored" if "optimizer" in failures else "")
+                + (
+                    " and the saved optimizer state is not restored"
+                    if "optimizer" in failures
+                    else ""
+                )
                 + ". Pass the missing classes to `keras.models.load_model(..., custom_objects="
                 "{...})` or register them with `@keras.saving.register_keras_serializable()`, "
                 "or call `compile(...)` again after loading.",
@@ -241,28 +254,46 @@ class Task(TaskInputs, keras.Model):
         default), ``use_multiprocessing`` and ``max_queue_size`` set how batches are
         prepared ahead of the training step.
         """
-        pipeline = {"workers": workers, "use_multiprocessing": use_multiprocessing, "max_queue_size": max_queue_size}
+        pipeline = {
+            "workers": workers,
+            "use_multiprocessing": use_multiprocessing,
+            "max_queue_size": max_queue_size,
+        }
         if validation_split and text_batches.is_text(x) and validation_data is None:
             x, y, sample_weight, validation_data = split_text(
                 x, y, sample_weight, validation_split, type(self).__name__
             )
             validation_split = 0.0
         arguments, _ = self._adapt_data(
-            x, y, sample_weight, batch_size=batch_size, shuffle=shuffle, needs_labels=True,
-            purpose="fit", **pipeline,
+            x,
+            y,
+            sample_weight,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            needs_labels=True,
+            purpose="fit",
+            **pipeline,
         )
         # Keras's `shuffle` reorders a PyDataset's batches: as asked for the caller's own;
         # never for raw text (TextBatches shuffles its rows itself, or keeps them in order)
         # nor for a tf.data.Dataset (IterableBatches must be read in order).
-        ordered = isinstance(arguments["x"], (text_batches.TextBatches, text_batches.IterableBatches))
+        ordered = isinstance(
+            arguments["x"], (text_batches.TextBatches, text_batches.IterableBatches)
+        )
         arguments.setdefault("shuffle", shuffle and not ordered)
         if validation_data is not None:
             val_x, val_y, val_weight = unpack_validation(validation_data)
             # A fixed seed: the validation masks stay the same from epoch to epoch, so
             # the validation loss of different epochs can be compared.
             val_arguments, _ = self._adapt_data(
-                val_x, val_y, val_weight, batch_size=validation_batch_size or batch_size,
-                needs_labels=True, seed=0, purpose="evaluate", **pipeline,
+                val_x,
+                val_y,
+                val_weight,
+                batch_size=validation_batch_size or batch_size,
+                needs_labels=True,
+                seed=0,
+                purpose="evaluate",
+                **pipeline,
             )
             validation_data = as_validation(val_arguments)
             if "y" not in val_arguments:
@@ -301,13 +332,37 @@ class Task(TaskInputs, keras.Model):
         """Evaluate on raw text (with a preprocessor) or preprocessed dicts; see ``keras.Model.evaluate``."""
         if kwargs.get("_use_cached_eval_dataset"):
             # Called by `fit` for validation, on data `fit` has already adapted.
-            return super().evaluate(x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight, steps=steps, callbacks=callbacks, return_dict=return_dict, **kwargs)
+            return super().evaluate(
+                x,
+                y,
+                batch_size=batch_size,
+                verbose=verbose,
+                sample_weight=sample_weight,
+                steps=steps,
+                callbacks=callbacks,
+                return_dict=return_dict,
+                **kwargs,
+            )
         arguments, _ = self._adapt_data(
-            x, y, sample_weight, batch_size=batch_size, needs_labels=True, purpose="evaluate",
-            workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size,
+            x,
+            y,
+            sample_weight,
+            batch_size=batch_size,
+            needs_labels=True,
+            purpose="evaluate",
+            workers=workers,
+            use_multiprocessing=use_multiprocessing,
+            max_queue_size=max_queue_size,
         )
         arguments.pop("shuffle", None)
-        return super().evaluate(**arguments, verbose=verbose, steps=steps, callbacks=callbacks, return_dict=return_dict, **kwargs)
+        return super().evaluate(
+            **arguments,
+            verbose=verbose,
+            steps=steps,
+            callbacks=callbacks,
+            return_dict=return_dict,
+            **kwargs,
+        )
 
     def predict(
         self,
@@ -327,8 +382,13 @@ class Task(TaskInputs, keras.Model):
         outputs come back in the order of ``x``.
         """
         arguments, batches = self._adapt_data(
-            x, batch_size=batch_size, sort_by_length=True, purpose="predict",
-            workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size,
+            x,
+            batch_size=batch_size,
+            sort_by_length=True,
+            purpose="predict",
+            workers=workers,
+            use_multiprocessing=use_multiprocessing,
+            max_queue_size=max_queue_size,
         )
         for unused in ("y", "sample_weight", "shuffle"):
             arguments.pop(unused, None)
@@ -338,7 +398,9 @@ class Task(TaskInputs, keras.Model):
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One gradient step on one batch of raw text or preprocessed inputs."""
         x, y, sample_weight = self._preprocess_batch(x, y, sample_weight, "fit")
-        return super().train_on_batch(x, y, sample_weight=sample_weight, class_weight=class_weight, return_dict=return_dict)
+        return super().train_on_batch(
+            x, y, sample_weight=sample_weight, class_weight=class_weight, return_dict=return_dict
+        )
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics on one batch of raw text or preprocessed inputs."""
@@ -358,7 +420,9 @@ class Task(TaskInputs, keras.Model):
 
         return {
             "backbone": serialized_json(self.backbone),
-            "preprocessor": None if self.preprocessor is None else serialized_json(self.preprocessor),
+            "preprocessor": None
+            if self.preprocessor is None
+            else serialized_json(self.preprocessor),
             "name": self.name,
         }
 

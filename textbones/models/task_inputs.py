@@ -28,7 +28,9 @@ class TaskInputs:
         """Raise a ``ValueError`` if the labels can't be targets of this task."""
 
     def _check_preprocessed(self, x: dict) -> None:
-        expected = [name for name in self.input if name not in x] if isinstance(self.input, dict) else []
+        expected = (
+            [name for name in self.input if name not in x] if isinstance(self.input, dict) else []
+        )
         if expected:
             raise ValueError(
                 f"{type(self).__name__} needs the inputs {sorted(self.input)}, but "
@@ -36,7 +38,9 @@ class TaskInputs:
                 f"(got {sorted(x)}). Add {'it' if len(expected) == 1 else 'them'}, or pass raw "
                 "text with a preprocessor."
             )
-        self.backbone.check_inputs({name: x[name] for name in self.backbone.input_names if name in x})
+        self.backbone.check_inputs(
+            {name: x[name] for name in self.backbone.input_names if name in x}
+        )
 
     def _refuse_empty(self, x, purpose: str) -> None:
         """Raise a ``ValueError`` if ``x`` is a container of no examples (``predict([])``)."""
@@ -105,17 +109,37 @@ class TaskInputs:
             if preprocessor is None:
                 return {"x": x}, None
             cardinality = int(x.cardinality())
-            if cardinality == -2:  # tf.data.UNKNOWN_CARDINALITY (after `filter`, a TextLineDataset, ...)
+            if (
+                cardinality == -2
+            ):  # tf.data.UNKNOWN_CARDINALITY (after `filter`, a TextLineDataset, ...)
                 # Counted once, so that each epoch reads the dataset afresh: a generator
                 # would be used up by the first epoch.
                 cardinality = int(x.reduce(np.int64(0), lambda count, *_: count + 1))
             if cardinality >= 0:
-                return {"x": text_batches.IterableBatches(x.as_numpy_iterator, cardinality, preprocessor, self._uses_dynamic_length, seed)}, None
-            return {"x": text_batches.preprocessed_generator(x.as_numpy_iterator(), preprocessor, self._uses_dynamic_length, seed)}, None
-        if inspect.isgenerator(x) or (hasattr(x, "__next__") and not isinstance(x, (list, tuple, dict, np.ndarray))):
+                return {
+                    "x": text_batches.IterableBatches(
+                        x.as_numpy_iterator,
+                        cardinality,
+                        preprocessor,
+                        self._uses_dynamic_length,
+                        seed,
+                    )
+                }, None
+            return {
+                "x": text_batches.preprocessed_generator(
+                    x.as_numpy_iterator(), preprocessor, self._uses_dynamic_length, seed
+                )
+            }, None
+        if inspect.isgenerator(x) or (
+            hasattr(x, "__next__") and not isinstance(x, (list, tuple, dict, np.ndarray))
+        ):
             if preprocessor is None:
                 return {"x": x}, None
-            return {"x": text_batches.preprocessed_generator(x, preprocessor, self._uses_dynamic_length, seed)}, None
+            return {
+                "x": text_batches.preprocessed_generator(
+                    x, preprocessor, self._uses_dynamic_length, seed
+                )
+            }, None
         read_as_text = text_batches.is_text(x) or (
             preprocessor is not None and text_batches.is_text_container(x)
         )
@@ -156,7 +180,10 @@ class TaskInputs:
             )
             return {"x": batches}, batches
         if isinstance(x, dict):
-            x = {name: np.asarray(value) if isinstance(value, (list, tuple)) else value for name, value in x.items()}
+            x = {
+                name: np.asarray(value) if isinstance(value, (list, tuple)) else value
+                for name, value in x.items()
+            }
             self._check_preprocessed(x)
             if needs_labels and y is None:
                 raise ValueError(
@@ -169,7 +196,13 @@ class TaskInputs:
                 self._check_labels(y)
             if sample_weight is not None:
                 sample_weight = np.asarray(sample_weight, "float32")
-            return {"x": x, "y": y, "sample_weight": sample_weight, "batch_size": batch_size, "shuffle": shuffle}, None
+            return {
+                "x": x,
+                "y": y,
+                "sample_weight": sample_weight,
+                "batch_size": batch_size,
+                "shuffle": shuffle,
+            }, None
         raise ValueError(
             f"{type(self).__name__} can't read `x` of type {type(x).__name__}. Pass raw text "
             "(a string, a list or array of strings, or a tuple of two lists for sentence "
@@ -228,7 +261,10 @@ def _rows(value) -> int | None:
 
 
 def _is_tf_dataset(x) -> bool:
-    return any(klass.__module__.startswith("tensorflow") and klass.__name__.endswith("Dataset") for klass in type(x).__mro__)
+    return any(
+        klass.__module__.startswith("tensorflow") and klass.__name__.endswith("Dataset")
+        for klass in type(x).__mro__
+    )
 
 
 def unpack_validation(validation_data):
@@ -242,7 +278,9 @@ def unpack_validation(validation_data):
 def as_validation(arguments: dict[str, Any]):
     if "y" not in arguments:
         return arguments["x"]
-    return keras.utils.pack_x_y_sample_weight(arguments["x"], arguments["y"], arguments["sample_weight"])
+    return keras.utils.pack_x_y_sample_weight(
+        arguments["x"], arguments["y"], arguments["sample_weight"]
+    )
 
 
 def split_text(x, y, sample_weight, fraction: float, owner: str = "The text input"):

@@ -67,7 +67,11 @@ class TextClassifier(Task):
                 f"{type(self).__name__} needs a {qualified_name(self.backbone_cls)}, got a "
                 f"{qualified_name(type(backbone))}. Use the classifier class of the backbone's family."
             )
-        if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
+        if (
+            isinstance(num_classes, bool)
+            or not isinstance(num_classes, (int, np.integer))
+            or num_classes < 1
+        ):
             raise ValueError(f"`num_classes` must be a positive integer, got {num_classes!r}.")
         inputs = dict(backbone.input)
         pooled = backbone(inputs)["pooled_output"]
@@ -125,8 +129,10 @@ class TextClassifier(Task):
         loss = getattr(self, "loss", None)
         kind = label_kind(loss)
         loss_name = (
-            "SparseCategoricalCrossentropy" if loss is None
-            else repr(loss) if isinstance(loss, str)
+            "SparseCategoricalCrossentropy"
+            if loss is None
+            else repr(loss)
+            if isinstance(loss, str)
             else getattr(loss, "__name__", type(loss).__name__)
         )
         if kind == "categorical":

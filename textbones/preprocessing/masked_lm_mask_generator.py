@@ -101,15 +101,21 @@ class MaskedLMMaskGenerator:
     ):
         unexpected = set(kwargs) - _IGNORED_LAYER_KWARGS
         if unexpected:
-            raise TypeError(f"MaskedLMMaskGenerator got unexpected argument(s) {sorted(unexpected)}.")
+            raise TypeError(
+                f"MaskedLMMaskGenerator got unexpected argument(s) {sorted(unexpected)}."
+            )
         if not _is_int(vocabulary_size) or vocabulary_size <= 0:
-            raise ValueError(f"`vocabulary_size` must be a positive integer, got {vocabulary_size!r}.")
+            raise ValueError(
+                f"`vocabulary_size` must be a positive integer, got {vocabulary_size!r}."
+            )
         if not _is_int(mask_token_id) or not 0 <= mask_token_id < vocabulary_size:
             raise ValueError(
                 f"`mask_token_id` must be an id in [0, vocabulary_size - 1] = [0, {vocabulary_size - 1}], "
                 f"got {mask_token_id!r}."
             )
-        if mask_selection_length is not None and (not _is_int(mask_selection_length) or mask_selection_length < 0):
+        if mask_selection_length is not None and (
+            not _is_int(mask_selection_length) or mask_selection_length < 0
+        ):
             raise ValueError(
                 "`mask_selection_length` must be a non-negative integer (0 selects nothing) or "
                 f"None (no limit), got {mask_selection_length!r}."
@@ -119,7 +125,10 @@ class MaskedLMMaskGenerator:
             ("mask_token_rate", mask_token_rate),
             ("random_token_rate", random_token_rate),
         ):
-            if not isinstance(rate, (int, float, np.integer, np.floating)) or not 0.0 <= rate <= 1.0:
+            if (
+                not isinstance(rate, (int, float, np.integer, np.floating))
+                or not 0.0 <= rate <= 1.0
+            ):
                 raise ValueError(f"`{name}` must be a probability in [0, 1], got {rate!r}.")
         if mask_token_rate + random_token_rate > 1.0 + _RATE_SUM_TOLERANCE:
             raise ValueError(
@@ -129,14 +138,18 @@ class MaskedLMMaskGenerator:
             )
         unselectable = [] if unselectable_token_ids is None else list(unselectable_token_ids)
         if not all(_is_int(token_id) for token_id in unselectable):
-            raise TypeError(f"`unselectable_token_ids` must be integer ids, got {unselectable_token_ids!r}.")
+            raise TypeError(
+                f"`unselectable_token_ids` must be integer ids, got {unselectable_token_ids!r}."
+            )
         if seed is not None and not _is_int(seed):
             raise TypeError(f"`seed` must be an integer or None, got {seed!r}.")
 
         self.vocabulary_size = int(vocabulary_size)
         self.mask_selection_rate = float(mask_selection_rate)
         self.mask_token_id = int(mask_token_id)
-        self.mask_selection_length = None if mask_selection_length is None else int(mask_selection_length)
+        self.mask_selection_length = (
+            None if mask_selection_length is None else int(mask_selection_length)
+        )
         self.unselectable_token_ids = [int(token_id) for token_id in unselectable]
         self.mask_token_rate = float(mask_token_rate)
         self.random_token_rate = float(random_token_rate)
@@ -148,7 +161,9 @@ class MaskedLMMaskGenerator:
         self._unselectable = np.array(self.unselectable_token_ids, dtype=np.int64)
 
     @accepts_tf_tensors
-    def __call__(self, token_ids: Any, rng: np.random.Generator | None = None) -> dict[str, np.ndarray]:
+    def __call__(
+        self, token_ids: Any, rng: np.random.Generator | None = None
+    ) -> dict[str, np.ndarray]:
         """Masks a batch ``[batch, sequence_length]``, or one row ``[sequence_length]``.
 
         Args:
@@ -284,8 +299,10 @@ def _keep_random_subset(selected: np.ndarray, limit: int, rng: np.random.Generat
 def _canonicalize_token_ids(token_ids: Any) -> tuple[np.ndarray, np.ndarray | None, bool]:
     """``token_ids`` as a 2-D integer array, the row lengths when the rows were ragged
     (padded here, else ``None``), and whether it came with a batch axis."""
-    if isinstance(token_ids, (list, tuple)) and token_ids and all(
-        isinstance(row, (list, tuple, np.ndarray)) for row in token_ids
+    if (
+        isinstance(token_ids, (list, tuple))
+        and token_ids
+        and all(isinstance(row, (list, tuple, np.ndarray)) for row in token_ids)
     ):
         rows = [np.asarray(row) for row in token_ids]
         lengths = np.array([row.shape[0] if row.ndim else -1 for row in rows], dtype=np.int64)

@@ -89,7 +89,14 @@ class MaskedLMPreprocessor(Preprocessor):
         return self._masker
 
     def _preprocess(
-        self, x, y=None, sample_weight=None, *, dynamic_length: bool = False, rng=None, trim_mask_slots: bool | None = None
+        self,
+        x,
+        y=None,
+        sample_weight=None,
+        *,
+        dynamic_length: bool = False,
+        rng=None,
+        trim_mask_slots: bool | None = None,
     ):
         if y is not None or sample_weight is not None:
             raise ValueError(
@@ -100,7 +107,12 @@ class MaskedLMPreprocessor(Preprocessor):
         inputs = self._model_inputs(x, dynamic_length=dynamic_length)
         masked = self.masker(inputs["token_ids"], rng=rng)
         trim = dynamic_length if trim_mask_slots is None else trim_mask_slots
-        if trim and self.mask_selection_length and isinstance(masked["mask_weights"], np.ndarray) and masked["mask_weights"].ndim == 2:
+        if (
+            trim
+            and self.mask_selection_length
+            and isinstance(masked["mask_weights"], np.ndarray)
+            and masked["mask_weights"].ndim == 2
+        ):
             # Unused mask slots cost a full vocabulary projection each; keep only as
             # many as the batch needs, rounded up to a bucket.
             most = int(masked["mask_weights"].sum(axis=1).max(initial=0))
@@ -108,7 +120,9 @@ class MaskedLMPreprocessor(Preprocessor):
             masked = trim_columns(masked, ("mask_positions", "mask_ids", "mask_weights"), width)
         inputs["token_ids"] = masked["token_ids"]
         inputs["mask_positions"] = masked["mask_positions"]
-        return keras.utils.pack_x_y_sample_weight(inputs, masked["mask_ids"], masked["mask_weights"])
+        return keras.utils.pack_x_y_sample_weight(
+            inputs, masked["mask_ids"], masked["mask_weights"]
+        )
 
     def get_config(self) -> dict[str, Any]:
         return {

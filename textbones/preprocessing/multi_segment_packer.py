@@ -95,7 +95,9 @@ class MultiSegmentPacker:
         if truncate not in TRUNCATE_STRATEGIES:
             raise ValueError(f"`truncate` must be one of {TRUNCATE_STRATEGIES}, got {truncate!r}.")
         if padding_side not in PADDING_SIDES:
-            raise ValueError(f"`padding_side` must be one of {PADDING_SIDES}, got {padding_side!r}.")
+            raise ValueError(
+                f"`padding_side` must be one of {PADDING_SIDES}, got {padding_side!r}."
+            )
         if pad_value is not None and not (_is_int(pad_value) or isinstance(pad_value, str)):
             raise TypeError(
                 f"`pad_value` must be an integer id, a token string or None, got {pad_value!r}."
@@ -105,7 +107,9 @@ class MultiSegmentPacker:
         self.start_value = _config_value(start_value, "start_value")
         self.end_value = _config_value(end_value, "end_value")
         self.sep_value = None if sep_value is None else _config_value(sep_value, "sep_value")
-        self.pad_value = pad_value if pad_value is None or isinstance(pad_value, str) else int(pad_value)
+        self.pad_value = (
+            pad_value if pad_value is None or isinstance(pad_value, str) else int(pad_value)
+        )
         self.truncate = truncate
         self.padding_side = padding_side
 
@@ -114,8 +118,12 @@ class MultiSegmentPacker:
         self._sep_ids = self._end_ids if self.sep_value is None else _as_ids(self.sep_value)
         kinds = {
             "string" if isinstance(value, str) else "int"
-            for value in (*_listed(self.start_value), *_listed(self.end_value),
-                          *_listed(self.sep_value), *_listed(self.pad_value))
+            for value in (
+                *_listed(self.start_value),
+                *_listed(self.end_value),
+                *_listed(self.sep_value),
+                *_listed(self.pad_value),
+            )
         }
         if len(kinds) > 1:
             raise TypeError(
@@ -127,7 +135,9 @@ class MultiSegmentPacker:
         #: ``"int"`` or ``"string"`` when the special values say which tokens this packs.
         self._token_kind = kinds.pop() if kinds else None
         # Fail at construction where even one segment could never fit.
-        self._check_room(self.sequence_length, num_segments=1, add_start_value=True, add_end_value=True)
+        self._check_room(
+            self.sequence_length, num_segments=1, add_start_value=True, add_end_value=True
+        )
 
     @accepts_tf_tensors
     def __call__(
@@ -165,13 +175,26 @@ class MultiSegmentPacker:
         >>> packer([[7, 8, 9]], sequence_length=4, add_end_value=False)
         (array([[1, 7, 8, 9]], dtype=int32), array([[0, 0, 0, 0]], dtype=int32))
         """
-        length = self.sequence_length if sequence_length is None else _check_sequence_length(sequence_length)
+        length = (
+            self.sequence_length
+            if sequence_length is None
+            else _check_sequence_length(sequence_length)
+        )
         raw_segments = inputs if isinstance(inputs, tuple) else (inputs,)
-        if self._token_kind == "string" or (self._token_kind is None and _holds_strings(raw_segments)):
+        if self._token_kind == "string" or (
+            self._token_kind is None and _holds_strings(raw_segments)
+        ):
             return self._pack_strings(raw_segments, length, add_start_value, add_end_value)
         segments, batched = _canonicalize_segments(inputs)
-        specials = (self._start_ids, self._end_ids, self._sep_ids, 0 if self.pad_value is None else self.pad_value)
-        token_ids, segment_ids = self._pack(segments, length, add_start_value, add_end_value, specials)
+        specials = (
+            self._start_ids,
+            self._end_ids,
+            self._sep_ids,
+            0 if self.pad_value is None else self.pad_value,
+        )
+        token_ids, segment_ids = self._pack(
+            segments, length, add_start_value, add_end_value, specials
+        )
         if not batched:
             return token_ids[0], segment_ids[0]
         return token_ids, segment_ids
@@ -189,11 +212,16 @@ class MultiSegmentPacker:
         specials = (
             np.array(number(_listed(self.start_value)), dtype=np.int32),
             np.array(number(_listed(self.end_value)), dtype=np.int32),
-            np.array(number(_listed(self.end_value if self.sep_value is None else self.sep_value)), dtype=np.int32),
+            np.array(
+                number(_listed(self.end_value if self.sep_value is None else self.sep_value)),
+                dtype=np.int32,
+            ),
             number(["" if self.pad_value is None else self.pad_value])[0],
         )
         segments, batched = _canonicalize_segments(numbered)
-        token_ids, segment_ids = self._pack(segments, length, add_start_value, add_end_value, specials)
+        token_ids, segment_ids = self._pack(
+            segments, length, add_start_value, add_end_value, specials
+        )
         tokens = np.array(list(numbering), dtype=object)[token_ids].tolist()
         if not batched:
             return tokens[0], segment_ids[0]
@@ -209,7 +237,9 @@ class MultiSegmentPacker:
             kept = _waterfall_lengths(lengths, budget)
         return self._assemble(segments, kept, length, add_start_value, add_end_value, specials)
 
-    def _check_room(self, sequence_length: int, num_segments: int, add_start_value: bool, add_end_value: bool) -> int:
+    def _check_room(
+        self, sequence_length: int, num_segments: int, add_start_value: bool, add_end_value: bool
+    ) -> int:
         """The number of segment tokens that fit beside the special ones; raises if negative."""
         num_start = len(self._start_ids) if add_start_value else 0
         num_end = len(self._end_ids) if add_end_value else 0
@@ -254,7 +284,9 @@ class MultiSegmentPacker:
         token_ids[rows, first_columns[:, None] + np.arange(len(start_ids))] = start_ids
         for index, (segment, delimiter) in enumerate(zip(segments, delimiters)):
             keep = segment.positions < np.repeat(kept[index], segment.lengths)
-            columns = np.repeat(segment_starts[index], segment.lengths)[keep] + segment.positions[keep]
+            columns = (
+                np.repeat(segment_starts[index], segment.lengths)[keep] + segment.positions[keep]
+            )
             token_ids[segment.rows[keep], columns] = segment.values[keep]
             after = segment_starts[index] + kept[index]
             token_ids[rows, after[:, None] + np.arange(len(delimiter))] = delimiter
@@ -262,7 +294,9 @@ class MultiSegmentPacker:
         # A position's segment id is the number of later segments' starts at or before it.
         columns = np.arange(sequence_length)
         segment_ids = (columns[None, None, :] >= segment_starts[1:, :, None]).sum(axis=0)
-        filled = (columns >= first_columns[:, None]) & (columns < (first_columns + row_lengths)[:, None])
+        filled = (columns >= first_columns[:, None]) & (
+            columns < (first_columns + row_lengths)[:, None]
+        )
         segment_ids = np.where(filled, segment_ids, 0).astype(np.int32)
         return token_ids, segment_ids
 
@@ -298,7 +332,9 @@ class MultiSegmentPacker:
         return cls(**config)
 
     def __repr__(self) -> str:
-        return f"MultiSegmentPacker({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
+        return (
+            f"MultiSegmentPacker({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
+        )
 
 
 register_keras_hub_aliases(MultiSegmentPacker)
@@ -345,7 +381,9 @@ def _round_robin_lengths(lengths: np.ndarray, budget: int) -> np.ndarray:
     target = np.minimum(lengths.sum(axis=0), budget)
 
     def dealt_before(step: np.ndarray) -> np.ndarray:
-        return np.minimum(lengths, np.maximum(step - segment_index + num_segments - 1, 0) // num_segments)
+        return np.minimum(
+            lengths, np.maximum(step - segment_index + num_segments - 1, 0) // num_segments
+        )
 
     low = np.zeros(batch_size, dtype=np.int64)
     high = np.full(batch_size, num_segments * int(lengths.max(initial=0)), dtype=np.int64)
@@ -368,14 +406,21 @@ def _canonicalize_segments(inputs: Any) -> tuple[list[_RaggedBatch], bool]:
     raw_segments = inputs if isinstance(inputs, tuple) else (inputs,)
     if not raw_segments:
         raise ValueError("MultiSegmentPacker needs at least one segment; got an empty tuple.")
-    converted = [_canonicalize_segment(segment, index) for index, segment in enumerate(raw_segments)]
+    converted = [
+        _canonicalize_segment(segment, index) for index, segment in enumerate(raw_segments)
+    ]
     if len({batched for _, batched in converted}) > 1:
-        kinds = ", ".join(f"segment {i}: {'batched' if b else 'single example'}" for i, (_, b) in enumerate(converted))
+        kinds = ", ".join(
+            f"segment {i}: {'batched' if b else 'single example'}"
+            for i, (_, b) in enumerate(converted)
+        )
         raise ValueError(f"All segments must be batched, or all single examples; got {kinds}.")
     segments = [segment for segment, _ in converted]
     batch_sizes = [len(segment.lengths) for segment in segments]
     if len(set(batch_sizes)) > 1:
-        raise ValueError(f"All segments must have the same batch size; got batch sizes {batch_sizes}.")
+        raise ValueError(
+            f"All segments must have the same batch size; got batch sizes {batch_sizes}."
+        )
     return segments, converted[0][1]
 
 
@@ -413,7 +458,7 @@ def _check_integer(array: np.ndarray, index: int) -> None:
         raise TypeError(
             f"Segment {index} must hold integer token ids; got dtype {array.dtype}. "
             "Tokenize strings first (or, to pack token strings, give the packer string "
-            "special values such as `start_value=\"[CLS]\"`); cast integral floats with "
+            'special values such as `start_value="[CLS]"`); cast integral floats with '
             "`.astype('int32')`."
         )
 
@@ -507,7 +552,7 @@ def _checked_strings(row, index: int) -> list[str]:
         if not isinstance(token, str):
             raise TypeError(
                 f"Segment {index} holds {token!r} among token strings; a packer with string "
-                "special values packs token strings only (tokenize with `dtype=\"string\"`), "
+                'special values packs token strings only (tokenize with `dtype="string"`), '
                 "and one with integer special values packs ids."
             )
     return tokens

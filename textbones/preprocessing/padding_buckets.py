@@ -26,7 +26,9 @@ def bucket_length(longest: int, maximum: int, smallest: int = SMALLEST_BUCKET) -
     return int(min(length, maximum))
 
 
-def trim_columns(arrays: dict[str, np.ndarray], names: tuple[str, ...], length: int) -> dict[str, np.ndarray]:
+def trim_columns(
+    arrays: dict[str, np.ndarray], names: tuple[str, ...], length: int
+) -> dict[str, np.ndarray]:
     """``arrays`` with the entries called ``names`` cut to their first ``length`` columns.
 
     Example:
@@ -35,6 +37,4 @@ def trim_columns(arrays: dict[str, np.ndarray], names: tuple[str, ...], length: 
     >>> trimmed["a"].shape, trimmed["b"].shape
     ((2, 3), (2,))
     """
-    return {
-        name: value[..., :length] if name in names else value for name, value in arrays.items()
-    }
+    return {name: value[..., :length] if name in names else value for name, value in arrays.items()}

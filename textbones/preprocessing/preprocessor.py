@@ -53,10 +53,19 @@ class Preprocessor:
         Preprocessor._registry[cls.__name__] = cls
         register_keras_hub_aliases(cls)
 
-    def __init__(self, tokenizer: Tokenizer, sequence_length: int = 512, truncate: str = "round_robin", name: str | None = None, **kwargs):
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        sequence_length: int = 512,
+        truncate: str = "round_robin",
+        name: str | None = None,
+        **kwargs,
+    ):
         unexpected = set(kwargs) - {"trainable", "dtype", "config_file"}
         if unexpected:
-            raise TypeError(f"{type(self).__name__} got unexpected argument(s) {sorted(unexpected)}.")
+            raise TypeError(
+                f"{type(self).__name__} got unexpected argument(s) {sorted(unexpected)}."
+            )
         if not isinstance(tokenizer, self.tokenizer_cls):
             raise ValueError(
                 f"{type(self).__name__} needs a {qualified_name(self.tokenizer_cls)}, got a "
@@ -65,7 +74,9 @@ class Preprocessor:
             )
         self.tokenizer = tokenizer
         self.truncate = truncate
-        self.name = name or "".join("_" + c.lower() if c.isupper() else c for c in type(self).__name__).lstrip("_")
+        self.name = name or "".join(
+            "_" + c.lower() if c.isupper() else c for c in type(self).__name__
+        ).lstrip("_")
         self._packer = None
         self.sequence_length = sequence_length
 
@@ -131,7 +142,9 @@ class Preprocessor:
         if self.has_padding_mask:
             inputs["padding_mask"] = token_ids != self.tokenizer.pad_token_id
             if dynamic_length and token_ids.ndim == 2:
-                inputs = trim_columns(inputs, tuple(inputs), self._padded_length(inputs["padding_mask"]))
+                inputs = trim_columns(
+                    inputs, tuple(inputs), self._padded_length(inputs["padding_mask"])
+                )
         return inputs
 
     def _padded_length(self, padding_mask) -> int:
@@ -139,7 +152,9 @@ class Preprocessor:
         if not padding_mask.size:
             return bucket_length(1, self.sequence_length)
         width = padding_mask.shape[1]
-        last_real = np.where(padding_mask.any(axis=1), width - np.argmax(padding_mask[:, ::-1], axis=1), 0)
+        last_real = np.where(
+            padding_mask.any(axis=1), width - np.argmax(padding_mask[:, ::-1], axis=1), 0
+        )
         return bucket_length(int(last_real.max()), self.sequence_length)
 
     def _preprocess(self, x, y=None, sample_weight=None, *, dynamic_length: bool = False, rng=None):
@@ -161,7 +176,12 @@ class Preprocessor:
         return {
             "name": self.name,
             "trainable": True,
-            "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None},
+            "dtype": {
+                "module": "keras",
+                "class_name": "DTypePolicy",
+                "config": {"name": "float32"},
+                "registered_name": None,
+            },
             "tokenizer": serialized_json(self.tokenizer),
             "config_file": PREPROCESSOR_CONFIG_FILE,
             "sequence_length": self.sequence_length,

@@ -196,7 +196,11 @@ class SentencePieceTokenizer(Tokenizer):
     def _tokenize_around_special_tokens(self, texts: list[str], out_type: type) -> list[list]:
         """Split each text at the special tokens it holds (matched before any
         normalization), encode the pieces between them, and put the tokens back."""
-        pattern = re.compile("|".join(re.escape(token) for token in sorted(self.special_tokens, key=len, reverse=True)))
+        pattern = re.compile(
+            "|".join(
+                re.escape(token) for token in sorted(self.special_tokens, key=len, reverse=True)
+            )
+        )
         splits = [pattern.split(text) for text in texts]
         found = [pattern.findall(text) for text in texts]
         encoded = iter(self._encode([piece for pieces in splits for piece in pieces], out_type))
@@ -223,7 +227,9 @@ class SentencePieceTokenizer(Tokenizer):
             texts = [self._normalizer.normalize_str(text) for text in texts]
         threads = max(1, min(os.cpu_count() or 1, len(texts) // _ROWS_PER_THREAD))
         try:
-            return processor.encode(texts, out_type=out_type, add_bos=add_bos, add_eos=add_eos, num_threads=threads)
+            return processor.encode(
+                texts, out_type=out_type, add_bos=add_bos, add_eos=add_eos, num_threads=threads
+            )
         except TypeError:
             # The binding's message for text it cannot encode names no row; find the row.
             for index, text in enumerate(texts):
@@ -342,7 +348,12 @@ class SentencePieceTokenizer(Tokenizer):
             proto=None, sequence_length=sequence_length, add_bos=self.add_bos, add_eos=self.add_eos
         )
         # Written only when on: KerasHub's tokenizers take no such arguments.
-        for option in ("lowercase", "strip_accents", "normalize_quotes", "special_tokens_in_strings"):
+        for option in (
+            "lowercase",
+            "strip_accents",
+            "normalize_quotes",
+            "special_tokens_in_strings",
+        ):
             if getattr(self, option):
                 config[option] = True
         return config

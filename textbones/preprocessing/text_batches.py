@@ -44,7 +44,9 @@ def _is_text_column(column: Any) -> bool:
     if isinstance(column, (str, bytes)):
         return True
     if isinstance(column, np.ndarray):
-        return column.dtype.kind in "USO" and (column.dtype.kind != "O" or _first_is_str(column.ravel()))
+        return column.dtype.kind in "USO" and (
+            column.dtype.kind != "O" or _first_is_str(column.ravel())
+        )
     if isinstance(column, Sequence) and not isinstance(column, tuple):
         return _first_is_str(column)
     return False
@@ -169,14 +171,18 @@ class TextBatches(keras.utils.PyDataset):
         use_multiprocessing: bool = False,
         max_queue_size: int = 10,
     ):
-        super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
+        super().__init__(
+            workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size
+        )
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}.")
         self.columns = as_text_columns(x)
         self.num_rows = len(self.columns[0])
         self.y = None if y is None else rows_per_example(y, self.num_rows, "y")
-        self.sample_weight = None if sample_weight is None else rows_per_example(
-            sample_weight, self.num_rows, "sample_weight", "float32"
+        self.sample_weight = (
+            None
+            if sample_weight is None
+            else rows_per_example(sample_weight, self.num_rows, "sample_weight", "float32")
         )
         self.preprocessor = preprocessor
         self.batch_size = batch_size
@@ -187,7 +193,9 @@ class TextBatches(keras.utils.PyDataset):
         self.epoch = 0
         if sort_by_length:
             # Characters are a good enough proxy for tokens to group rows, and cost no tokenizing.
-            lengths = np.array([sum(len(column[i]) for column in self.columns) for i in range(self.num_rows)])
+            lengths = np.array(
+                [sum(len(column[i]) for column in self.columns) for i in range(self.num_rows)]
+            )
             self.order = np.argsort(lengths, kind="stable")
         else:
             self.order = np.arange(self.num_rows)
@@ -270,7 +278,13 @@ class MappedBatches(keras.utils.PyDataset):
     (1, 16)
     """
 
-    def __init__(self, dataset: keras.utils.PyDataset, preprocessor, dynamic_length: bool = True, seed: int | None = None):
+    def __init__(
+        self,
+        dataset: keras.utils.PyDataset,
+        preprocessor,
+        dynamic_length: bool = True,
+        seed: int | None = None,
+    ):
         super().__init__(
             workers=dataset.workers,
             use_multiprocessing=dataset.use_multiprocessing,
@@ -314,7 +328,9 @@ def preprocess_item(item, preprocessor, dynamic_length: bool, rng: np.random.Gen
     if isinstance(item, list) and not is_text(item):
         # `[x, y]` as a tuple; a list of strings is a batch of text, not a pair.
         item = tuple(item)
-    x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(item if isinstance(item, tuple) and not is_text(item) else (item,))
+    x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(
+        item if isinstance(item, tuple) and not is_text(item) else (item,)
+    )
     if not is_text(x):
         return item
     columns = as_text_columns(x)
@@ -327,7 +343,9 @@ def preprocess_item(item, preprocessor, dynamic_length: bool, rng: np.random.Gen
     )
 
 
-def preprocessed_generator(items, preprocessor, dynamic_length: bool = True, seed: int | None = None):
+def preprocessed_generator(
+    items, preprocessor, dynamic_length: bool = True, seed: int | None = None
+):
     """A generator of batches from an iterable of raw-text batches, each preprocessed as it comes.
 
     Like any generator given to ``fit``, it is consumed once.
@@ -342,7 +360,9 @@ def preprocessed_generator(items, preprocessor, dynamic_length: bool = True, see
     """
     seed = int(np.random.randint(0, 2**31 - 1)) if seed is None else int(seed)
     for index, item in enumerate(items):
-        yield preprocess_item(item, preprocessor, dynamic_length, np.random.default_rng((seed, index + 1)))
+        yield preprocess_item(
+            item, preprocessor, dynamic_length, np.random.default_rng((seed, index + 1))
+        )
 
 
 class IterableBatches(keras.utils.PyDataset):
@@ -360,7 +380,14 @@ class IterableBatches(keras.utils.PyDataset):
     (1, 16)
     """
 
-    def __init__(self, make_iterator, num_batches: int, preprocessor, dynamic_length: bool = True, seed: int | None = None):
+    def __init__(
+        self,
+        make_iterator,
+        num_batches: int,
+        preprocessor,
+        dynamic_length: bool = True,
+        seed: int | None = None,
+    ):
         super().__init__(workers=1)
         self.make_iterator = make_iterator
         self._num_batches = int(num_batches)

@@ -96,7 +96,9 @@ class Tokenizer:
         Tokenizer._registry[cls.__name__] = cls
         register_keras_hub_aliases(cls)
 
-    def __init__(self, sequence_length: int | None = None, name: str | None = None, dtype="int32", **kwargs):
+    def __init__(
+        self, sequence_length: int | None = None, name: str | None = None, dtype="int32", **kwargs
+    ):
         unexpected = set(kwargs) - {"trainable", "config_file"}
         if unexpected:
             raise TypeError(
@@ -110,7 +112,9 @@ class Tokenizer:
             or not isinstance(sequence_length, numbers.Integral)
             or sequence_length <= 0
         ):
-            raise ValueError(f"`sequence_length` must be a positive integer or None, got {sequence_length!r}.")
+            raise ValueError(
+                f"`sequence_length` must be a positive integer or None, got {sequence_length!r}."
+            )
         self.sequence_length = None if sequence_length is None else int(sequence_length)
         self.name = name or _snake_case(type(self).__name__)
         self.dtype = dtype
@@ -212,7 +216,9 @@ class Tokenizer:
         """The token string of an id."""
         vocabulary = self.get_vocabulary()
         if not 0 <= int(id) < len(vocabulary):
-            raise ValueError(f"Id {id} is outside the vocabulary, whose ids are 0 to {len(vocabulary) - 1}.")
+            raise ValueError(
+                f"Id {id} is outside the vocabulary, whose ids are 0 to {len(vocabulary) - 1}."
+            )
         return vocabulary[int(id)]
 
     def token_to_id(self, token: str) -> int:
@@ -229,7 +235,11 @@ class Tokenizer:
     @property
     def special_tokens(self) -> list[str]:
         """This tokenizer's special tokens, e.g. ``["[CLS]", "[SEP]", "[PAD]", "[MASK]", "[UNK]"]``."""
-        return [getattr(self, name) for name in self.special_token_names if getattr(self, name, None) is not None]
+        return [
+            getattr(self, name)
+            for name in self.special_token_names
+            if getattr(self, name, None) is not None
+        ]
 
     @property
     def special_token_ids(self) -> list[int]:
@@ -242,7 +252,12 @@ class Tokenizer:
         return {
             "name": self.name,
             "trainable": True,
-            "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": self.dtype}, "registered_name": None},
+            "dtype": {
+                "module": "keras",
+                "class_name": "DTypePolicy",
+                "config": {"name": self.dtype},
+                "registered_name": None,
+            },
             "config_file": TOKENIZER_CONFIG_FILE,
             "sequence_length": self.sequence_length,
         }
@@ -259,7 +274,8 @@ class Tokenizer:
         return {
             name: entry
             for name, entry in builtin_presets().items()
-            if entry.get("tokenizer_class") in {n for n, k in Tokenizer._registry.items() if issubclass(k, cls)}
+            if entry.get("tokenizer_class")
+            in {n for n, k in Tokenizer._registry.items() if issubclass(k, cls)}
         }
 
     @classmethod
@@ -406,7 +422,9 @@ def _as_texts(inputs, owner: str, segment: tuple[int, int] | None = None) -> tup
             "in no meaningful order. Pass a list of the texts (e.g. `list(texts.values())`)."
         )
     if not isinstance(inputs, (Iterable, np.ndarray)):
-        raise ValueError(f"{owner} takes a string or a list of strings, got {type(inputs).__name__}.")
+        raise ValueError(
+            f"{owner} takes a string or a list of strings, got {type(inputs).__name__}."
+        )
     texts = []
     for index, item in enumerate(inputs):
         if isinstance(item, (bytes, np.bytes_)):

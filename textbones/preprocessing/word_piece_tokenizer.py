@@ -200,7 +200,9 @@ class WordPieceTokenizer(Tokenizer):
         owner = type(self).__name__
         for argument, value in (("oov_token", oov_token), ("suffix_indicator", suffix_indicator)):
             if not isinstance(value, str) or not value:
-                raise ValueError(f"{owner}: `{argument}` must be a non-empty string, got {value!r}.")
+                raise ValueError(
+                    f"{owner}: `{argument}` must be a non-empty string, got {value!r}."
+                )
         if special_tokens is not None:
             if isinstance(special_tokens, (str, bytes)) or not isinstance(special_tokens, Iterable):
                 raise ValueError(
@@ -287,7 +289,10 @@ class WordPieceTokenizer(Tokenizer):
             # Matched in the raw text, before cleaning and lowercasing, as Hugging Face
             # matches BERT's special tokens.
             backend.add_special_tokens(
-                [tokenizers.AddedToken(token, special=True, normalized=False) for token in self.special_tokens]
+                [
+                    tokenizers.AddedToken(token, special=True, normalized=False)
+                    for token in self.special_tokens
+                ]
             )
         self._vocabulary, self._token_index_cache, self._backend = tokens, index, backend
         self._joined_forms = None
@@ -375,7 +380,9 @@ class WordPieceTokenizer(Tokenizer):
         """The token string of an id."""
         vocabulary = self._require_vocabulary()
         if not 0 <= int(id) < len(vocabulary):
-            raise ValueError(f"Id {id} is outside the vocabulary, whose ids are 0 to {len(vocabulary) - 1}.")
+            raise ValueError(
+                f"Id {id} is outside the vocabulary, whose ids are 0 to {len(vocabulary) - 1}."
+            )
         return vocabulary[int(id)]
 
     def _token_index(self) -> dict[str, int]:
@@ -399,7 +406,9 @@ class WordPieceTokenizer(Tokenizer):
         except TypeError:
             # A lone surrogate cannot cross into Rust as UTF-8: pair what pairs, replace
             # the rest with U+FFFD, which the cleaning step drops.
-            texts = [text.encode("utf-16", "surrogatepass").decode("utf-16", "replace") for text in texts]
+            texts = [
+                text.encode("utf-16", "surrogatepass").decode("utf-16", "replace") for text in texts
+            ]
             encodings = self._backend.encode_batch_fast(texts, add_special_tokens=False)
         return [encoding.ids for encoding in encodings]
 
@@ -411,17 +420,23 @@ class WordPieceTokenizer(Tokenizer):
             # indicator and joins on; anything else starts a new space-separated word.
             marker = self.suffix_indicator
             forms = [
-                token[len(marker) :] if len(token) > len(marker) and token.startswith(marker) else " " + token
+                token[len(marker) :]
+                if len(token) > len(marker) and token.startswith(marker)
+                else " " + token
                 for token in vocabulary
             ]
             self._joined_forms = forms
-        return [vocabulary[row[0]] + "".join([forms[i] for i in row[1:]]) if row else "" for row in ids]
+        return [
+            vocabulary[row[0]] + "".join([forms[i] for i in row[1:]]) if row else "" for row in ids
+        ]
 
     # -- presets and serialization -------------------------------------------------------
     def save_assets(self, directory: str | os.PathLike) -> None:
         """Write the vocabulary to ``directory/vocabulary.txt``, one token per line."""
         text = "".join(token + "\n" for token in self._require_vocabulary())
-        replace_file(pathlib.Path(directory) / self.asset_file).write_text(text, encoding="utf-8", newline="\n")
+        replace_file(pathlib.Path(directory) / self.asset_file).write_text(
+            text, encoding="utf-8", newline="\n"
+        )
 
     def load_assets(self, directory: str | os.PathLike) -> None:
         """Read the vocabulary from ``directory/vocabulary.txt``."""
@@ -450,7 +465,9 @@ class WordPieceTokenizer(Tokenizer):
                 "split": self.split,
                 "suffix_indicator": self.suffix_indicator,
                 "oov_token": self.oov_token,
-                "special_tokens": None if self._extra_special_tokens is None else list(self._extra_special_tokens),
+                "special_tokens": None
+                if self._extra_special_tokens is None
+                else list(self._extra_special_tokens),
                 "special_tokens_in_strings": self.special_tokens_in_strings,
             }
         )
@@ -471,8 +488,10 @@ def _presplit_examples(inputs, owner: str) -> tuple[list[list[str]], bool]:
     """
     if isinstance(inputs, np.ndarray) and inputs.ndim == 2:
         inputs = list(inputs)
-    if isinstance(inputs, (list, tuple)) and inputs and all(
-        isinstance(example, (list, tuple, np.ndarray)) for example in inputs
+    if (
+        isinstance(inputs, (list, tuple))
+        and inputs
+        and all(isinstance(example, (list, tuple, np.ndarray)) for example in inputs)
     ):
         return [_as_texts(list(example), owner)[0] for example in inputs], False
     if isinstance(inputs, (list, tuple)) and not inputs:

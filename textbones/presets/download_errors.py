@@ -37,7 +37,6 @@ class PresetDownloadError(OSError):
         self.reason = reason
 
 
-
 def failure_message(
     requested: str,
     *,

@@ -303,4 +303,6 @@ def _needs_torch_weights(folder: pathlib.Path) -> bool:
     if any(folder.glob("*.safetensors")) or any(folder.glob("*.weights.h5")):
         return False
     config = folder / "config.json"
-    return config.is_file() and '"model_type"' in config.read_text(encoding="utf-8", errors="replace")
+    return config.is_file() and '"model_type"' in config.read_text(
+        encoding="utf-8", errors="replace"
+    )

@@ -9,7 +9,6 @@ from textbones.presets.handles import resolve_preset
 from textbones.presets.preset_files import CONFIG_FILE, contained_file, read_json
 from textbones.presets.registry import builtin_presets
 from textbones.presets.transformers.checkpoint import is_transformers_config
-from textbones.serialization import textbones_class
 
 # The weights-file readers live in weights_file.py; these names stay importable from here.
 from textbones.presets.weights_file import (  # noqa: F401
@@ -18,9 +17,12 @@ from textbones.presets.weights_file import (  # noqa: F401
     load_weights_file,
     weights_path,
 )
+from textbones.serialization import textbones_class
 
 
-def class_named(registry: dict[str, type], class_name: str, requested_cls: type, source: str) -> type:
+def class_named(
+    registry: dict[str, type], class_name: str, requested_cls: type, source: str
+) -> type:
     """The class called ``class_name`` in ``registry``, checked against the class the caller used.
 
     ``class_name`` is read by ``textbones.serialization.textbones_class`` (so
@@ -132,7 +134,9 @@ def load_backbone(cls: type, preset, load_weights: bool = True, **kwargs):
     preset_dir = resolve_preset(preset)
     config = read_json(preset_dir, CONFIG_FILE)
     if is_transformers_config(config):
-        from textbones.presets.transformers.loading import load_backbone as load_transformers_backbone
+        from textbones.presets.transformers.loading import (
+            load_backbone as load_transformers_backbone,
+        )
 
         return load_transformers_backbone(cls, preset_dir, load_weights, kwargs)
     source = f"the preset at {preset_dir}"
@@ -175,7 +179,9 @@ def load_tokenizer(cls: type, preset, **kwargs):
     preset_dir = resolve_preset(preset)
     transformers_config = read_transformers_config(preset_dir)
     if transformers_config is not None:
-        from textbones.presets.transformers.loading import load_tokenizer as load_transformers_tokenizer
+        from textbones.presets.transformers.loading import (
+            load_tokenizer as load_transformers_tokenizer,
+        )
 
         return load_transformers_tokenizer(cls, preset_dir, transformers_config, kwargs)
     config = read_json(preset_dir, TOKENIZER_CONFIG_FILE)
@@ -202,12 +208,16 @@ def read_transformers_config(preset_dir: pathlib.Path) -> dict[str, Any] | None:
     return config if is_transformers_config(config) else None
 
 
-def _tokenizer_from_json(config: dict, cls: type, preset_dir: pathlib.Path, filename: str, **kwargs):
+def _tokenizer_from_json(
+    config: dict, cls: type, preset_dir: pathlib.Path, filename: str, **kwargs
+):
     """A tokenizer from its serialized config, its vocabulary read from the preset's assets."""
     from textbones.preprocessing.tokenizer import TOKENIZER_ASSET_DIR, Tokenizer
 
     source = f"the preset at {preset_dir}"
-    klass = class_named(Tokenizer._registry, _class_name_of(config, preset_dir / filename), cls, source)
+    klass = class_named(
+        Tokenizer._registry, _class_name_of(config, preset_dir / filename), cls, source
+    )
     # The vocabulary lives in assets/tokenizer/; configs hold a null in its place.
     saved = {
         key: value
@@ -246,9 +256,17 @@ def load_preprocessor(cls: type, preset, **kwargs):
 
     preset_dir = resolve_preset(preset)
     source = f"the preset at {preset_dir}"
-    config = read_json(preset_dir, PREPROCESSOR_CONFIG_FILE) if (preset_dir / PREPROCESSOR_CONFIG_FILE).is_file() else None
-    saved_class = None if config is None else Preprocessor._registry.get(
-        _class_name_of(config, preset_dir / PREPROCESSOR_CONFIG_FILE)
+    config = (
+        read_json(preset_dir, PREPROCESSOR_CONFIG_FILE)
+        if (preset_dir / PREPROCESSOR_CONFIG_FILE).is_file()
+        else None
+    )
+    saved_class = (
+        None
+        if config is None
+        else Preprocessor._registry.get(
+            _class_name_of(config, preset_dir / PREPROCESSOR_CONFIG_FILE)
+        )
     )
     other_kind_same_family = (
         saved_class is not None
@@ -278,7 +296,10 @@ def load_preprocessor(cls: type, preset, **kwargs):
             kwargs = {**preprocessor_defaults(preset_dir, transformers_config), **kwargs}
         return _instantiate(candidates[0], {"tokenizer": tokenizer, **kwargs}, source)
     klass = class_named(
-        Preprocessor._registry, _class_name_of(config, preset_dir / PREPROCESSOR_CONFIG_FILE), cls, source
+        Preprocessor._registry,
+        _class_name_of(config, preset_dir / PREPROCESSOR_CONFIG_FILE),
+        cls,
+        source,
     )
     preprocessor_config = dict(config.get("config") or {})
     tokenizer = _tokenizer_from_json(

@@ -55,7 +55,9 @@ def is_preset_directory(folder: str | os.PathLike) -> bool:
     return _json_object(folder / "tokenizer_config.json") is not None
 
 
-def check_save_target(target: str | os.PathLike, *, allow_preset: bool = True, what: str = "a preset") -> None:
+def check_save_target(
+    target: str | os.PathLike, *, allow_preset: bool = True, what: str = "a preset"
+) -> None:
     """Refuse, before anything is written, a ``target`` a save must not write over.
 
     ``target`` may be missing, an empty directory, or (when ``allow_preset``) a directory

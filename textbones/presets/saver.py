@@ -23,7 +23,6 @@ import pathlib
 import keras
 
 from textbones.presets.atomic_directory import replace_file, staged_directory
-from textbones.presets.preset_layout import BACKBONE, PREPROCESSOR, TASK, TOKENIZER
 from textbones.presets.preset_files import (
     CONFIG_FILE,
     METADATA_FILE,
@@ -31,6 +30,7 @@ from textbones.presets.preset_files import (
     TASK_WEIGHTS_FILE,
     WEIGHTS_FILE,
 )
+from textbones.presets.preset_layout import BACKBONE, PREPROCESSOR, TASK, TOKENIZER
 from textbones.version import __version__
 
 
@@ -74,8 +74,8 @@ def transformers_writer(format: str, name: str):
     """
     if format not in FORMATS:
         raise ValueError(
-            f"Unknown preset format {format!r}: use \"keras\" (KerasHub's layout, the default) "
-            "or \"transformers\" (a Hugging Face checkpoint)."
+            f'Unknown preset format {format!r}: use "keras" (KerasHub\'s layout, the default) '
+            'or "transformers" (a Hugging Face checkpoint).'
         )
     if format == "keras":
         return None
@@ -120,7 +120,10 @@ def _task_kinds(backbone) -> list[str]:
     kinds = [
         base.__name__
         for base in (MaskedLM, TextClassifier)
-        if any(issubclass(klass, base) and klass.backbone_cls is type(backbone) for klass in Task._registry.values())
+        if any(
+            issubclass(klass, base) and klass.backbone_cls is type(backbone)
+            for klass in Task._registry.values()
+        )
     ]
     return kinds
 

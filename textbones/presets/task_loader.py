@@ -26,7 +26,6 @@ import inspect
 import pathlib
 from typing import Any, NamedTuple
 
-from textbones.presets.vocabulary_fit import check_vocabulary_fits
 from textbones.presets.consistent_read import consistent_read
 from textbones.presets.download_errors import PresetDownloadError
 from textbones.presets.handles import resolve_preset
@@ -45,6 +44,7 @@ from textbones.presets.preset_files import (
     read_json,
 )
 from textbones.presets.registry import builtin_presets
+from textbones.presets.vocabulary_fit import check_vocabulary_fits
 from textbones.serialization import textbones_class
 
 #: Head arguments that change the shapes of the head's weights: a value other than the

@@ -6,8 +6,18 @@ import os
 import pathlib
 
 from textbones.presets.download_errors import describe_failure
-from textbones.presets.handles import _HF_SCHEME, _KAGGLE_SCHEME, _validated_hf_repo_id, _validated_kaggle_handle
-from textbones.presets.preset_files import CONFIG_FILE, SHARDED_WEIGHTS_INDEX, WEIGHTS_FILE, read_json
+from textbones.presets.handles import (
+    _HF_SCHEME,
+    _KAGGLE_SCHEME,
+    _validated_hf_repo_id,
+    _validated_kaggle_handle,
+)
+from textbones.presets.preset_files import (
+    CONFIG_FILE,
+    SHARDED_WEIGHTS_INDEX,
+    WEIGHTS_FILE,
+    read_json,
+)
 
 
 class PresetUploadError(OSError):
@@ -39,7 +49,9 @@ def upload_preset(uri: str, preset: str | os.PathLike) -> None:
     """
     directory = _checked_preset_directory(preset)
     if not isinstance(uri, str):
-        raise TypeError(f"`uri` must be a string such as 'hf://owner/name', got {type(uri).__name__}.")
+        raise TypeError(
+            f"`uri` must be a string such as 'hf://owner/name', got {type(uri).__name__}."
+        )
     if uri.startswith(_KAGGLE_SCHEME):
         handle = _validated_kaggle_handle(uri)
         if len(handle.split("/")) == 5:
@@ -74,9 +86,15 @@ def _kagglehub():
 def _checked_preset_directory(preset) -> pathlib.Path:
     directory = pathlib.Path(preset).expanduser()
     if not directory.is_dir():
-        raise FileNotFoundError(f"{directory} is not a directory. Pass the folder `save_to_preset` wrote.")
+        raise FileNotFoundError(
+            f"{directory} is not a directory. Pass the folder `save_to_preset` wrote."
+        )
     read_json(directory, CONFIG_FILE)
-    if not ((directory / WEIGHTS_FILE).is_file() or (directory / SHARDED_WEIGHTS_INDEX).is_file() or any(directory.glob("*.safetensors"))):
+    if not (
+        (directory / WEIGHTS_FILE).is_file()
+        or (directory / SHARDED_WEIGHTS_INDEX).is_file()
+        or any(directory.glob("*.safetensors"))
+    ):
         raise FileNotFoundError(
             f"{directory} has a {CONFIG_FILE} but no weights ({WEIGHTS_FILE}); it is not a complete "
             "preset. Save it again with `save_to_preset` before uploading."
@@ -93,6 +111,10 @@ def _call(source: str, uri: str, action) -> None:
         raise PresetUploadError(
             f"Uploading to {uri!r} failed: {describe_failure(error, source=source)}. Check your "
             "network and that you are logged in with write access ("
-            + ("`kagglehub.login()` or KAGGLE_USERNAME/KAGGLE_KEY" if source == "kaggle" else "`huggingface-cli login` or HF_TOKEN")
+            + (
+                "`kagglehub.login()` or KAGGLE_USERNAME/KAGGLE_KEY"
+                if source == "kaggle"
+                else "`huggingface-cli login` or HF_TOKEN"
+            )
             + ")."
         ) from None

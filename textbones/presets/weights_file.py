@@ -275,8 +275,6 @@ def _h5_problem(error: OSError) -> str:
     return "HDF5 cannot read it"
 
 
-
-
 def variable_entries(model, objects_to_skip: Iterable[Any] = ()) -> dict[str, Any]:
     """The weights-file entry of each of ``model``'s variables, as Keras lays them out.
 

@@ -35,7 +35,12 @@ KERAS_HUB_TOKENIZER_JSON = {
     "config": {
         "name": "bert_tokenizer",
         "trainable": True,
-        "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "int32"}, "registered_name": None},
+        "dtype": {
+            "module": "keras",
+            "class_name": "DTypePolicy",
+            "config": {"name": "int32"},
+            "registered_name": None,
+        },
         "config_file": "tokenizer.json",
         "vocabulary": None,
         "sequence_length": None,
@@ -58,7 +63,11 @@ def token_ids(tokenizer, text) -> list[int]:
 def test_special_tokens_and_their_ids():
     tokenizer = BertTokenizer(VOCAB)
     assert isinstance(tokenizer, WordPieceTokenizer)
-    assert (tokenizer.cls_token, tokenizer.sep_token, tokenizer.pad_token) == ("[CLS]", "[SEP]", "[PAD]")
+    assert (tokenizer.cls_token, tokenizer.sep_token, tokenizer.pad_token) == (
+        "[CLS]",
+        "[SEP]",
+        "[PAD]",
+    )
     assert (tokenizer.mask_token, tokenizer.unk_token) == ("[MASK]", "[UNK]")
     assert (tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id) == (2, 3, 0)
     assert (tokenizer.mask_token_id, tokenizer.unk_token_id) == (4, 1)
@@ -111,7 +120,9 @@ def test_batches_and_detokenize():
 
 @pytest.mark.parametrize("missing", ["[CLS]", "[SEP]", "[PAD]", "[MASK]"])
 def test_vocabulary_without_a_special_token_is_refused(missing):
-    with pytest.raises(ValueError, match=rf"has no '\{missing[:-1]}\]'.*Add '\{missing[:-1]}\]' to the vocabulary"):
+    with pytest.raises(
+        ValueError, match=rf"has no '\{missing[:-1]}\]'.*Add '\{missing[:-1]}\]' to the vocabulary"
+    ):
         BertTokenizer([token for token in VOCAB if token != missing])
 
 
@@ -124,7 +135,11 @@ def test_vocabulary_without_unk_is_refused():
 
 def test_without_vocabulary_the_error_says_how_to_get_one():
     tokenizer = BertTokenizer()
-    for attempt in (lambda: tokenizer("text"), lambda: tokenizer.cls_token_id, tokenizer.vocabulary_size):
+    for attempt in (
+        lambda: tokenizer("text"),
+        lambda: tokenizer.cls_token_id,
+        tokenizer.vocabulary_size,
+    ):
         with pytest.raises(ValueError, match="has no vocabulary yet.*load_assets"):
             attempt()
 
@@ -135,12 +150,20 @@ def test_config_has_exactly_keras_hubs_keys():
     assert list(config) == KERAS_HUB_CONFIG_KEYS
     assert config == KERAS_HUB_TOKENIZER_JSON["config"]
     # Non-default options are kept, and KerasHub's constructors accept each of them.
-    config = BertTokenizer(VOCAB, sequence_length=16, special_tokens_in_strings=True, split_on_cjk=False).get_config()
-    assert (config["sequence_length"], config["special_tokens_in_strings"], config["split_on_cjk"]) == (16, True, False)
+    config = BertTokenizer(
+        VOCAB, sequence_length=16, special_tokens_in_strings=True, split_on_cjk=False
+    ).get_config()
+    assert (
+        config["sequence_length"],
+        config["special_tokens_in_strings"],
+        config["split_on_cjk"],
+    ) == (16, True, False)
 
 
 def test_config_round_trip_then_load_assets(tmp_path):
-    tokenizer = BertTokenizer(VOCAB, lowercase=True, sequence_length=6, special_tokens_in_strings=True)
+    tokenizer = BertTokenizer(
+        VOCAB, lowercase=True, sequence_length=6, special_tokens_in_strings=True
+    )
     copy = BertTokenizer.from_config(tokenizer.get_config())
     tokenizer.save_assets(tmp_path)
     copy.load_assets(tmp_path)
@@ -161,8 +184,13 @@ def test_preset_round_trip(tmp_path):
     tokenizer = BertTokenizer(VOCAB, lowercase=True, special_tokens_in_strings=True)
     tokenizer.save_to_preset(tmp_path)
     saved = json.loads((tmp_path / "tokenizer.json").read_text(encoding="utf-8"))
-    assert saved["registered_name"] == "keras_hub>BertTokenizer" and saved["class_name"] == "BertTokenizer"
-    assert (tmp_path / "assets" / "tokenizer" / "vocabulary.txt").read_text(encoding="utf-8").splitlines() == VOCAB
+    assert (
+        saved["registered_name"] == "keras_hub>BertTokenizer"
+        and saved["class_name"] == "BertTokenizer"
+    )
+    assert (tmp_path / "assets" / "tokenizer" / "vocabulary.txt").read_text(
+        encoding="utf-8"
+    ).splitlines() == VOCAB
     texts = ["The [MASK] fox jumped.", "東京", ""]
     for loader in (Tokenizer, BertTokenizer, WordPieceTokenizer):
         loaded = loader.from_preset(tmp_path)
@@ -177,8 +205,14 @@ def test_reads_a_keras_hub_tokenizer_json(tmp_path):
     (tmp_path / "tokenizer.json").write_text(json.dumps(KERAS_HUB_TOKENIZER_JSON), encoding="utf-8")
     assets = tmp_path / "assets" / "tokenizer"
     assets.mkdir(parents=True)
-    (assets / "vocabulary.txt").write_text("".join(token + "\n" for token in VOCAB), encoding="utf-8")
+    (assets / "vocabulary.txt").write_text(
+        "".join(token + "\n" for token in VOCAB), encoding="utf-8"
+    )
     tokenizer = Tokenizer.from_preset(tmp_path)
-    assert type(tokenizer) is BertTokenizer and tokenizer.lowercase and tokenizer.name == "bert_tokenizer"
+    assert (
+        type(tokenizer) is BertTokenizer
+        and tokenizer.lowercase
+        and tokenizer.name == "bert_tokenizer"
+    )
     assert tokenizer("The FOX.").tolist() == [5, 8, 12]
     assert tokenizer.get_config() == KERAS_HUB_TOKENIZER_JSON["config"]

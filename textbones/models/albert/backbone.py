@@ -148,9 +148,7 @@ class AlbertBackbone(Backbone):
             dtype=dtype,
             layer_norm_epsilon=layer_norm_epsilon,
         )
-        embeddings_dropout = Dropout(
-            dropout, dtype=dtype, name="embeddings_dropout"
-        )
+        embeddings_dropout = Dropout(dropout, dtype=dtype, name="embeddings_dropout")
         embedding_projection = keras.layers.Dense(
             hidden_dim,
             kernel_initializer=_albert_kernel_initializer(),
@@ -197,7 +195,10 @@ class AlbertBackbone(Backbone):
                 "segment_ids": segment_ids,
                 "padding_mask": padding_mask,
             },
-            outputs={"sequence_output": x, "pooled_output": pooled_dense(x[:, self.cls_token_index, :])},
+            outputs={
+                "sequence_output": x,
+                "pooled_output": pooled_dense(x[:, self.cls_token_index, :]),
+            },
             dtype=dtype,
             **kwargs,
         )

@@ -125,9 +125,7 @@ class BertBackbone(Backbone):
             dtype=dtype,
             layer_norm_epsilon=layer_norm_epsilon,
         )
-        embeddings_dropout = Dropout(
-            dropout, dtype=dtype, name="embeddings_dropout"
-        )
+        embeddings_dropout = Dropout(dropout, dtype=dtype, name="embeddings_dropout")
         transformer_layers = [
             TransformerEncoder(
                 intermediate_dim=intermediate_dim,
@@ -162,7 +160,10 @@ class BertBackbone(Backbone):
                 "segment_ids": segment_ids,
                 "padding_mask": padding_mask,
             },
-            outputs={"sequence_output": x, "pooled_output": pooled_dense(x[:, self.cls_token_index, :])},
+            outputs={
+                "sequence_output": x,
+                "pooled_output": pooled_dense(x[:, self.cls_token_index, :]),
+            },
             dtype=dtype,
             **kwargs,
         )

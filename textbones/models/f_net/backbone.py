@@ -118,9 +118,7 @@ class FNetBackbone(Backbone):
             dtype=dtype,
             name="embedding_projection",
         )
-        embeddings_dropout = Dropout(
-            dropout, dtype=dtype, name="embeddings_dropout"
-        )
+        embeddings_dropout = Dropout(dropout, dtype=dtype, name="embeddings_dropout")
         transformer_layers = [
             FNetEncoder(
                 intermediate_dim=intermediate_dim,
@@ -151,7 +149,10 @@ class FNetBackbone(Backbone):
             x = layer(x)
         super().__init__(
             inputs={"token_ids": token_ids, "segment_ids": segment_ids},
-            outputs={"sequence_output": x, "pooled_output": pooled_dense(x[:, self.cls_token_index, :])},
+            outputs={
+                "sequence_output": x,
+                "pooled_output": pooled_dense(x[:, self.cls_token_index, :]),
+            },
             dtype=dtype,
             **kwargs,
         )

@@ -82,7 +82,9 @@ def _config_fields(backbone):
 
 def _backbone_rules(backbone):
     rules = modules(
-        "", "", (*EMBEDDINGS, ("encoder.embedding_hidden_mapping_in", "embedding_projection", DENSE))
+        "",
+        "",
+        (*EMBEDDINGS, ("encoder.embedding_hidden_mapping_in", "embedding_projection", DENSE)),
     )
     for group in range(backbone.num_groups):
         for inner in range(backbone.num_inner_repetitions):

@@ -1,6 +1,10 @@
 """BERT: ``transformers``' ``BertModel`` keys and config fields to ``BertBackbone``."""
 
-from textbones.presets.transformers.family import Family, shared_backbone_arguments, shared_config_fields
+from textbones.presets.transformers.family import (
+    Family,
+    shared_backbone_arguments,
+    shared_config_fields,
+)
 from textbones.presets.transformers.weight_rules import (
     BIAS,
     DENSE,

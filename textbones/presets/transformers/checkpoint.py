@@ -91,12 +91,20 @@ class TransformersCheckpoint(contextlib.AbstractContextManager):
                 self._entries.update(read_header(shard))
             self.weights_description = f"the shards listed in {directory / SAFETENSORS_INDEX}"
         elif (directory / TORCH_FILE).is_file() or (directory / TORCH_INDEX).is_file():
-            files = [directory / TORCH_FILE] if (directory / TORCH_FILE).is_file() else self._shards(TORCH_INDEX)
+            files = (
+                [directory / TORCH_FILE]
+                if (directory / TORCH_FILE).is_file()
+                else self._shards(TORCH_INDEX)
+            )
             self._torch_state, self._mapped, self._unmapped = _load_torch_files(files)
             self.weights_description = ", ".join(str(path) for path in files)
         else:
             others = [name for name in _UNREADABLE if (directory / name).is_file()]
-            found = f" It holds only {', '.join(others)}, which textbones does not read." if others else ""
+            found = (
+                f" It holds only {', '.join(others)}, which textbones does not read."
+                if others
+                else ""
+            )
             raise FileNotFoundError(
                 f"{directory} holds a transformers config but no weights textbones can read: "
                 f"no {SAFETENSORS_FILE}, {SAFETENSORS_INDEX}, {TORCH_FILE} or {TORCH_INDEX}.{found} "
@@ -171,7 +179,9 @@ def _load_torch_files(files: list[pathlib.Path]):
             loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=mapped)
         except Exception as error:  # torch raises many kinds for a damaged pickle
             raise ValueError(_torch_failure(path, error)) from None
-        tensors = isinstance(loaded, dict) and all(isinstance(v, torch.Tensor) for v in loaded.values())
+        tensors = isinstance(loaded, dict) and all(
+            isinstance(v, torch.Tensor) for v in loaded.values()
+        )
         if not tensors:
             raise ValueError(
                 f"{path} holds a {type(loaded).__name__}, not a state dict of tensors "

@@ -61,7 +61,9 @@ def _base_config(family: Family, backbone, architecture: str) -> dict[str, Any]:
 
 
 def _write(folder: pathlib.Path, config: dict[str, Any], tensors: list[tuple]) -> None:
-    replace_file(folder / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    replace_file(folder / "config.json").write_text(
+        json.dumps(config, indent=2) + "\n", encoding="utf-8"
+    )
     write_safetensors(replace_file(folder / SAFETENSORS_FILE), tensors, metadata={"format": "pt"})
 
 
@@ -102,7 +104,9 @@ def save_task(task, preset_dir) -> None:
     elif isinstance(task, TextClassifier):
         config = _base_config(family, backbone, "classifier")
         labels = {str(index): f"LABEL_{index}" for index in range(task.num_classes)}
-        config.update(id2label=labels, label2id={name: int(index) for index, name in labels.items()})
+        config.update(
+            id2label=labels, label2id={name: int(index) for index, name in labels.items()}
+        )
         if family.classifier_dropout_field:
             config[family.classifier_dropout_field] = task.dropout
         activation = keras.activations.serialize(task.activation)
@@ -119,14 +123,18 @@ def save_task(task, preset_dir) -> None:
     with staged_directory(preset_dir, written, whole=True) as staging:
         if task.preprocessor is not None:
             config["pad_token_id"] = int(task.preprocessor.tokenizer.pad_token_id)
-            write_tokenizer_files(task.preprocessor.tokenizer, family, staging, task.preprocessor.sequence_length)
+            write_tokenizer_files(
+                task.preprocessor.tokenizer, family, staging, task.preprocessor.sequence_length
+            )
         _write(staging, config, tensors)
 
 
 def _warn_if_head_differs(task, config: dict[str, Any]) -> None:
     differences = []
     if activation_to_hf(task.head_activation, "The masked-LM head") != config["hidden_act"]:
-        differences.append(f"activation {task.head_activation!r} (encoder: {task.backbone.activation!r})")
+        differences.append(
+            f"activation {task.head_activation!r} (encoder: {task.backbone.activation!r})"
+        )
     if task.head_layer_norm_epsilon != config["layer_norm_eps"]:
         differences.append(
             f"layer norm epsilon {task.head_layer_norm_epsilon:g} (encoder: {config['layer_norm_eps']:g})"

@@ -6,7 +6,11 @@ as DFT matrix products): the same unnormalised 2-D DFT as ``FNetEncoder``.
 """
 
 from textbones.presets.transformers.bert import EMBEDDINGS, MASKED_LM_HEAD
-from textbones.presets.transformers.family import Family, shared_backbone_arguments, shared_config_fields
+from textbones.presets.transformers.family import (
+    Family,
+    shared_backbone_arguments,
+    shared_config_fields,
+)
 from textbones.presets.transformers.weight_rules import DENSE, LAYER_NORM, modules
 
 #: One ``encoder.layer.{i}`` against one ``FNetEncoder``.

@@ -18,7 +18,11 @@ from textbones.presets.transformers.albert import ALBERT
 from textbones.presets.transformers.bert import BERT
 from textbones.presets.transformers.checkpoint import TransformersCheckpoint
 from textbones.presets.transformers.f_net import F_NET
-from textbones.presets.transformers.family import Family, UnsupportedCheckpointError, activation_from_hf
+from textbones.presets.transformers.family import (
+    Family,
+    UnsupportedCheckpointError,
+    activation_from_hf,
+)
 from textbones.presets.transformers.tokenizer_files import (
     default_sequence_length,
     has_tokenizer_files,
@@ -77,7 +81,10 @@ class _Source:
         from textbones.presets.loader import class_named
 
         return class_named(
-            Backbone._registry, self.family.backbone_class, requested_cls, f"the checkpoint at {self.directory}"
+            Backbone._registry,
+            self.family.backbone_class,
+            requested_cls,
+            f"the checkpoint at {self.directory}",
         )
 
     def encoder_prefix(self) -> str:
@@ -179,7 +186,9 @@ class _Source:
 
         klass = self.backbone_class(cls)
         arguments = self.family.backbone_arguments(self.config, str(self.config_path))
-        return _instantiate(klass, {**arguments, **overrides}, f"the checkpoint at {self.directory}")
+        return _instantiate(
+            klass, {**arguments, **overrides}, f"the checkpoint at {self.directory}"
+        )
 
 
 class _TensorReader:
@@ -224,10 +233,14 @@ class _DeferredVariables:
 
         ours = {id(variable) for model in self.models for variable in model.variables}
         pending = global_state.get_global_attribute("uninitialized_variables") or []
-        global_state.set_global_attribute("uninitialized_variables", [v for v in pending if id(v) not in ours])
+        global_state.set_global_attribute(
+            "uninitialized_variables", [v for v in pending if id(v) not in ours]
+        )
 
 
-def load_backbone(cls: type, preset_dir: pathlib.Path, load_weights: bool, overrides: dict[str, Any]):
+def load_backbone(
+    cls: type, preset_dir: pathlib.Path, load_weights: bool, overrides: dict[str, Any]
+):
     """The backbone of the ``transformers`` checkpoint in ``preset_dir``, as ``cls`` or a subclass."""
     with TransformersCheckpoint(preset_dir, load_weights) as checkpoint:
         source = _Source(checkpoint)
@@ -322,7 +335,9 @@ def load_task(cls: type, preset_dir: pathlib.Path, load_weights: bool, kwargs: d
             load_head = trained_classes is not None and kwargs["num_classes"] == trained_classes
             field = family.classifier_dropout_field
             dropout = source.config.get(field) if field else None
-            kwargs.setdefault("dropout", source.config["hidden_dropout_prob"] if dropout is None else dropout)
+            kwargs.setdefault(
+                "dropout", source.config["hidden_dropout_prob"] if dropout is None else dropout
+            )
         if "preprocessor" not in kwargs:
             kwargs["preprocessor"] = _task_preprocessor(klass, preset_dir, routed.preprocessor)
         elif routed.preprocessor:
@@ -351,7 +366,9 @@ def load_task(cls: type, preset_dir: pathlib.Path, load_weights: bool, kwargs: d
         deferred = _DeferredVariables()
         try:
             task = deferred.build(
-                lambda: klass(backbone=source.backbone(klass.backbone_cls, overrides), compile=False, **kwargs)
+                lambda: klass(
+                    backbone=source.backbone(klass.backbone_cls, overrides), compile=False, **kwargs
+                )
             )
             source.load_encoder(task.backbone, warn_without_pooler=not issubclass(klass, MaskedLM))
             if load_head:
@@ -399,10 +416,12 @@ def _task_preprocessor(klass: type, preset_dir: pathlib.Path, overrides: dict[st
     return load_preprocessor(klass.preprocessor_cls, preset_dir, **overrides)
 
 
-def load_tokenizer(cls: type, preset_dir: pathlib.Path, config: dict[str, Any], kwargs: dict[str, Any]):
+def load_tokenizer(
+    cls: type, preset_dir: pathlib.Path, config: dict[str, Any], kwargs: dict[str, Any]
+):
     """The family's textbones tokenizer reproducing the checkpoint's ``transformers`` tokenizer."""
-    from textbones.presets.loader import _instantiate, class_named
     from textbones.preprocessing.tokenizer import Tokenizer
+    from textbones.presets.loader import _instantiate, class_named
 
     family = family_of(config, str(preset_dir / "config.json"))
     source = f"the checkpoint at {preset_dir}"

@@ -137,8 +137,6 @@ def _is_usize(value) -> bool:
     return type(value) is int and 0 <= value <= _USIZE_MAX
 
 
-
-
 def _parse_header(raw: bytes) -> dict:
     try:
         text = raw.decode("utf-8")
@@ -227,7 +225,9 @@ def _header_entries(
         if end - start != bits // 8:
             raise _Invalid(f"the data_offsets of {shown_name(name)} do not fit its shape and dtype")
         if end > data_bytes:
-            raise _Invalid(f"the bytes of {shown_name(name)} are missing: the file ends before them")
+            raise _Invalid(
+                f"the bytes of {shown_name(name)} are missing: the file ends before them"
+            )
         entries[name] = TensorEntry(
             path, _DTYPES.get(dtype), tuple(shape), base + start, base + end, dtype
         )
@@ -315,9 +315,15 @@ def write_safetensors(
     for name, shape, dtype, _ in tensors:
         dtype = np.dtype(dtype)
         if dtype not in _NAMES:
-            raise ValueError(f"Cannot write {name!r} to safetensors: dtype {dtype} has no safetensors name.")
+            raise ValueError(
+                f"Cannot write {name!r} to safetensors: dtype {dtype} has no safetensors name."
+            )
         nbytes = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
-        header[name] = {"dtype": _NAMES[dtype], "shape": list(shape), "data_offsets": [offset, offset + nbytes]}
+        header[name] = {
+            "dtype": _NAMES[dtype],
+            "shape": list(shape),
+            "data_offsets": [offset, offset + nbytes],
+        }
         offset += nbytes
     encoded = json.dumps(header, separators=(",", ":")).encode("utf-8")
     encoded += b" " * (-len(encoded) % 8)  # the data starts 8-byte aligned
@@ -327,7 +333,9 @@ def write_safetensors(
         for name, shape, dtype, produce in tensors:
             array = np.ascontiguousarray(produce(), dtype=np.dtype(dtype).newbyteorder("<"))
             if array.shape != tuple(shape):
-                raise ValueError(f"Tensor {name!r} has shape {array.shape}, announced as {tuple(shape)}.")
+                raise ValueError(
+                    f"Tensor {name!r} has shape {array.shape}, announced as {tuple(shape)}."
+                )
             handle.write(memoryview(array.reshape(-1).view(np.uint8)))
 
 

@@ -17,9 +17,19 @@ TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
 #: The fast-tokenizer file of ``transformers``; KerasHub's tokenizer config has the same name.
 FAST_TOKENIZER_FILE = "tokenizer.json"
 #: Tokenizer files this module writes, removed before writing so no stale one survives.
-TOKENIZER_FILES = (VOCABULARY_FILE, SENTENCE_PIECE_FILE, TOKENIZER_CONFIG_FILE, "special_tokens_map.json")
+TOKENIZER_FILES = (
+    VOCABULARY_FILE,
+    SENTENCE_PIECE_FILE,
+    TOKENIZER_CONFIG_FILE,
+    "special_tokens_map.json",
+)
 
-_WORD_PIECE_SPECIALS = {"cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]", "mask_token": "[MASK]"}
+_WORD_PIECE_SPECIALS = {
+    "cls_token": "[CLS]",
+    "sep_token": "[SEP]",
+    "pad_token": "[PAD]",
+    "mask_token": "[MASK]",
+}
 _SENTENCE_PIECE_SPECIALS = {**_WORD_PIECE_SPECIALS, "pad_token": "<pad>", "unk_token": "<unk>"}
 #: The longest default ``sequence_length`` of a preprocessor built for a checkpoint.
 DEFAULT_SEQUENCE_LENGTH = 512
@@ -36,7 +46,9 @@ def _tokenizer_config(directory: pathlib.Path) -> dict[str, Any]:
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path} is not valid JSON ({error}). Download the checkpoint again.") from None
+        raise ValueError(
+            f"{path} is not valid JSON ({error}). Download the checkpoint again."
+        ) from None
     return config if isinstance(config, dict) else {}
 
 
@@ -45,7 +57,9 @@ def _token(value: Any) -> Any:
     return value.get("content") if isinstance(value, dict) else value
 
 
-def _check_special_tokens(config: dict[str, Any], expected: dict[str, str], path: pathlib.Path) -> None:
+def _check_special_tokens(
+    config: dict[str, Any], expected: dict[str, str], path: pathlib.Path
+) -> None:
     for name, token in expected.items():
         found = _token(config.get(name, token))
         if found != token:
@@ -113,7 +127,9 @@ def default_sequence_length(directory: pathlib.Path, max_position_embeddings: in
     return length
 
 
-def write_tokenizer_files(tokenizer, family: Family, folder: pathlib.Path, model_max_length: int | None = None) -> None:
+def write_tokenizer_files(
+    tokenizer, family: Family, folder: pathlib.Path, model_max_length: int | None = None
+) -> None:
     """Write ``tokenizer``'s vocabulary and ``tokenizer_config.json`` as ``transformers`` reads them.
 
     ``model_max_length``: a preprocessor's ``sequence_length`` (else the tokenizer's, else 512).
@@ -147,4 +163,6 @@ def write_tokenizer_files(tokenizer, family: Family, folder: pathlib.Path, model
             **_SENTENCE_PIECE_SPECIALS,
             "model_max_length": max_length,
         }
-    replace_file(folder / TOKENIZER_CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    replace_file(folder / TOKENIZER_CONFIG_FILE).write_text(
+        json.dumps(config, indent=2) + "\n", encoding="utf-8"
+    )
