@@ -17,7 +17,7 @@ from tests.conftest import TINY_CONFIGS, make_inputs, make_tiny_backbone, to_num
 from tests.helpers.sentence_piece import tiny_proto
 from tests.helpers.transformers_checkpoints import edit_config, read_all, rewrite_weights, shard
 from textbones.models import Backbone, BertBackbone, MaskedLM, Task, TextClassifier
-from textbones.presets.transformers.family import UnsupportedCheckpointError
+from textbones.presets.transformers.mapping import UnsupportedCheckpointError
 from textbones.tokenizers import Tokenizer
 
 BERT_VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "fox", "##es", "."]

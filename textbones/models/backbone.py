@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import keras
 
+from textbones import registry
 from textbones.classproperty import classproperty
 from textbones.models import config_checks
 from textbones.models.input_checks import check_backbone_inputs
@@ -55,7 +56,7 @@ class Backbone(keras.Model):
     #: The keys of the input dict, in the order the model declares its inputs.
     input_names: ClassVar[tuple[str, ...]] = ()
     #: Every concrete backbone class by name, for presets and deserialization.
-    _registry: ClassVar[dict[str, type["Backbone"]]] = {}
+    _registry: ClassVar[Mapping[str, type["Backbone"]]] = registry.classes("backbone")
     #: Constructor arguments KerasHub's class does not have: ``get_config`` writes them
     #: only when they differ from their default, so KerasHub still reads the config.
     _keras_hub_unknown_arguments: ClassVar[tuple[str, ...]] = ()
@@ -63,7 +64,7 @@ class Backbone(keras.Model):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.input_names:
-            Backbone._registry[cls.__name__] = cls
+            registry.register_class("backbone", cls)
             register_keras_hub_aliases(cls)
         if "parameter_parts" in cls.__dict__ and "__init__" in cls.__dict__:
             cls.__init__ = _checking_config_first(cls, cls.__init__)

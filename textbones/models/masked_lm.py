@@ -7,10 +7,12 @@ from typing import Any, ClassVar
 import keras
 import numpy as np
 
+from textbones import registry
 from textbones.layers.activations import get_activation, serialize_activation
 from textbones.layers.masked_lm_head import MaskedLMHead
 from textbones.models.backbone import Backbone
 from textbones.models.task import Task
+from textbones.preprocessing.masked_lm_preprocessor import MaskedLMPreprocessor
 from textbones.preprocessing.preprocessor import Preprocessor
 from textbones.serialization import qualified_name
 
@@ -146,3 +148,13 @@ class MaskedLM(Task):
                 f"{self.backbone.vocabulary_size}). Labels are the original token ids at "
                 "`mask_positions`."
             )
+
+
+registry.register_task_kind(
+    registry.TaskKind(
+        name="masked_lm",
+        task_base=MaskedLM,
+        preprocessor_base=MaskedLMPreprocessor,
+        transformers_suffix="ForMaskedLM",
+    )
+)

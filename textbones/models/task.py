@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import keras
 
+from textbones import registry
 from textbones.classproperty import classproperty
 from textbones.models.backbone import Backbone
 from textbones.models.task_inputs import (
@@ -72,12 +74,12 @@ class Task(TaskInputs, keras.Model):
     backbone_cls: ClassVar[type[Backbone] | None] = None
     #: The preprocessor class ``from_preset`` builds for this task (set by each family).
     preprocessor_cls: ClassVar[type[Preprocessor] | None] = None
-    _registry: ClassVar[dict[str, type[Task]]] = {}
+    _registry: ClassVar[Mapping[str, type[Task]]] = registry.classes("task")
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.backbone_cls is not None:
-            Task._registry[cls.__name__] = cls
+            registry.register_class("task", cls)
         register_keras_hub_aliases(cls)
 
     def __init__(self, *args, compile: bool = True, **kwargs):

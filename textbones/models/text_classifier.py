@@ -7,10 +7,12 @@ from typing import Any, ClassVar
 import keras
 import numpy as np
 
+from textbones import registry
 from textbones.layers.dropout import Dropout
 from textbones.models.backbone import Backbone
 from textbones.models.task import Task
 from textbones.preprocessing.preprocessor import Preprocessor
+from textbones.preprocessing.text_classifier_preprocessor import TextClassifierPreprocessor
 from textbones.serialization import qualified_name
 
 
@@ -211,3 +213,13 @@ def label_kind(loss) -> str | None:
     if name.startswith("categorical_crossentropy"):
         return "categorical"
     return None
+
+
+registry.register_task_kind(
+    registry.TaskKind(
+        name="classifier",
+        task_base=TextClassifier,
+        preprocessor_base=TextClassifierPreprocessor,
+        transformers_suffix="ForSequenceClassification",
+    )
+)

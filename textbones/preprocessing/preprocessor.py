@@ -1,9 +1,11 @@
 """The ``Preprocessor`` base class: a tokenizer plus packing, saved as ``preprocessor.json``."""
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
+from textbones import registry
 from textbones.classproperty import classproperty
 from textbones.preprocessing.multi_segment_packer import MultiSegmentPacker
 from textbones.preprocessing.padding_buckets import bucket_length, trim_columns
@@ -46,11 +48,11 @@ class Preprocessor:
     tokenizer_cls: ClassVar[type[Tokenizer]] = Tokenizer
     #: Whether the model takes a ``padding_mask`` input (FNet does not).
     has_padding_mask: ClassVar[bool] = True
-    _registry: ClassVar[dict[str, type["Preprocessor"]]] = {}
+    _registry: ClassVar[Mapping[str, type["Preprocessor"]]] = registry.classes("preprocessor")
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        Preprocessor._registry[cls.__name__] = cls
+        registry.register_class("preprocessor", cls)
         register_keras_hub_aliases(cls)
 
     def __init__(

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from textbones import registry
 from textbones.classproperty import classproperty
 from textbones.preprocessing.tf_tensors import accepts_tf_tensors
 from textbones.serialization import register_keras_hub_aliases
@@ -89,11 +90,11 @@ class Tokenizer:
     special_token_names: ClassVar[tuple[str, ...]] = ()
     #: File name of the vocabulary inside ``assets/tokenizer/`` of a preset.
     asset_file: ClassVar[str] = ""
-    _registry: ClassVar[dict[str, type["Tokenizer"]]] = {}
+    _registry: ClassVar[Mapping[str, type["Tokenizer"]]] = registry.classes("tokenizer")
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        Tokenizer._registry[cls.__name__] = cls
+        registry.register_class("tokenizer", cls)
         register_keras_hub_aliases(cls)
 
     def __init__(

@@ -6,8 +6,8 @@ of depth through the groups in order, ``num_hidden_layers / num_hidden_groups`` 
 """
 
 from textbones.presets.transformers.bert import EMBEDDINGS
-from textbones.presets.transformers.family import (
-    Family,
+from textbones.presets.transformers.mapping import (
+    TransformersMapping,
     UnsupportedCheckpointError,
     shared_backbone_arguments,
     shared_config_fields,
@@ -96,7 +96,7 @@ def _backbone_rules(backbone):
     return rules
 
 
-ALBERT = Family(
+ALBERT = TransformersMapping(
     model_type="albert",
     backbone_class="AlbertBackbone",
     base_prefix="albert",

@@ -1,7 +1,7 @@
 """BERT: ``transformers``' ``BertModel`` keys and config fields to ``BertBackbone``."""
 
-from textbones.presets.transformers.family import (
-    Family,
+from textbones.presets.transformers.mapping import (
+    TransformersMapping,
     shared_backbone_arguments,
     shared_config_fields,
 )
@@ -81,7 +81,7 @@ def _backbone_rules(backbone):
     return rules
 
 
-BERT = Family(
+BERT = TransformersMapping(
     model_type="bert",
     backbone_class="BertBackbone",
     base_prefix="bert",

@@ -22,8 +22,8 @@ import numpy as np
 from textbones.presets.atomic_directory import replace_file, staged_directory
 from textbones.presets.preset_layout import TRANSFORMERS_MODEL, TRANSFORMERS_TOKENIZER
 from textbones.presets.transformers.checkpoint import SAFETENSORS_FILE
-from textbones.presets.transformers.family import Family, activation_to_hf
 from textbones.presets.transformers.loading import family_of_backbone, family_of_tokenizer
+from textbones.presets.transformers.mapping import TransformersMapping, activation_to_hf
 from textbones.presets.transformers.safetensors_file import write_safetensors
 from textbones.presets.transformers.tokenizer_files import write_tokenizer_files
 from textbones.presets.transformers.weight_rules import Rule
@@ -49,7 +49,7 @@ def _tensors(model, rules: list[Rule], prefix: str) -> list[tuple]:
     return tensors
 
 
-def _base_config(family: Family, backbone, architecture: str) -> dict[str, Any]:
+def _base_config(family: TransformersMapping, backbone, architecture: str) -> dict[str, Any]:
     return {
         "architectures": [family.architectures[architecture]],
         "model_type": family.model_type,

@@ -6,8 +6,8 @@ as DFT matrix products): the same unnormalised 2-D DFT as ``FNetEncoder``.
 """
 
 from textbones.presets.transformers.bert import EMBEDDINGS, MASKED_LM_HEAD
-from textbones.presets.transformers.family import (
-    Family,
+from textbones.presets.transformers.mapping import (
+    TransformersMapping,
     shared_backbone_arguments,
     shared_config_fields,
 )
@@ -46,7 +46,7 @@ def _backbone_rules(backbone):
     return rules
 
 
-F_NET = Family(
+F_NET = TransformersMapping(
     model_type="fnet",
     backbone_class="FNetBackbone",
     base_prefix="fnet",

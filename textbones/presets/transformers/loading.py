@@ -18,8 +18,8 @@ from textbones.presets.transformers.albert import ALBERT
 from textbones.presets.transformers.bert import BERT
 from textbones.presets.transformers.checkpoint import TransformersCheckpoint
 from textbones.presets.transformers.f_net import F_NET
-from textbones.presets.transformers.family import (
-    Family,
+from textbones.presets.transformers.mapping import (
+    TransformersMapping,
     UnsupportedCheckpointError,
     activation_from_hf,
 )
@@ -38,7 +38,7 @@ _ANCHOR = "embeddings.word_embeddings.weight"
 _BUFFERS = ("position_ids", "token_type_ids")
 
 
-def family_of(config: dict[str, Any], source: str) -> Family:
+def family_of(config: dict[str, Any], source: str) -> TransformersMapping:
     """The converter for a ``config.json``'s ``model_type`` (a clear error for others)."""
     model_type = config.get("model_type")
     if model_type not in FAMILIES:
@@ -49,7 +49,7 @@ def family_of(config: dict[str, Any], source: str) -> Family:
     return FAMILIES[model_type]
 
 
-def family_of_backbone(backbone) -> Family:
+def family_of_backbone(backbone) -> TransformersMapping:
     """The converter of a textbones backbone."""
     for family in FAMILIES.values():
         if type(backbone).__name__ == family.backbone_class:
@@ -57,7 +57,7 @@ def family_of_backbone(backbone) -> Family:
     raise ValueError(f"textbones cannot write a {type(backbone).__name__} in transformers format.")
 
 
-def family_of_tokenizer(tokenizer) -> Family:
+def family_of_tokenizer(tokenizer) -> TransformersMapping:
     """The converter of a textbones tokenizer."""
     for family in FAMILIES.values():
         if type(tokenizer).__name__ == family.textbones_tokenizer:

@@ -9,7 +9,7 @@ import warnings
 from typing import Any
 
 from textbones.presets.atomic_directory import replace_file
-from textbones.presets.transformers.family import Family, UnsupportedCheckpointError
+from textbones.presets.transformers.mapping import TransformersMapping, UnsupportedCheckpointError
 
 VOCABULARY_FILE = "vocab.txt"
 SENTENCE_PIECE_FILE = "spiece.model"
@@ -70,7 +70,7 @@ def _check_special_tokens(
             )
 
 
-def tokenizer_arguments(family: Family, directory: pathlib.Path) -> dict[str, Any]:
+def tokenizer_arguments(family: TransformersMapping, directory: pathlib.Path) -> dict[str, Any]:
     """Constructor arguments of the family's textbones tokenizer that reproduce the
     ``transformers`` tokenizer in ``directory`` (its ids on the same text)."""
     config = {**family.tokenizer_defaults, **_tokenizer_config(directory)}
@@ -128,7 +128,10 @@ def default_sequence_length(directory: pathlib.Path, max_position_embeddings: in
 
 
 def write_tokenizer_files(
-    tokenizer, family: Family, folder: pathlib.Path, model_max_length: int | None = None
+    tokenizer,
+    family: TransformersMapping,
+    folder: pathlib.Path,
+    model_max_length: int | None = None,
 ) -> None:
     """Write ``tokenizer``'s vocabulary and ``tokenizer_config.json`` as ``transformers`` reads them.
 

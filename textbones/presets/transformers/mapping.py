@@ -40,7 +40,7 @@ class UnsupportedCheckpointError(ValueError):
 
 
 @dataclasses.dataclass(frozen=True)
-class Family:
+class TransformersMapping:
     """The conversion table of one family.
 
     Attributes:
