@@ -74,6 +74,10 @@ class Family:
         kernel_initializer: ``() -> initializer`` the family's layers start from.
         transformers: the ``transformers`` mapping (``presets.transformers.mapping.
             TransformersMapping``); ``None`` when the family has no ``transformers`` twin.
+        tiny_config: constructor arguments of a tiny backbone of the family (everything
+            but ``vocabulary_size``), which examples, the CLI and family-wide tests build.
+        keras_hub_name: KerasHub's folder name of the family (``keras_hub/src/models/NAME``),
+            for interop; the family's ``name`` unless they differ.
     """
 
     name: str
@@ -85,6 +89,8 @@ class Family:
     presets: Mapping[str, Mapping[str, Any]]
     kernel_initializer: Callable[[], Any]
     transformers: Any = None
+    tiny_config: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    keras_hub_name: str | None = None
 
     def classes(self) -> tuple[type, ...]:
         """Every class of the family: backbone, tokenizer, tasks and preprocessors."""
