@@ -245,30 +245,28 @@ def test_a_tokenizer_with_other_start_and_end_tokens_packs_with_them():
         start_token = "a"
         end_token = "."
 
-    class DotPreprocessor(BertTextClassifierPreprocessor):
-        tokenizer_cls = DotTokenizer
-
     tokenizer = DotTokenizer(vocabulary=VOCABULARY)
     assert (tokenizer.start_token_id, tokenizer.end_token_id) == (11, 10)
     # The family's other special tokens keep their ids.
     assert (tokenizer.cls_token_id, tokenizer.sep_token_id) == (2, 3)
-    x = DotPreprocessor(tokenizer, sequence_length=8)((["the fox"], ["dog"]))
+    x = BertTextClassifierPreprocessor(tokenizer, sequence_length=8)((["the fox"], ["dog"]))
     assert x["token_ids"].tolist() == [[11, 5, 8, 10, 12, 10, 0, 0]]
 
 
 def test_a_tokenizer_without_start_or_end_token_is_refused_by_the_packer():
     from textbones.tokenizers import WordPieceTokenizer
 
-    class PlainPreprocessor(TextClassifierPreprocessor):
-        tokenizer_cls = WordPieceTokenizer
-
     tokenizer = WordPieceTokenizer(VOCABULARY)
     assert tokenizer.start_token_id is None and tokenizer.end_token_id is None
+    # Swapped in after construction, which checks the tokenizer's class (no subclass of a
+    # preprocessor here: it would join the registry the preset loader searches).
+    preprocessor = BertTextClassifierPreprocessor(bert_tokenizer(), sequence_length=8)
+    preprocessor.tokenizer = tokenizer
     with pytest.raises(ValueError) as error:
-        PlainPreprocessor(tokenizer, sequence_length=8)("the fox")
+        preprocessor("the fox")
     assert str(error.value) == (
-        "PlainPreprocessor packs rows as `start a end (b end)`, but its WordPieceTokenizer has "
-        "no start_token. Use the tokenizer of the preprocessor's family."
+        "BertTextClassifierPreprocessor packs rows as `start a end (b end)`, but its "
+        "WordPieceTokenizer has no start_token. Use the tokenizer of the preprocessor's family."
     )
 
 
