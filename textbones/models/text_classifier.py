@@ -41,7 +41,7 @@ class TextClassifier(Task):
         num_classes: number of classes.
         preprocessor: a ``TextClassifierPreprocessor`` of the family, or ``None``.
         activation: activation of the output layer; ``None`` gives logits.
-        dropout: dropout rate on the pooled output during training.
+        dropout: dropout rate on the pooled features during training.
         **kwargs: ``name``, ``compile`` and other ``keras.Model`` arguments.
 
     Example:
