@@ -84,8 +84,15 @@ def make(library, family: str, proto: bytes):
         tokenizer = tokenizer_class(vocabulary=VOCABULARY)
     else:
         tokenizer = tokenizer_class(proto=proto)
+    # One layer (one group, one inner repetition for ALBERT): every step JAX compiles here
+    # is of one block, as in the smallest models this script was written with.
     config = {
         **spec.tiny_config,
+        **{
+            key: 1
+            for key in ("num_layers", "num_groups", "num_inner_repetitions")
+            if key in spec.tiny_config
+        },
         "vocabulary_size": tokenizer.vocabulary_size(),
         "max_sequence_length": 16,
     }
