@@ -1,5 +1,8 @@
 """The code examples of the user's reference pages (backbones, AlbertMaskedLM) run against textbones.
 
+They run as written, for the families the pages name, and with the page's class names
+replaced by every registered family's (see the end of this module).
+
 The pages live in ``../shared/spec/seeds`` beside the repository. Examples that need a
 built-in preset's weights are run twice: offline as written (they must fail with the
 clear download error), and with a locally built preset substituted for the name.
@@ -15,6 +18,7 @@ import pytest
 
 import textbones
 from tests.conftest import perturb_weights, to_numpy
+from tests.helpers import families
 from tests.helpers.sentence_piece import tiny_proto
 from textbones.presets.handles import PresetDownloadError
 
@@ -328,3 +332,105 @@ def test_task_from_preset_examples(tmp_path):
     assert to_numpy(
         model.predict(["The quick brown fox jumped.", "I forgot my homework."], verbose=0)
     ).shape == (2, 2)
+
+
+# The pages' examples for every registered family ------------------------------------------
+# The same code as the pages, with the page's class names replaced by the family's and the
+# built-in preset by a tiny local one of that family, so that a new family is run as a user
+# of the pages would run it, just by registering.
+
+
+def family_preset(family, folder: pathlib.Path, task_kind: str | None = None) -> pathlib.Path:
+    """A tiny preset of ``family``: its backbone and tokenizer, and with ``task_kind`` that
+    task too (a preprocessor that masks half the tokens, for a masked LM)."""
+    keras.utils.set_random_seed(0)
+    tokenizer = families.tiny_tokenizer(family)
+    backbone = families.tiny_backbone(
+        family, vocabulary_size=tokenizer.vocabulary_size(), max_sequence_length=32
+    )
+    if task_kind is None:
+        backbone.save_to_preset(folder)
+        tokenizer.save_to_preset(folder)
+        return folder
+    masking = dict(mask_selection_rate=0.5, mask_selection_length=8)
+    preprocessor = family.preprocessors[task_kind](
+        tokenizer, sequence_length=32, **(masking if task_kind == "masked_lm" else {})
+    )
+    extra = {"num_classes": 2} if task_kind == "classifier" else {}
+    family.tasks[task_kind](backbone, preprocessor=preprocessor, **extra).save_to_preset(folder)
+    return folder
+
+
+def for_family(code: str, family, preset: pathlib.Path, page_preset: str, page_prefix: str) -> str:
+    """Page code with the page family's class names (``page_prefix``) replaced by
+    ``family``'s and the page's preset name by ``preset``."""
+    code = code.replace(f'"{page_preset}"', repr(str(preset)))
+    return code.replace(f"models.{page_prefix}", f"models.{family.display_name}")
+
+
+@pytest.mark.parametrize("family", families.family_params())
+def test_backbone_page_example_for_every_family(family, tmp_path):
+    data, pretrained, _ = example_block(page("000_bbb90a097a98666b.txt"))
+    preset = family_preset(family, tmp_path / family.name)
+    namespace = run(data)
+    # The page's batch, with the inputs the family's backbone takes.
+    namespace["input_data"] = {
+        name: value
+        for name, value in namespace["input_data"].items()
+        if name in family.backbone.input_names
+    }
+    code = for_family(pretrained, family, preset, "bert_base_en_uncased", "Bert")
+    assert f"models.{family.backbone.__name__}.from_preset(" in code
+    namespace = run(code + "\nout = model(input_data)", namespace)
+    assert type(namespace["model"]) is family.backbone
+    expected = family.backbone.from_preset(preset)(namespace["input_data"])
+    out, expected = families.outputs_by_name(namespace["out"]), families.outputs_by_name(expected)
+    assert sorted(out) == sorted(expected) and "sequence_output" in out
+    assert tuple(out["sequence_output"].shape) == (1, 12, family.tiny_config["hidden_dim"])
+    for name in out:
+        np.testing.assert_array_equal(to_numpy(out[name]), to_numpy(expected[name]))
+
+
+@pytest.mark.parametrize("family", families.family_params())
+def test_masked_lm_page_examples_for_every_family(family, tmp_path):
+    """The masked-LM page's raw-string example (fit, re-compile, freeze the backbone, fit
+    again) and its preprocessed one, with the family's masked LM."""
+    preset = family_preset(family, tmp_path / family.name, "masked_lm")
+    examples = albert_page_examples()
+    code = for_family(examples["raw"], family, preset, "albert_base_en_uncased", "Albert")
+    assert f"models.{family.tasks['masked_lm'].__name__}.from_preset(" in code
+    namespace = run_page(code)
+    masked_lm = namespace["masked_lm"]
+    assert type(masked_lm) is family.tasks["masked_lm"]
+    assert type(masked_lm.preprocessor) is family.preprocessors["masked_lm"]
+    assert masked_lm.jit_compile is True
+    assert masked_lm.backbone.trainable is False and not masked_lm.backbone.trainable_weights
+
+    code = for_family(examples["preprocessed"], family, preset, "albert_base_en_uncased", "Albert")
+    code = code.replace(
+        "masked_lm.fit(x=features, y=labels", "history = masked_lm.fit(x=features, y=labels"
+    )
+    # The page's batch, with the inputs the family's backbone takes.
+    inputs = (*family.backbone.input_names, "mask_positions")
+    code = code.replace(
+        "# Labels are the original masked values.",
+        f"features = {{k: v for k, v in features.items() if k in {inputs!r}}}",
+    )
+    namespace = run_page(code + "\nlogits = masked_lm.predict(features, verbose=0)")
+    assert namespace["masked_lm"].preprocessor is None
+    assert np.isfinite(namespace["history"].history["loss"]).all()
+    vocabulary_size = namespace["masked_lm"].backbone.vocabulary_size
+    assert to_numpy(namespace["logits"]).shape == (2, 2, vocabulary_size)
+
+
+@pytest.mark.parametrize("family", families.family_params())
+def test_task_from_preset_example_for_every_family(family, tmp_path):
+    """The page's ``TextClassifier.from_preset(..., num_classes=2)`` on a tiny preset of the
+    family (backbone and tokenizer) builds the family's classifier, which reads raw text."""
+    _, bert = albert_page_examples()["from_preset"].split("# Load a Bert classification task.")
+    preset = family_preset(family, tmp_path / family.name)
+    model = run_page(bert.replace('"bert_base_en"', repr(str(preset))))["model"]
+    assert type(model) is family.tasks["classifier"] and model.num_classes == 2
+    assert type(model.preprocessor) is family.preprocessors["classifier"]
+    texts = ["The quick brown fox jumped.", "I forgot my homework."]
+    assert to_numpy(model.predict(texts, verbose=0)).shape == (2, 2)

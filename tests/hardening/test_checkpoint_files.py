@@ -18,6 +18,7 @@ import pytest
 import textbones
 from tests.conftest import TINY_CONFIGS, backbone_class, make_tiny_backbone, to_numpy
 from tests.hardening.safetensors_cases import CASES
+from tests.helpers import families
 from tests.helpers.reference_env import reference_python
 from tests.helpers.transformers_checkpoints import shard
 from textbones.presets.transformers.checkpoint import TransformersCheckpoint
@@ -370,7 +371,7 @@ def test_pytorch_bin_errors_say_what_is_wrong_without_echoing_it(hf_checkpoint, 
 # -- 6. Keras weights files stream into the variables, bit for bit as Keras loads them ---------
 
 
-@pytest.mark.parametrize("family", ["bert", "albert", "f_net"])
+@pytest.mark.parametrize("family", families.family_names())
 def test_streamed_backbone_equals_keras_load_weights(tmp_path, family):
     model = make_tiny_backbone(family, seed=3)
     model.save_to_preset(tmp_path / "p")
@@ -390,14 +391,10 @@ def test_streamed_backbone_equals_keras_load_weights(tmp_path, family):
         np.testing.assert_array_equal(to_numpy(a).view("uint16"), to_numpy(b).view("uint16"))
 
 
-@pytest.mark.parametrize("family", ["bert", "albert", "f_net"])
+@pytest.mark.parametrize("family", families.family_names())
 def test_streamed_task_head_equals_keras_load_weights_with_objects_to_skip(tmp_path, family):
     backbone = make_tiny_backbone(family, seed=5)
-    classes = {
-        "bert": textbones.models.BertTextClassifier,
-        "albert": textbones.models.AlbertTextClassifier,
-        "f_net": textbones.models.FNetTextClassifier,
-    }
+    classes = {name: families.family(name).tasks["classifier"] for name in families.family_names()}
     task = classes[family](backbone, num_classes=3, preprocessor=None)
     for variable in task.weights:
         variable.assign(np.random.default_rng(1).normal(size=variable.shape).astype(variable.dtype))

@@ -94,4 +94,16 @@ def f_net_forward(backbone, inputs):
     return {"sequence_output": x, "pooled_output": pool(backbone, x)}
 
 
-FORWARD = {"bert": bert_forward, "albert": albert_forward, "f_net": f_net_forward}
+class _Forwards(dict):
+    """The forward pass of each family by name; a family without one is named in the error."""
+
+    def __missing__(self, name):
+        raise KeyError(
+            f"tests/helpers/numpy_reference.py has no NumPy forward pass of the {name!r} "
+            "family: write one from its paper's equations (each family's math is its own)."
+        )
+
+
+#: The independent forward pass of each family, by family name: one entry per family, since
+#: each is written from that family's paper.
+FORWARD = _Forwards(bert=bert_forward, albert=albert_forward, f_net=f_net_forward)

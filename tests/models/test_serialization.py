@@ -20,7 +20,7 @@ import pytest
 
 from tests.conftest import TINY_CONFIGS, perturb_weights
 from tests.helpers.sentence_piece import tiny_proto
-from textbones import serialization
+from textbones import registry, serialization
 from textbones.models import Backbone, BertTextClassifier, MaskedLM, TextClassifier
 from textbones.models.task import Task
 from textbones.preprocessing.word_piece_tokenizer import WordPieceTokenizer
@@ -33,9 +33,8 @@ TASK_CLASSES = sorted(Task._registry.values(), key=lambda klass: klass.__name__)
 
 
 def family_of(task_class) -> str:
-    return {"BertBackbone": "bert", "AlbertBackbone": "albert", "FNetBackbone": "f_net"}[
-        task_class.backbone_cls.__name__
-    ]
+    """The name of the registered family ``task_class`` belongs to."""
+    return registry.family_of(task_class).name
 
 
 def make_task(task_class, dropout: float = 0.1, seed: int = 0):

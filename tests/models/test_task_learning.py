@@ -14,8 +14,10 @@ model never saw:
   is the set. The sentence-pair variant puts the topic word in one segment of two, and the
   label says which segment, so the model must read the segment ids.
 
-The main suite (JAX) runs the full version; ``.ci/run`` also runs ``tests/models`` on the
-torch and tensorflow backends, where the masked LM, the slowest, trains for fewer steps
+They run for every registered family whose tokenizer is a WordPiece one (a word list is a
+WordPiece vocabulary; BERT's, ...), the sentence-pair one for those whose backbone reads
+segment ids. The main suite (JAX) runs the full version; ``.ci/run`` also runs
+``tests/models`` on the torch and tensorflow backends, where the masked LM, the slowest, trains for fewer steps
 (120 instead of 200), with the same thresholds. The classifiers train as long everywhere
 (80 and 100 steps: cheap). The accuracies reached are printed (``-s``).
 """
@@ -28,12 +30,14 @@ import keras
 import numpy as np
 import pytest
 
-import textbones
 from tests.conftest import to_numpy
+from tests.helpers import families
 
 #: The JAX main suite trains longer; the torch and tensorflow runs are kept short.
 FULL = keras.config.backend() == "jax"
 RESERVED = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+#: The families whose tokenizer takes a word list as its vocabulary.
+WORD_PIECE_FAMILIES = families.family_params(families.uses_word_piece)
 
 
 @pytest.fixture(autouse=True)
@@ -53,29 +57,37 @@ def one_torch_thread():
         torch.set_num_threads(threads)
 
 
-def word_list_tokenizer(corpus: list[str], words: set[str]) -> textbones.models.BertTokenizer:
-    """A ``BertTokenizer`` whose vocabulary is the words of ``corpus`` (each of ``words`` one token).
+def word_list_tokenizer(corpus: list[str], words: set[str], family=None):
+    """A tokenizer of ``family`` (BERT's by default) whose vocabulary is the words of
+    ``corpus`` (each of ``words`` one token).
 
     A word list rather than a trained vocabulary: each of ``words`` must be one token, so
     that what the tests teach is a word, not a piece.
     """
     vocabulary = RESERVED + sorted({word for text in corpus for word in text.lower().split()})
-    tokenizer = textbones.models.BertTokenizer(vocabulary=vocabulary, lowercase=True)
+    family = family or families.family("bert")
+    tokenizer = families.tiny_tokenizer(family, vocabulary=vocabulary, lowercase=True)
     assert words <= set(vocabulary), f"not in the corpus: {sorted(words - set(vocabulary))}"
     return tokenizer
 
 
 def tiny_bert(
-    vocabulary_size: int, num_layers: int, hidden_dim: int, dropout: float = 0.0
-) -> textbones.models.BertBackbone:
-    return textbones.models.BertBackbone(
-        vocabulary_size=vocabulary_size,
-        num_layers=num_layers,
-        num_heads=4,
-        hidden_dim=hidden_dim,
-        intermediate_dim=2 * hidden_dim,
-        dropout=dropout,
-        max_sequence_length=16,
+    vocabulary_size: int, num_layers: int, hidden_dim: int, dropout: float = 0.0, family=None
+) -> keras.Model:
+    """A small backbone of ``family`` (BERT's by default): 4 heads where it has heads."""
+    family = family or families.family("bert")
+    heads = {"num_heads": 4} if "num_heads" in family.tiny_config else {}
+    return family.backbone(
+        **families.tiny_config(
+            family,
+            vocabulary_size=vocabulary_size,
+            num_layers=num_layers,
+            **heads,
+            hidden_dim=hidden_dim,
+            intermediate_dim=2 * hidden_dim,
+            dropout=dropout,
+            max_sequence_length=16,
+        )
     )
 
 
@@ -115,7 +127,8 @@ def masked_token_accuracy(masked_lm, texts: list[str], preprocessor) -> float:
     return float(correct.sum() / to_numpy(weights).sum())
 
 
-def test_masked_lm_learns_words_from_their_neighbours():
+@pytest.mark.parametrize("family", WORD_PIECE_FAMILIES)
+def test_masked_lm_learns_words_from_their_neighbours(family):
     keras.utils.set_random_seed(0)
     train, held_out = phrase_corpus()
     # 20 steps an epoch. (Wider models find the rule in fewer steps: at width 64 the
@@ -123,13 +136,14 @@ def test_masked_lm_learns_words_from_their_neighbours():
     copies, epochs = 8, (10 if FULL else 6)
     train = train * copies
     tokenizer = word_list_tokenizer(
-        train, set(ADJECTIVES + NOUNS + VERBS + ADVERBS + ["the", "and"])
+        train, set(ADJECTIVES + NOUNS + VERBS + ADVERBS + ["the", "and"]), family
     )
-    preprocessor = textbones.models.BertMaskedLMPreprocessor(
+    preprocessor_class = family.preprocessors["masked_lm"]
+    preprocessor = preprocessor_class(
         tokenizer, sequence_length=16, mask_selection_rate=0.25, mask_selection_length=6
     )
-    masked_lm = textbones.models.BertMaskedLM(
-        tiny_bert(tokenizer.vocabulary_size(), num_layers=2, hidden_dim=192),
+    masked_lm = family.tasks["masked_lm"](
+        tiny_bert(tokenizer.vocabulary_size(), num_layers=2, hidden_dim=192, family=family),
         preprocessor=preprocessor,
     )
     batch_size = 32
@@ -142,7 +156,7 @@ def test_masked_lm_learns_words_from_their_neighbours():
     # Held-out sentences, masked afresh (80% [MASK], 10% random, 10% kept) by the pipeline.
     evaluated = masked_lm.evaluate(held_out * 20, batch_size=200, verbose=0, return_dict=True)
     # The same sentences with every selected token replaced by [MASK], scored by hand.
-    only_mask = textbones.models.BertMaskedLMPreprocessor(
+    only_mask = preprocessor_class(
         tokenizer,
         sequence_length=16,
         mask_selection_rate=0.25,
@@ -152,7 +166,8 @@ def test_masked_lm_learns_words_from_their_neighbours():
     )
     by_hand = masked_token_accuracy(masked_lm, held_out * 20, only_mask)
     print(
-        f"\n[{keras.config.backend()}] BertMaskedLM, {steps} steps: loss {losses[0]:.2f} -> {losses[-1]:.2f}; "
+        f"\n[{keras.config.backend()}] {type(masked_lm).__name__}, {steps} steps: "
+        f"loss {losses[0]:.2f} -> {losses[-1]:.2f}; "
         f"held-out masked-token accuracy {evaluated['sparse_categorical_accuracy']:.3f} (evaluate), "
         f"{by_hand:.3f} (all [MASK], argmax)"
     )
@@ -187,15 +202,17 @@ def unseen(texts: list[str], labels: np.ndarray, train: list[str]) -> tuple[list
     return [text for text, kept in zip(texts, keep) if kept], labels[keep]
 
 
-def classifier_tokenizer() -> textbones.models.BertTokenizer:
+def classifier_tokenizer(family):
     texts, _ = topic_sentences(random.Random(1), 200)
-    return word_list_tokenizer(texts, set(FILLER + TOPIC_A + TOPIC_B))
+    return word_list_tokenizer(texts, set(FILLER + TOPIC_A + TOPIC_B), family)
 
 
-def fit_classifier(x, y, tokenizer, epochs: int) -> textbones.models.BertTextClassifier:
-    preprocessor = textbones.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=16)
-    classifier = textbones.models.BertTextClassifier(
-        tiny_bert(tokenizer.vocabulary_size(), num_layers=1, hidden_dim=64, dropout=0.1),
+def fit_classifier(x, y, tokenizer, epochs: int, family):
+    preprocessor = family.preprocessors["classifier"](tokenizer, sequence_length=16)
+    classifier = family.tasks["classifier"](
+        tiny_bert(
+            tokenizer.vocabulary_size(), num_layers=1, hidden_dim=64, dropout=0.1, family=family
+        ),
         num_classes=2,
         preprocessor=preprocessor,
     )
@@ -205,13 +222,14 @@ def fit_classifier(x, y, tokenizer, epochs: int) -> textbones.models.BertTextCla
     return classifier
 
 
-def test_text_classifier_learns_topic_words():
+@pytest.mark.parametrize("family", WORD_PIECE_FAMILIES)
+def test_text_classifier_learns_topic_words(family):
     keras.utils.set_random_seed(0)
-    tokenizer = classifier_tokenizer()
+    tokenizer = classifier_tokenizer(family)
     train, train_labels = topic_sentences(random.Random(2), 320)
     held_out, held_out_labels = unseen(*topic_sentences(random.Random(3), 200), train)
 
-    classifier = fit_classifier(train, train_labels, tokenizer, epochs=8)
+    classifier = fit_classifier(train, train_labels, tokenizer, epochs=8, family=family)
 
     # One batch each: a single compiled step.
     predicted = to_numpy(classifier.predict(held_out, batch_size=256, verbose=0)).argmax(-1)
@@ -220,7 +238,8 @@ def test_text_classifier_learns_topic_words():
         held_out, held_out_labels, batch_size=256, verbose=0, return_dict=True
     )
     print(
-        f"\n[{keras.config.backend()}] BertTextClassifier: held-out accuracy {accuracy:.3f} (predict), "
+        f"\n[{keras.config.backend()}] {type(classifier).__name__}: "
+        f"held-out accuracy {accuracy:.3f} (predict), "
         f"{evaluated['sparse_categorical_accuracy']:.3f} (evaluate)"
     )
     assert accuracy >= 0.95
@@ -240,9 +259,13 @@ def topic_pairs(rng: random.Random, count: int) -> tuple[tuple[list[str], list[s
     return (firsts, seconds), np.array(labels)
 
 
-def test_text_classifier_learns_which_segment_of_a_pair_holds_the_topic_word():
+@pytest.mark.parametrize(
+    "family",
+    families.family_params(lambda f: families.uses_word_piece(f) and families.has_segment_ids(f)),
+)
+def test_text_classifier_learns_which_segment_of_a_pair_holds_the_topic_word(family):
     keras.utils.set_random_seed(0)
-    tokenizer = classifier_tokenizer()
+    tokenizer = classifier_tokenizer(family)
     train, train_labels = topic_pairs(random.Random(4), 320)
     held_out, held_out_labels = topic_pairs(random.Random(5), 200)
     seen = set(zip(*train))
@@ -250,11 +273,12 @@ def test_text_classifier_learns_which_segment_of_a_pair_holds_the_topic_word():
     held_out = tuple([text for text, kept in zip(column, keep) if kept] for column in held_out)
     held_out_labels = held_out_labels[keep]
 
-    classifier = fit_classifier(train, train_labels, tokenizer, epochs=10)
+    classifier = fit_classifier(train, train_labels, tokenizer, epochs=10, family=family)
 
     predicted = to_numpy(classifier.predict(held_out, batch_size=256, verbose=0)).argmax(-1)
     accuracy = float((predicted == held_out_labels).mean())
     print(
-        f"\n[{keras.config.backend()}] BertTextClassifier on pairs: held-out accuracy {accuracy:.3f}"
+        f"\n[{keras.config.backend()}] {type(classifier).__name__} on pairs: "
+        f"held-out accuracy {accuracy:.3f}"
     )
     assert accuracy >= 0.95

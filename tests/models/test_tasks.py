@@ -28,26 +28,8 @@ from tests.conftest import (
     perturb_weights,
     to_numpy,
 )
-from tests.helpers.sentence_piece import tiny_proto
-from textbones.models import (
-    AlbertMaskedLM,
-    AlbertMaskedLMPreprocessor,
-    AlbertTextClassifier,
-    AlbertTextClassifierPreprocessor,
-    AlbertTokenizer,
-    BertMaskedLM,
-    BertMaskedLMPreprocessor,
-    BertTextClassifier,
-    BertTextClassifierPreprocessor,
-    BertTokenizer,
-    FNetMaskedLM,
-    FNetMaskedLMPreprocessor,
-    FNetTextClassifier,
-    FNetTextClassifierPreprocessor,
-    FNetTokenizer,
-    MaskedLM,
-    TextClassifier,
-)
+from tests.helpers import families
+from textbones.models import MaskedLM, TextClassifier
 from textbones.preprocessing.padding_buckets import bucket_length
 from textbones.preprocessing.text_batches import TextBatches
 from textbones.serialization import qualified_name
@@ -100,32 +82,21 @@ UNEVEN_TEXTS = [
     "the lazy cat sat on the mat",
 ]
 
+# (tokenizer, classifier, masked LM, classifier preprocessor, masked LM preprocessor) of
+# every registered family, by name.
 FAMILY_CLASSES = {
-    "bert": (
-        BertTokenizer,
-        BertTextClassifier,
-        BertMaskedLM,
-        BertTextClassifierPreprocessor,
-        BertMaskedLMPreprocessor,
-    ),
-    "albert": (
-        AlbertTokenizer,
-        AlbertTextClassifier,
-        AlbertMaskedLM,
-        AlbertTextClassifierPreprocessor,
-        AlbertMaskedLMPreprocessor,
-    ),
-    "f_net": (
-        FNetTokenizer,
-        FNetTextClassifier,
-        FNetMaskedLM,
-        FNetTextClassifierPreprocessor,
-        FNetMaskedLMPreprocessor,
-    ),
+    family.name: (
+        family.tokenizer,
+        family.tasks["classifier"],
+        family.tasks["masked_lm"],
+        family.preprocessors["classifier"],
+        family.preprocessors["masked_lm"],
+    )
+    for family in families.families()
 }
 # A task class of another family, for each family.
-OTHER_FAMILY = {"bert": "albert", "albert": "f_net", "f_net": "bert"}
-BACKBONE_NAMES = {"bert": "BertBackbone", "albert": "AlbertBackbone", "f_net": "FNetBackbone"}
+OTHER_FAMILY = {family.name: families.other_family(family).name for family in families.families()}
+BACKBONE_NAMES = {family.name: family.backbone.__name__ for family in families.families()}
 # Whether a batch may be padded only to a bucket of its longest row: not on TensorFlow,
 # where Keras feeds every batch through tf.data with one shape.
 DYNAMIC_WIDTHS = keras.backend.backend() != "tensorflow"
@@ -134,19 +105,21 @@ KERAS_INTERNAL_WARNING = "__array__ implementation doesn't accept a copy keyword
 
 
 def make_tokenizer(family: str):
-    if family == "bert":
-        return BertTokenizer(vocabulary=BERT_VOCABULARY, lowercase=True)
-    return FAMILY_CLASSES[family][0](proto=tiny_proto("albert"))
+    family = families.family(family)
+    if families.uses_word_piece(family):
+        return families.tiny_tokenizer(family, vocabulary=BERT_VOCABULARY, lowercase=True)
+    return families.tiny_tokenizer(family)
 
 
 def make_backbone(family: str, tokenizer, seed: int = 0):
     # One layer: each train, test and predict step is compiled by JAX, and smaller graphs
     # compile faster.
-    layers = (
-        {"num_layers": 1, "num_groups": 1, "num_inner_repetitions": 1}
-        if family == "albert"
-        else {"num_layers": 1}
-    )
+    # (ALBERT's groups and inner repetitions count layers too.)
+    layers = {
+        key: 1
+        for key in ("num_layers", "num_groups", "num_inner_repetitions")
+        if key == "num_layers" or key in TINY_CONFIGS[family]
+    }
     return make_tiny_backbone(
         family,
         seed=seed,
@@ -158,7 +131,9 @@ def make_backbone(family: str, tokenizer, seed: int = 0):
 
 def short_width(kit) -> int:
     """The width of a batch of ``TEXTS`` (or ``PAIRS``) as ``fit`` and ``predict`` pad it."""
-    return 16 if DYNAMIC_WIDTHS and kit.family != "f_net" else SEQUENCE_LENGTH
+    # A backbone without a padding mask (FNet's) always gets the full sequence length.
+    padded = families.has_padding_mask(families.family(kit.family))
+    return 16 if DYNAMIC_WIDTHS and padded else SEQUENCE_LENGTH
 
 
 def classifier_preprocessor(kit):
@@ -171,7 +146,7 @@ def masked_lm_preprocessor(kit):
     )
 
 
-@pytest.fixture(scope="module", params=["bert", "albert", "f_net"])
+@pytest.fixture(scope="module", params=families.family_names())
 def family(request) -> str:
     return request.param
 
@@ -291,8 +266,11 @@ def test_masked_lm_predicts_raw_strings_with_every_mask_slot(kit):
     masked_lm = kit.masked_lm
     assert masked_lm.backbone is kit.backbone
     assert type(masked_lm.preprocessor) is FAMILY_CLASSES[kit.family][4]
-    expected_inputs = {"token_ids", "segment_ids", "mask_positions"} | (
-        {"padding_mask"} if kit.family != "f_net" else set()
+    family = families.family(kit.family)
+    expected_inputs = (
+        {"token_ids", "mask_positions"}
+        | ({"segment_ids"} if families.has_segment_ids(family) else set())
+        | ({"padding_mask"} if families.has_padding_mask(family) else set())
     )
     assert set(masked_lm.input) == expected_inputs
 
@@ -572,7 +550,8 @@ def test_task_preset_files_hold_only_the_head(kit, saved):
     with h5py.File(saved.masked_lm / "task.weights.h5", "r") as file:
         assert file["layers/masked_lm_head/vars/0"].shape == (vocabulary_size,)
         # The head projects to the token embedding's width (8 for ALBERT's factorised one).
-        width = 8 if kit.family == "albert" else 16
+        config = TINY_CONFIGS[kit.family]
+        width = config.get("embedding_dim", config["hidden_dim"])
         assert file["layers/masked_lm_head/_intermediate_dense/vars/0"].shape == (16, width)
     expected = {
         "config.json",
@@ -809,8 +788,9 @@ def test_preprocessed_inputs_must_be_complete(kit):
     ):
         kit.masked_lm.predict(inputs, verbose=0)
     incomplete = dict(kit.classifier.preprocessor(TEXTS[:2]))
-    del incomplete["segment_ids"]
-    with pytest.raises(ValueError, match="'segment_ids' is missing"):
+    missing = "segment_ids" if "segment_ids" in incomplete else "padding_mask"
+    del incomplete[missing]
+    with pytest.raises(ValueError, match=f"'{missing}' is missing"):
         kit.classifier.fit(incomplete, np.array([0, 1]), verbose=0)
 
 
@@ -818,7 +798,8 @@ def test_preprocessed_inputs_must_be_complete(kit):
 def small_backbone(family: str):
     """An untrained backbone of ``family``, built once per session."""
     return backbone_class(family)(
-        **{**TINY_CONFIGS[family], "num_layers": 1 if family != "albert" else 2}
+        # As few layers as the config allows (ALBERT's groups need one each).
+        **{**TINY_CONFIGS[family], "num_layers": TINY_CONFIGS[family].get("num_groups", 1)}
     )
 
 
@@ -868,7 +849,7 @@ def test_constructor_arguments_are_checked(kit):
 # Dynamic padding and batch shapes ------------------------------------------------------
 
 
-@pytest.mark.parametrize("family", ["bert", "albert"], indirect=True)
+@pytest.mark.parametrize("family", families.family_names(families.has_padding_mask), indirect=True)
 def test_dynamic_padding_gives_the_same_predictions_in_the_callers_order(kit):
     classifier = kit.classifier
     preprocessor = classifier.preprocessor
@@ -897,15 +878,18 @@ def test_dynamic_padding_gives_the_same_predictions_in_the_callers_order(kit):
         assert width >= real_lengths.max()
         if DYNAMIC_WIDTHS:
             assert width == bucket_length(int(real_lengths.max()), SEQUENCE_LENGTH)
-        assert (
-            inputs["segment_ids"].shape == inputs["padding_mask"].shape == inputs["token_ids"].shape
-        )
+        assert {value.shape for value in inputs.values()} == {inputs["token_ids"].shape}
+        assert set(inputs) == set(kit.backbone.input_names)
 
     one_by_one = np.concatenate([classifier.predict([text], verbose=0) for text in UNEVEN_TEXTS])
     np.testing.assert_allclose(dynamic, one_by_one, atol=1e-5)
 
 
-@pytest.mark.parametrize("family", ["f_net"], indirect=True)
+@pytest.mark.parametrize(
+    "family",
+    families.family_names(lambda family: not families.has_padding_mask(family)),
+    indirect=True,
+)
 def test_f_net_always_packs_to_the_sequence_length(kit):
     assert kit.classifier.dynamic_padding is True
     with recorded_batches(kit.classifier.preprocessor) as batches:
@@ -919,7 +903,9 @@ def test_f_net_always_packs_to_the_sequence_length(kit):
     assert len(batches) >= 3 + len(UNEVEN_TEXTS) + 1
     for batch in batches:
         inputs = inputs_of(batch)
-        assert set(inputs) == {"token_ids", "segment_ids"}
+        assert set(inputs) == {"token_ids"} | (
+            {"segment_ids"} if families.has_segment_ids(families.family(kit.family)) else set()
+        )
         assert inputs["token_ids"].shape[1] == SEQUENCE_LENGTH
 
 
@@ -1139,12 +1125,14 @@ def test_fit_and_predict_sentence_pairs(kit):
     np.testing.assert_array_equal(y, LABELS[:4])
     # [CLS] first [SEP] second [SEP], the second segment (and its [SEP]) marked 1.
     width = x["token_ids"].shape[1]
+    segments = families.has_segment_ids(families.family(kit.family))
     for row in range(4):
         a, b = len(kit.tokenizer.tokenize(first[row])), len(kit.tokenizer.tokenize(second[row]))
         expected = [0] * (a + 2) + [1] * (b + 1)
-        np.testing.assert_array_equal(
-            x["segment_ids"][row], expected + [0] * (width - len(expected))
-        )
+        if segments:
+            np.testing.assert_array_equal(
+                x["segment_ids"][row], expected + [0] * (width - len(expected))
+            )
         assert x["token_ids"][row, 0] == kit.tokenizer.cls_token_id
         assert (
             x["token_ids"][row, a + 1]

@@ -3,8 +3,8 @@
 Run this ONLY with the reference interpreter (``.venv-ref/bin/python``): it imports
 ``keras_hub``, which the main test environment does not have. The main suite never
 imports it: its name does not match ``test_*.py``, ``tests/parity/conftest.py`` keeps it
-out of ``--doctest-modules`` collection, and ``test_keras_hub_parity.py`` reads the
-``CONFIGS`` literal below with ``ast``. Importing it anyway has no side effects; the
+out of ``--doctest-modules`` collection, and ``test_keras_hub_parity.py`` passes the
+configurations it compares in a JSON file. Importing it anyway has no side effects; the
 environment is only set up in ``main``.
 
 Keras backend: ``jax`` unless ``TEXTBONES_REF_KERAS_BACKEND`` names another (the pytest
@@ -12,8 +12,12 @@ side passes ``torch``, for speed). TensorFlow's logging is silenced.
 
 Subcommands:
 
-``make OUT_DIR``
-    For every entry of ``CONFIGS``, build a small KerasHub backbone with seeded random
+``make OUT_DIR CONFIGS_JSON``
+    ``CONFIGS_JSON`` holds ``{name: {"class": ..., "config": {...}, "batches": [...]}}``:
+    the models compared, which ``test_keras_hub_parity.py`` derives from textbones'
+    registered families. ``batches`` lists the input batches: ``seq_len`` columns and one
+    row per entry of ``lengths`` (the number of real tokens in that row; the rest is
+    padding). For every entry, build a small KerasHub backbone with seeded random
     weights (every LayerNorm and bias moved away from its initial value too, so that a
     weight loaded into the wrong place shows up), write it with KerasHub's
     ``save_to_preset`` to ``OUT_DIR/<name>``, and store fixed input batches and KerasHub's
@@ -23,15 +27,17 @@ Subcommands:
     Load each preset with ``keras_hub.models.Backbone.from_preset``, run it on the
     inputs stored in the matching npz, and print one JSON line per preset::
 
-        {"preset": ..., "class": ..., "max_abs_diff": {"sequence_output": ..., "pooled_output": ...},
+        {"preset": ..., "class": ..., "max_abs_diff": {"sequence_output": ..., ...},
          "per_batch": [{...}, ...]}
 
     A preset that cannot be loaded or run gives a line with an ``"error"`` key instead;
     the exit status is then nonzero.
 
-npz layout (both subcommands): ``num_batches`` and, for batch ``i``, the arrays
-``batch{i}.token_ids``, ``batch{i}.segment_ids``, ``batch{i}.padding_mask`` (not for
-FNet), ``batch{i}.sequence_output`` and ``batch{i}.pooled_output``.
+npz layout (both subcommands): ``num_batches``, ``output_names`` (the backbone's outputs:
+``sequence_output``, and ``pooled_output`` where it has a pooler; a backbone returning one
+tensor has ``sequence_output`` only) and, for batch ``i``, its inputs
+``batch{i}.token_ids``, ``batch{i}.segment_ids`` and ``batch{i}.padding_mask`` (those the
+backbone takes) and its outputs ``batch{i}.<output name>``.
 """
 
 import argparse
@@ -43,118 +49,9 @@ import traceback
 import warnings
 
 import numpy as np
-from reference_shared import make_inputs, perturb_weights, stderr_silenced
-
-# The models compared. Kept a plain literal: the pytest side parses it with
-# ``ast.literal_eval`` so that both directions test exactly the same configurations.
-# ``batches`` lists the input batches: ``seq_len`` columns and one row per entry of
-# ``lengths`` (the number of real tokens in that row; the rest is padding).
-CONFIGS = {
-    # Dimensions are shared between entries where that costs no coverage: under the JAX
-    # backend every new weight shape costs an XLA compilation, and the test must stay fast.
-    "bert_small": {
-        "class": "BertBackbone",
-        "config": {
-            "vocabulary_size": 97,
-            "num_layers": 2,
-            "num_heads": 2,
-            "hidden_dim": 16,
-            "intermediate_dim": 32,
-            "max_sequence_length": 24,
-        },
-        "batches": [
-            {"seq_len": 24, "lengths": [24, 17, 5, 1]},
-            {"seq_len": 9, "lengths": [3, 9, 6]},
-        ],
-    },
-    "bert_4_heads_3_segments": {
-        "class": "BertBackbone",
-        "config": {
-            "vocabulary_size": 97,
-            "num_layers": 3,
-            "num_heads": 4,
-            "hidden_dim": 16,
-            "intermediate_dim": 24,
-            "max_sequence_length": 24,
-            "num_segments": 3,
-        },
-        "batches": [
-            {"seq_len": 24, "lengths": [24, 11, 2]},
-            {"seq_len": 9, "lengths": [9, 4]},
-        ],
-    },
-    "albert_2_groups_2_inner": {
-        "class": "AlbertBackbone",
-        "config": {
-            "vocabulary_size": 97,
-            "num_layers": 4,
-            "num_heads": 2,
-            "embedding_dim": 8,
-            "hidden_dim": 16,
-            "intermediate_dim": 32,
-            "num_groups": 2,
-            "num_inner_repetitions": 2,
-            "max_sequence_length": 24,
-        },
-        "batches": [
-            {"seq_len": 24, "lengths": [24, 13, 7, 2]},
-            {"seq_len": 9, "lengths": [9, 1, 6]},
-        ],
-    },
-    "albert_one_shared_layer": {
-        # KerasHub's defaults (one group, one inner layer): a single encoder layer
-        # applied num_layers times, as in the published ALBERT presets.
-        "class": "AlbertBackbone",
-        "config": {
-            "vocabulary_size": 97,
-            "num_layers": 3,
-            "num_heads": 4,
-            "embedding_dim": 8,
-            "hidden_dim": 16,
-            "intermediate_dim": 24,
-            "max_sequence_length": 24,
-            "num_segments": 3,
-        },
-        "batches": [
-            {"seq_len": 24, "lengths": [24, 9, 3]},
-            {"seq_len": 9, "lengths": [7, 9]},
-        ],
-    },
-    "f_net_4_segments": {
-        "class": "FNetBackbone",
-        "config": {
-            "vocabulary_size": 97,
-            "num_layers": 2,
-            "hidden_dim": 16,
-            "intermediate_dim": 32,
-            "max_sequence_length": 24,
-            "num_segments": 4,
-        },
-        "batches": [
-            {"seq_len": 24, "lengths": [24, 15, 4]},
-            {"seq_len": 11, "lengths": [11, 8, 2, 5]},
-        ],
-    },
-    "f_net_3_layers": {
-        # Odd sequence lengths for the FFT over the sequence axis.
-        "class": "FNetBackbone",
-        "config": {
-            "vocabulary_size": 97,
-            "num_layers": 3,
-            "hidden_dim": 16,
-            "intermediate_dim": 24,
-            "max_sequence_length": 24,
-            "num_segments": 2,
-        },
-        "batches": [
-            {"seq_len": 13, "lengths": [13, 6]},
-            {"seq_len": 7, "lengths": [7, 3, 1]},
-        ],
-    },
-}
+from reference_shared import make_inputs, outputs_by_name, perturb_weights, stderr_silenced
 
 SEED = 1234
-OUTPUT_NAMES = ("sequence_output", "pooled_output")
 
 
 def _configure_environment():
@@ -195,16 +92,19 @@ def _import_keras_hub():
 
 
 def run_model(model, batch):
-    outputs = model(batch, training=False)
     import keras
 
+    outputs = outputs_by_name(model(batch, training=False))
     return {
-        name: keras.ops.convert_to_numpy(outputs[name]).astype("float32") for name in OUTPUT_NAMES
+        name: keras.ops.convert_to_numpy(value).astype("float32") for name, value in outputs.items()
     }
 
 
 def save_io(path, batches, outputs):
-    arrays = {"num_batches": np.asarray(len(batches))}
+    arrays = {
+        "num_batches": np.asarray(len(batches)),
+        "output_names": np.asarray(sorted(outputs[0])),
+    }
     for i, (batch, output) in enumerate(zip(batches, outputs, strict=True)):
         for key, value in {**batch, **output}.items():
             arrays[f"batch{i}.{key}"] = value
@@ -214,21 +114,23 @@ def save_io(path, batches, outputs):
 def load_io(path):
     """Return ``[(inputs, expected_outputs), ...]`` from an npz written by ``save_io``."""
     data = np.load(path)
+    output_names = [str(name) for name in data["output_names"]]
     result = []
     for i in range(int(data["num_batches"])):
         prefix = f"batch{i}."
         items = {k[len(prefix) :]: data[k] for k in data.files if k.startswith(prefix)}
-        outputs = {name: items.pop(name) for name in OUTPUT_NAMES}
+        outputs = {name: items.pop(name) for name in output_names}
         result.append((items, outputs))
     return result
 
 
-def command_make(out_dir):
+def command_make(out_dir, configs_path):
     keras, keras_hub = _import_keras_hub()
+    configs = json.loads(pathlib.Path(configs_path).read_text(encoding="utf-8"))
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = {}
-    for index, (name, entry) in enumerate(CONFIGS.items()):
+    for index, (name, entry) in enumerate(configs.items()):
         keras.utils.set_random_seed(SEED + index)
         rng = np.random.default_rng(SEED + index)
         cls = getattr(keras_hub.models, entry["class"])
@@ -237,15 +139,15 @@ def command_make(out_dir):
         preset_dir = out_dir / name
         model.save_to_preset(str(preset_dir))
 
-        # KerasHub's functional backbones take a dict; FNet's has no padding_mask.
-        with_mask = "padding_mask" in model.input
+        # KerasHub's functional backbones take a dict of the inputs they have (FNet's has
+        # no padding_mask, DistilBERT's no segment_ids).
         config = model.get_config()
         batches = [
             make_inputs(
                 spec,
                 config["vocabulary_size"],
-                config["num_segments"],
-                with_mask,
+                config.get("num_segments", 1),
+                list(model.input),
                 rng,
             )
             for spec in entry["batches"]
@@ -282,15 +184,19 @@ def command_check(pairs):
             per_batch = []
             for inputs, expected in load_io(io_path):
                 actual = run_model(model, inputs)
+                if sorted(actual) != sorted(expected):
+                    raise ValueError(
+                        f"KerasHub's outputs are {sorted(actual)}, textbones' {sorted(expected)}"
+                    )
                 per_batch.append(
                     {
                         name: float(np.max(np.abs(actual[name] - expected[name])))
-                        for name in OUTPUT_NAMES
+                        for name in expected
                     }
                 )
             record["per_batch"] = per_batch
             record["max_abs_diff"] = {
-                name: max(diffs[name] for diffs in per_batch) for name in OUTPUT_NAMES
+                name: max(diffs[name] for diffs in per_batch) for name in per_batch[0]
             }
         except Exception as error:  # noqa: BLE001 - reported to the caller as data
             failures += 1
@@ -310,6 +216,7 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", required=True)
     make = sub.add_parser("make", help="write KerasHub presets and reference outputs")
     make.add_argument("out_dir")
+    make.add_argument("configs", help="a JSON file of the configs to build")
     check = sub.add_parser("check", help="load presets with KerasHub and compare outputs")
     check.add_argument(
         "paths",
@@ -319,7 +226,7 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     if args.command == "make":
-        return command_make(args.out_dir)
+        return command_make(args.out_dir, args.configs)
     if len(args.paths) % 2:
         parser.error("check takes PRESET_DIR IO_NPZ pairs (an even number of paths)")
     return command_check(list(zip(args.paths[0::2], args.paths[1::2], strict=True)))

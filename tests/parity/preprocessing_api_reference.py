@@ -9,8 +9,8 @@ Every case calls the same thing on both libraries, eagerly, on NumPy/Python inpu
 same vocabulary or SentencePiece model, and compares the outputs' *structure* (Python list
 or array, dtype, shape, the Python type of list items) and values:
 
-* ``tokenizers``: ``WordPieceTokenizer``/``BertTokenizer`` and ``SentencePieceTokenizer``/
-  ``AlbertTokenizer``/``FNetTokenizer`` with ``dtype`` int32 and ``"string"``, with and
+* ``tokenizers``: ``WordPieceTokenizer``, ``SentencePieceTokenizer`` and every registered
+  family's tokenizer (``BertTokenizer``, ...) with ``dtype`` int32 and ``"string"``, with and
   without ``sequence_length``, on one string, a list, a tuple and a NumPy array of strings;
   ``detokenize`` of ids and of pieces;
 * ``split_false``: ``WordPieceTokenizer(split=False)`` on words, lists of words, batches;
@@ -125,18 +125,12 @@ class Comparison:
 
 def compare_tokenizers(result: Comparison) -> None:
     proto = tiny_proto("albert")
+    # The two generic tokenizers, then every registered family's, on the asset of its kind.
     families = [
         (
             "WordPieceTokenizer",
             keras_hub.tokenizers.WordPieceTokenizer,
             textbones.tokenizers.WordPieceTokenizer,
-            WORD_PIECE_VOCABULARY,
-            TEXTS,
-        ),
-        (
-            "BertTokenizer",
-            keras_hub.models.BertTokenizer,
-            textbones.models.BertTokenizer,
             WORD_PIECE_VOCABULARY,
             TEXTS,
         ),
@@ -147,23 +141,21 @@ def compare_tokenizers(result: Comparison) -> None:
             proto,
             PIECE_TEXTS,
         ),
-        (
-            "AlbertTokenizer",
-            keras_hub.models.AlbertTokenizer,
-            textbones.models.AlbertTokenizer,
-            proto,
-            PIECE_TEXTS,
-        ),
-        (
-            "FNetTokenizer",
-            keras_hub.models.FNetTokenizer,
-            textbones.models.FNetTokenizer,
-            proto,
-            PIECE_TEXTS,
-        ),
     ]
+    for family in textbones.registry.families():
+        name = family.tokenizer.__name__
+        word_piece = issubclass(family.tokenizer, textbones.tokenizers.WordPieceTokenizer)
+        families.append(
+            (
+                name,
+                getattr(keras_hub.models, name),
+                family.tokenizer,
+                WORD_PIECE_VOCABULARY if word_piece else proto,
+                TEXTS if word_piece else PIECE_TEXTS,
+            )
+        )
     for family, hub_cls, ours_cls, asset, texts in families:
-        pieces = family not in ("WordPieceTokenizer", "BertTokenizer")
+        pieces = not issubclass(ours_cls, textbones.tokenizers.WordPieceTokenizer)
         for dtype in ("int32", "string"):
             for length in (None, 6):
                 hub, ours = (

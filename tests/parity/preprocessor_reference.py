@@ -2,9 +2,10 @@
 
     preprocessor_reference.py WORKDIR
 
-Reads ``WORKDIR/request.json`` (``texts``, ``pairs``, ``sequence_length``, the BERT
-vocabulary file, the SentencePiece model file, and the textbones preset directories by
-class name). For each family it builds KerasHub's classifier and masked-LM preprocessors,
+Reads ``WORKDIR/request.json`` (``texts``, ``pairs``, ``sequence_length``, the WordPiece
+vocabulary file, the SentencePiece model file, ``families``: the class names and
+arguments of each registered family, and the textbones preset directories by class
+name). For each family it builds KerasHub's classifier and masked-LM preprocessors,
 saves them as presets (with a tiny backbone: KerasHub only loads directories that have a
 ``config.json``) under ``WORKDIR/keras_hub/<Class>``, records the classifier outputs on
 ``pairs``, then loads every textbones preset with KerasHub and records the class, config
@@ -29,38 +30,31 @@ def main() -> None:
     pairs = (request["pairs"][0], request["pairs"][1])
     vocabulary = pathlib.Path(request["bert_vocabulary"]).read_text().splitlines()
     proto = pathlib.Path(request["proto"]).read_bytes()
-    families = {
-        "Bert": (
-            keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=True),
-            dict(num_layers=1, num_heads=2, hidden_dim=8, intermediate_dim=16),
-        ),
-        "Albert": (
-            keras_hub.models.AlbertTokenizer(proto=proto),
-            dict(num_layers=1, num_heads=2, embedding_dim=8, hidden_dim=8, intermediate_dim=16),
-        ),
-        "FNet": (
-            keras_hub.models.FNetTokenizer(proto=proto),
-            dict(num_layers=1, hidden_dim=8, intermediate_dim=16),
-        ),
-    }
+
+    def tokenizer_of(family):
+        vocabulary_argument = (
+            {"vocabulary": vocabulary} if family["word_piece"] else {"proto": proto}
+        )
+        tokenizer_class = getattr(keras_hub.models, family["tokenizer_class"])
+        return tokenizer_class(**vocabulary_argument, **family["tokenizer_args"])
 
     def outputs(preprocessor):
         x = preprocessor(x=pairs)  # positionally, KerasHub reads a tuple of lists as (x, y)
         return {key: np.asarray(value).astype("int64").tolist() for key, value in x.items()}
 
     response = {"keras_hub": {}, "loaded_ours": {}}
-    for family, (tokenizer, backbone_args) in families.items():
-        for kind in ("TextClassifierPreprocessor", "MaskedLMPreprocessor"):
-            name = f"{family}{kind}"
+    for family in request["families"].values():
+        tokenizer = tokenizer_of(family)
+        for name in family["preprocessor_classes"]:
             preprocessor = getattr(keras_hub.models, name)(tokenizer, sequence_length=length)
             folder = workdir / "keras_hub" / name
-            backbone = getattr(keras_hub.models, f"{family}Backbone")(
-                vocabulary_size=tokenizer.vocabulary_size(), **backbone_args
+            backbone = getattr(keras_hub.models, family["backbone_class"])(
+                vocabulary_size=tokenizer.vocabulary_size(), **family["backbone_args"]
             )
             backbone.save_to_preset(folder)
             preprocessor.save_to_preset(folder)
             entry = {"dir": str(folder)}
-            if kind == "TextClassifierPreprocessor":
+            if name.endswith("TextClassifierPreprocessor"):
                 entry["outputs"] = outputs(preprocessor)
             response["keras_hub"][name] = entry
     for name, folder in request["textbones_presets"].items():

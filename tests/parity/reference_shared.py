@@ -13,24 +13,41 @@ import sys
 import numpy as np
 
 
-def make_inputs(spec, vocabulary_size, num_segments, with_padding_mask, rng) -> dict:
-    """A batch with rows of the lengths in ``spec``; ids are 0 in the padding.
+def make_inputs(spec, vocabulary_size, num_segments, input_names, rng) -> dict:
+    """A batch of the inputs in ``input_names``, rows of the lengths in ``spec``; ids are 0
+    in the padding.
 
     Example:
 
-    >>> batch = make_inputs({"seq_len": 4, "lengths": [4, 2]}, 10, 2, True, np.random.default_rng(0))
+    >>> names, rng = ("token_ids", "segment_ids", "padding_mask"), np.random.default_rng(0)
+    >>> batch = make_inputs({"seq_len": 4, "lengths": [4, 2]}, 10, 2, names, rng)
     >>> batch["padding_mask"].tolist(), batch["token_ids"][1, 2:].tolist()
     ([[1, 1, 1, 1], [1, 1, 0, 0]], [0, 0])
+    >>> sorted(make_inputs({"seq_len": 2, "lengths": [1]}, 10, 1, ["token_ids"], rng))
+    ['token_ids']
     """
     seq_len, lengths = spec["seq_len"], spec["lengths"]
     mask = np.arange(seq_len)[None, :] < np.asarray(lengths)[:, None]
-    batch = {
-        "token_ids": np.where(mask, rng.integers(1, vocabulary_size, mask.shape), 0),
-        "segment_ids": np.where(mask, rng.integers(0, num_segments, mask.shape), 0),
-    }
-    if with_padding_mask:
+    batch = {"token_ids": np.where(mask, rng.integers(1, vocabulary_size, mask.shape), 0)}
+    if "segment_ids" in input_names:
+        batch["segment_ids"] = np.where(mask, rng.integers(0, num_segments, mask.shape), 0)
+    if "padding_mask" in input_names:
         batch["padding_mask"] = mask
     return {key: value.astype("int32") for key, value in batch.items()}
+
+
+def outputs_by_name(outputs) -> dict:
+    """A backbone's outputs by name: its dict, or its one tensor as ``sequence_output``
+    (KerasHub's DistilBERT returns the sequence alone).
+
+    Example:
+
+    >>> sorted(outputs_by_name(np.zeros((1, 2))))
+    ['sequence_output']
+    """
+    if isinstance(outputs, dict):
+        return dict(outputs)
+    return {"sequence_output": outputs}
 
 
 def perturb_weights(model, rng) -> None:

@@ -10,7 +10,8 @@ Run this ONLY with the reference interpreter (``.venv-ref/bin/python``): it impo
 
     {"texts": [...], "sequence_length": L,
      "models": {LAYOUT: "path/to/model.spm", ...},
-     "classes": ["AlbertTokenizer", "FNetTokenizer"],
+     "classes": ["AlbertTokenizer", "FNetTokenizer", ...],
+     "backbone_classes": {CLASS: "the family's backbone class name"},
      "backbone_config": {CLASS: {constructor args but vocabulary_size}},
      "textbones_presets": {"CLASS/LAYOUT": "path/to/preset", ...}}
 
@@ -87,7 +88,7 @@ def main(workdir: str) -> None:
 
     for class_name in request["classes"]:
         tokenizer_cls = getattr(keras_hub.models, class_name)
-        backbone_cls = getattr(keras_hub.models, class_name.replace("Tokenizer", "Backbone"))
+        backbone_cls = getattr(keras_hub.models, request["backbone_classes"][class_name])
         for layout, model_path in request["models"].items():
             key = f"{class_name}/{layout}"
             proto = (workdir / model_path).read_bytes()

@@ -1,9 +1,11 @@
-"""Parity with KerasHub, both ways, for BERT, ALBERT and FNet backbones.
+"""Parity with KerasHub, both ways, for the backbone of every registered family.
 
 KerasHub lives in a separate virtualenv (``.venv-ref``: keras-hub, TensorFlow, torch), so
 its side runs as a subprocess: ``tests/parity/keras_hub_reference.py``, which this module
-never imports (it only parses the script's ``CONFIGS`` literal, so that both directions
-cover exactly the same model configurations).
+never imports; it hands the script the configurations in a JSON file, so that both
+directions cover exactly the same models. They are each registered family's tiny backbone
+(``Family.tiny_config``) and the ``VARIANTS`` below, which exercise one family's own
+options (more segments, ALBERT's layer sharing, FNet's FFT over odd lengths).
 
 * KerasHub -> textbones: the script's ``make`` writes small random KerasHub presets with
   KerasHub's own ``save_to_preset`` plus KerasHub's outputs on fixed, unevenly padded
@@ -32,7 +34,6 @@ Environment variables:
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import datetime
 import json
@@ -48,9 +49,11 @@ import numpy as np
 import pytest
 
 import textbones
+from tests.helpers import families
 from tests.helpers.reference_env import reference_python
-from tests.parity.reference_shared import make_inputs, perturb_weights
-from textbones.models import AlbertBackbone, Backbone, BertBackbone, FNetBackbone
+from tests.parity.reference_shared import make_inputs, outputs_by_name, perturb_weights
+from textbones import registry
+from textbones.models import Backbone
 
 pytestmark = pytest.mark.parity
 
@@ -60,31 +63,123 @@ REPORT_PATH = REPO / "build" / "parity_report.json"
 REF_BACKEND = os.environ.get("TEXTBONES_REF_KERAS_BACKEND") or "torch"
 
 TOLERANCE = 1e-5
-OUTPUT_NAMES = ("sequence_output", "pooled_output")
 SUBPROCESS_TIMEOUT_S = 300
 # Seed of the textbones-side weights and inputs; the reference script uses its own.
 TEXTBONES_SEED = 4321
 
-FAMILY_CLASSES = {
-    "BertBackbone": BertBackbone,
-    "AlbertBackbone": AlbertBackbone,
-    "FNetBackbone": FNetBackbone,
+# Dimensions are shared between entries where that costs no coverage: under the JAX
+# backend every new weight shape costs an XLA compilation, and the test must stay fast.
+# ``batches`` lists the input batches: ``seq_len`` columns and one row per entry of
+# ``lengths`` (the number of real tokens in that row; the rest is padding).
+
+
+def _tiny_batches(max_sequence_length: int) -> list[dict[str, Any]]:
+    """A full-length batch with uneven rows and a short one, for a family's tiny backbone."""
+    return [
+        {"seq_len": max_sequence_length, "lengths": [max_sequence_length, 17, 5, 1]},
+        {"seq_len": 9, "lengths": [3, 9, 6]},
+    ]
+
+
+#: The options of one family beyond its tiny backbone, by family name: family-specific
+#: cases, not a list of the families (every registered family gets its tiny backbone).
+VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
+    "bert": {
+        "bert_4_heads_3_segments": {
+            "config": {
+                "vocabulary_size": 97,
+                "num_layers": 3,
+                "num_heads": 4,
+                "hidden_dim": 16,
+                "intermediate_dim": 24,
+                "max_sequence_length": 24,
+                "num_segments": 3,
+            },
+            "batches": [
+                {"seq_len": 24, "lengths": [24, 11, 2]},
+                {"seq_len": 9, "lengths": [9, 4]},
+            ],
+        },
+    },
+    "albert": {
+        "albert_one_shared_layer": {
+            # KerasHub's defaults (one group, one inner layer): a single encoder layer
+            # applied num_layers times, as in the published ALBERT presets.
+            "config": {
+                "vocabulary_size": 97,
+                "num_layers": 3,
+                "num_heads": 4,
+                "embedding_dim": 8,
+                "hidden_dim": 16,
+                "intermediate_dim": 24,
+                "max_sequence_length": 24,
+                "num_segments": 3,
+            },
+            "batches": [
+                {"seq_len": 24, "lengths": [24, 9, 3]},
+                {"seq_len": 9, "lengths": [7, 9]},
+            ],
+        },
+    },
+    "f_net": {
+        "f_net_4_segments": {
+            "config": {
+                "vocabulary_size": 97,
+                "num_layers": 2,
+                "hidden_dim": 16,
+                "intermediate_dim": 32,
+                "max_sequence_length": 24,
+                "num_segments": 4,
+            },
+            "batches": [
+                {"seq_len": 24, "lengths": [24, 15, 4]},
+                {"seq_len": 11, "lengths": [11, 8, 2, 5]},
+            ],
+        },
+        "f_net_3_layers": {
+            # Odd sequence lengths for the FFT over the sequence axis.
+            "config": {
+                "vocabulary_size": 97,
+                "num_layers": 3,
+                "hidden_dim": 16,
+                "intermediate_dim": 24,
+                "max_sequence_length": 24,
+                "num_segments": 2,
+            },
+            "batches": [
+                {"seq_len": 13, "lengths": [13, 6]},
+                {"seq_len": 7, "lengths": [7, 3, 1]},
+            ],
+        },
+    },
 }
 
 
-def _configs_from_script() -> dict[str, dict[str, Any]]:
-    """The reference script's ``CONFIGS`` literal, read without importing the script."""
-    tree = ast.parse(SCRIPT.read_text(encoding="utf-8"), filename=str(SCRIPT))
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(target, ast.Name) and target.id == "CONFIGS" for target in node.targets
-        ):
-            return ast.literal_eval(node.value)
-    raise RuntimeError(f"{SCRIPT} has no module-level CONFIGS literal")
+def _configs() -> dict[str, dict[str, Any]]:
+    """Every model compared: each family's tiny backbone, then its ``VARIANTS``."""
+    configs = {}
+    for family in families.families():
+        config = families.tiny_config(family)
+        configs[f"{family.name}_tiny"] = {
+            "family": family.name,
+            "class": family.backbone.__name__,
+            "config": config,
+            "batches": _tiny_batches(config["max_sequence_length"]),
+        }
+        for name, variant in VARIANTS.get(family.name, {}).items():
+            configs[name] = {"family": family.name, "class": family.backbone.__name__, **variant}
+    unknown = set(VARIANTS) - set(families.family_names())
+    assert not unknown, f"VARIANTS of families that are not registered: {sorted(unknown)}"
+    return configs
 
 
-CONFIGS = _configs_from_script()
+CONFIGS = _configs()
 NAMES = list(CONFIGS)
+
+
+def _backbone_class(name: str) -> type:
+    """The textbones backbone class of the config called ``name``."""
+    return registry.family(CONFIGS[name]["family"]).backbone
 
 
 # --------------------------------------------------------------------------- report
@@ -159,7 +254,9 @@ def workspace(tmp_path_factory) -> pathlib.Path:
 def keras_hub_presets(ref_python, workspace) -> pathlib.Path:
     """The directory of presets written by KerasHub's ``make`` (one per config)."""
     out_dir = workspace / "keras_hub"
-    finished, seconds = _run_reference(ref_python, "make", out_dir)
+    configs_path = workspace / "configs.json"
+    configs_path.write_text(json.dumps(CONFIGS), encoding="utf-8")
+    finished, seconds = _run_reference(ref_python, "make", out_dir, configs_path)
     if finished.returncode != 0:
         pytest.fail(
             f"the KerasHub reference `make` failed (exit {finished.returncode}):\n"
@@ -195,23 +292,29 @@ def _outputs(model, batch) -> dict[str, np.ndarray]:
     # every operation separately, which is several times slower for these tiny models.
     with _float32_matmuls():
         outputs = model.predict(batch, batch_size=len(batch["token_ids"]), verbose=0)
-    return {name: np.asarray(outputs[name], dtype="float32") for name in OUTPUT_NAMES}
+    return {
+        name: np.asarray(value, dtype="float32") for name, value in outputs_by_name(outputs).items()
+    }
 
 
 def _load_io(path) -> list[tuple[dict, dict]]:
     """``[(inputs, outputs), ...]`` from an npz in the layout of the reference script."""
     data = np.load(path)
+    output_names = [str(name) for name in data["output_names"]]
     batches = []
     for i in range(int(data["num_batches"])):
         prefix = f"batch{i}."
         items = {key[len(prefix) :]: data[key] for key in data.files if key.startswith(prefix)}
-        outputs = {name: items.pop(name) for name in OUTPUT_NAMES}
+        outputs = {name: items.pop(name) for name in output_names}
         batches.append((items, outputs))
     return batches
 
 
 def _save_io(path, batches) -> None:
-    arrays = {"num_batches": np.asarray(len(batches))}
+    arrays = {
+        "num_batches": np.asarray(len(batches)),
+        "output_names": np.asarray(sorted(batches[0][1])),
+    }
     for i, (inputs, outputs) in enumerate(batches):
         for key, value in {**inputs, **outputs}.items():
             arrays[f"batch{i}.{key}"] = value
@@ -246,7 +349,7 @@ def textbones_presets(workspace) -> pathlib.Path:
     started = time.perf_counter()
     for index, (name, entry) in enumerate(CONFIGS.items()):
         rng = np.random.default_rng(TEXTBONES_SEED + index)
-        model = FAMILY_CLASSES[entry["class"]](**entry["config"])
+        model = _backbone_class(name)(**entry["config"])
         perturb_weights(model, rng)
         preset_dir = out_dir / name
         model.save_to_preset(preset_dir)
@@ -255,8 +358,8 @@ def textbones_presets(workspace) -> pathlib.Path:
             inputs = make_inputs(
                 spec,
                 model.vocabulary_size,
-                model.num_segments,
-                "padding_mask" in model.input_names,
+                getattr(model, "num_segments", 1),
+                model.input_names,
                 rng,
             )
             batches.append((inputs, _outputs(model, inputs)))
@@ -315,24 +418,27 @@ def test_keras_hub_preset_loads_in_textbones_with_same_outputs(
 ):
     entry = CONFIGS[name]
     model = loaded_keras_hub_presets(name)
-    assert type(model) is FAMILY_CLASSES[entry["class"]]
+    assert type(model) is _backbone_class(name)
     for key, value in entry["config"].items():
         assert getattr(model, key) == value, key
 
     per_batch = []
     for inputs, expected in _load_io(keras_hub_presets / name / "reference_io.npz"):
         actual = _outputs(model, inputs)
+        assert sorted(actual) == sorted(expected), "the two backbones' outputs differ in names"
         per_batch.append(
-            {output: _max_abs_diff(actual[output], expected[output]) for output in OUTPUT_NAMES}
+            {output: _max_abs_diff(actual[output], expected[output]) for output in expected}
         )
-    max_abs_diff = {output: max(diffs[output] for diffs in per_batch) for output in OUTPUT_NAMES}
+    output_names = sorted(per_batch[0])
+    assert "sequence_output" in output_names
+    max_abs_diff = {output: max(diffs[output] for diffs in per_batch) for output in output_names}
     _record(
         "keras_hub_to_textbones",
         name,
         {"class": type(model).__name__, "max_abs_diff": max_abs_diff, "per_batch": per_batch},
     )
     print(f"\nKerasHub -> textbones  {name}: {max_abs_diff}")
-    for output in OUTPUT_NAMES:
+    for output in output_names:
         assert max_abs_diff[output] <= TOLERANCE, (
             f"{name} ({entry['class']}) {output}: textbones' output on the KerasHub preset "
             f"differs from KerasHub's by max abs {max_abs_diff[output]:.3g} > {TOLERANCE} "
@@ -344,9 +450,8 @@ def test_keras_hub_preset_loads_in_textbones_with_same_outputs(
 def test_keras_hub_preset_loads_with_family_class(
     name, keras_hub_presets, loaded_keras_hub_presets
 ):
-    entry = CONFIGS[name]
     preset_dir = keras_hub_presets / name
-    family_class = FAMILY_CLASSES[entry["class"]]
+    family_class = _backbone_class(name)
     model = family_class.from_preset(preset_dir)
     assert type(model) is family_class
 
@@ -392,7 +497,8 @@ def test_textbones_preset_loads_in_keras_hub_with_same_outputs(name, keras_hub_c
     assert record["keras_hub_class"].startswith("keras_hub."), (
         f"the reference resolved the preset to {record['keras_hub_class']}, not to a KerasHub class"
     )
-    for output in OUTPUT_NAMES:
+    assert "sequence_output" in record["max_abs_diff"]
+    for output in record["max_abs_diff"]:
         diff = record["max_abs_diff"][output]
         assert diff <= TOLERANCE, (
             f"{name} ({entry['class']}) {output}: KerasHub's output on the textbones "

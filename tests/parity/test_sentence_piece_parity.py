@@ -1,4 +1,5 @@
-"""Parity with KerasHub's ``AlbertTokenizer`` and ``FNetTokenizer``, both ways.
+"""Parity with KerasHub's SentencePiece tokenizers (``AlbertTokenizer``, ``FNetTokenizer``:
+those of every registered family whose tokenizer is a ``SentencePieceTokenizer``), both ways.
 
 KerasHub runs in the reference virtualenv (``.venv-ref``) as one subprocess per module,
 ``tests/parity/sentence_piece_reference.py``. On the shared hard corpus and three tiny
@@ -27,11 +28,8 @@ import numpy as np
 import pytest
 import sentencepiece
 
-from tests.helpers import sentence_piece
+from tests.helpers import families, sentence_piece
 from tests.helpers.reference_env import reference_python
-from textbones.models import AlbertBackbone, FNetBackbone
-from textbones.models.albert.tokenizer import AlbertTokenizer
-from textbones.models.f_net.tokenizer import FNetTokenizer
 from textbones.preprocessing.tokenizer import Tokenizer
 
 pytestmark = pytest.mark.parity
@@ -41,23 +39,17 @@ SCRIPT = pathlib.Path(__file__).with_name("sentence_piece_reference.py")
 SUBPROCESS_TIMEOUT_S = 300
 SEQUENCE_LENGTH = 16
 LAYOUTS = ("albert", "user_defined_mask", "bpe_pad_last")
+#: (tokenizer class, backbone class) of each SentencePiece family, by tokenizer class name.
 FAMILIES = {
-    "AlbertTokenizer": (AlbertTokenizer, AlbertBackbone),
-    "FNetTokenizer": (FNetTokenizer, FNetBackbone),
+    family.tokenizer.__name__: (family.tokenizer, family.backbone)
+    for family in families.families()
+    if not families.uses_word_piece(family)
 }
 # Tiny backbones, only there because KerasHub reads a preset's config.json first.
 BACKBONE_CONFIG = {
-    "AlbertTokenizer": dict(
-        num_layers=1,
-        num_heads=1,
-        embedding_dim=4,
-        hidden_dim=8,
-        intermediate_dim=8,
-        max_sequence_length=SEQUENCE_LENGTH,
-    ),
-    "FNetTokenizer": dict(
-        num_layers=1, hidden_dim=8, intermediate_dim=8, max_sequence_length=SEQUENCE_LENGTH
-    ),
+    family.tokenizer.__name__: {**family.tiny_config, "max_sequence_length": SEQUENCE_LENGTH}
+    for family in families.families()
+    if family.tokenizer.__name__ in FAMILIES
 }
 KEYS = [f"{name}/{layout}" for name in FAMILIES for layout in LAYOUTS]
 
@@ -96,6 +88,7 @@ def exchange(tmp_path_factory, texts) -> tuple[pathlib.Path, dict]:
         "sequence_length": SEQUENCE_LENGTH,
         "models": models,
         "classes": list(FAMILIES),
+        "backbone_classes": {name: backbone.__name__ for name, (_, backbone) in FAMILIES.items()},
         "backbone_config": BACKBONE_CONFIG,
         "textbones_presets": presets,
     }

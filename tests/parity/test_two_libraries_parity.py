@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from tests.helpers import families
 from tests.helpers.reference_env import run_reference
 
 pytestmark = pytest.mark.parity
@@ -19,7 +20,10 @@ def test_two_libraries_in_one_process(order):
     finished = run_reference("two_libraries_reference.py", order)
     summary = json.loads(finished.stdout.strip().splitlines()[-1])
     assert summary["order"] == order
-    assert len(summary["round_trips"]) == 15
+    # backbone, tokenizer, preprocessor, classifier and masked LM of every registered family
+    registered = sorted(family.display_name for family in families.families())
+    assert summary["families"] == registered
+    assert len(summary["round_trips"]) == 5 * len(registered)
     assert set(summary["round_trips"].values()) == {"textbones"}
     loads = summary["load_model"]
     assert (loads["textbones_archive"], loads["keras_hub_archive"]) == ("textbones", "keras_hub")

@@ -4,8 +4,9 @@
 Run this ONLY with the reference interpreter (``.venv-ref/bin/python``), where TensorFlow
 and KerasHub are installed. Usage: ``tf_map_reference.py BACKEND`` (the Keras backend).
 
-For each family (BERT's WordPiece vocabulary; ALBERT and FNet on one tiny SentencePiece
-model, ``tests/helpers/sentence_piece.py``), it builds textbones' and KerasHub's tokenizer,
+For each registered family (``textbones.registry``: a WordPiece family on one WordPiece
+vocabulary, a SentencePiece one on one tiny SentencePiece model,
+``tests/helpers/sentence_piece.py``), it builds textbones' and KerasHub's tokenizer,
 packer, mask generator and preprocessors on the same vocabulary, and asserts here that
 
 * ``Dataset.map`` of each textbones object (batched and unbatched; tokenizers padded and
@@ -50,10 +51,14 @@ with stderr_silenced():
 
 import textbones  # noqa: E402
 from tests.helpers.sentence_piece import tiny_proto  # noqa: E402
+from textbones import registry  # noqa: E402
+from textbones.preprocessing.word_piece_tokenizer import WordPieceTokenizer  # noqa: E402
 
 assert keras.config.backend() == BACKEND, keras.config.backend()
 
 RESERVED = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+#: The family every case runs on (the others skip what is the same code for all).
+FIRST = registry.families()[0].name
 WORDS = (
     "the of and to in is was for on city music family season game team film river village".split()
 )
@@ -132,29 +137,22 @@ def same_as_keras_hub(name, ours, theirs, allowed=None):
 
 
 def families():
+    """``{family name: (textbones tokenizer factory, KerasHub tokenizer factory)}``."""
     vocabulary = RESERVED + sorted(set(WORDS)) + ["##s", "##ing", "a", "paris", "london", "."]
     proto = tiny_proto("albert")
-    return {
-        "bert": (
-            lambda **kw: textbones.models.BertTokenizer(
-                vocabulary=vocabulary, lowercase=True, **kw
-            ),
-            lambda **kw: keras_hub.models.BertTokenizer(
-                vocabulary=vocabulary, lowercase=True, **kw
-            ),
-        ),
-        "albert": (
-            lambda **kw: textbones.models.AlbertTokenizer(proto=proto, **kw),
-            lambda **kw: keras_hub.models.AlbertTokenizer(proto=proto, **kw),
-        ),
-        "f_net": (
-            lambda **kw: textbones.models.FNetTokenizer(proto=proto, **kw),
-            lambda **kw: keras_hub.models.FNetTokenizer(proto=proto, **kw),
-        ),
-    }
-
-
-CLASS_PREFIX = {"bert": "Bert", "albert": "Albert", "f_net": "FNet"}
+    factories = {}
+    for family in registry.families():
+        if issubclass(family.tokenizer, WordPieceTokenizer):
+            arguments = dict(vocabulary=vocabulary, lowercase=True)
+        else:
+            arguments = dict(proto=proto)
+        factories[family.name] = (
+            lambda cls=family.tokenizer, arguments=arguments, **kw: cls(**arguments, **kw),
+            lambda name=family.tokenizer.__name__, arguments=arguments, **kw: getattr(
+                keras_hub.models, name
+            )(**arguments, **kw),
+        )
+    return factories
 
 
 def tokenizer_cases(family, ours, theirs, summary):
@@ -336,8 +334,8 @@ def masking_cases(family, ours, theirs, summary):
 
 
 def preprocessor_cases(family, ours, theirs, summary):
-    prefix = CLASS_PREFIX[family]
-    name = f"{prefix}TextClassifierPreprocessor"
+    preprocessors = registry.family(family).preprocessors
+    name = preprocessors["classifier"].__name__
     our_classifier = getattr(textbones.models, name)(ours(), sequence_length=LENGTH)
     hub_classifier = getattr(keras_hub.models, name)(theirs(), sequence_length=LENGTH)
     labels = np.arange(len(TEXTS), dtype="int32") % 2
@@ -348,7 +346,7 @@ def preprocessor_cases(family, ours, theirs, summary):
         "x_y_w": tf.data.Dataset.from_tensor_slices((TEXTS, labels, weights)),
         "pairs_y": tf.data.Dataset.from_tensor_slices(((TEXTS, TEXTS[::-1]), labels)),
     }
-    if family != "bert":  # the same NumPy path for every family: pairs and weights once
+    if family != FIRST:  # the same NumPy path for every family: pairs and weights once
         datasets = {name: datasets[name] for name in ("x", "x_y")}
     for name, dataset in datasets.items():
         for label, data in (("batched", dataset.batch(4)), ("unbatched", dataset)):
@@ -376,10 +374,11 @@ def preprocessor_cases(family, ours, theirs, summary):
     # Masked LM preprocessors: KerasHub's structure and static shapes; our own masks.
     settings = dict(sequence_length=LENGTH, mask_selection_rate=0.4, mask_selection_length=5)
     keras.utils.set_random_seed(3)
-    our_masked_lm = getattr(textbones.models, f"{prefix}MaskedLMPreprocessor")(ours(), **settings)
+    masked_lm_name = preprocessors["masked_lm"].__name__
+    our_masked_lm = getattr(textbones.models, masked_lm_name)(ours(), **settings)
     keras.utils.set_random_seed(3)
-    eager_masked_lm = getattr(textbones.models, f"{prefix}MaskedLMPreprocessor")(ours(), **settings)
-    hub_masked_lm = getattr(keras_hub.models, f"{prefix}MaskedLMPreprocessor")(theirs(), **settings)
+    eager_masked_lm = getattr(textbones.models, masked_lm_name)(ours(), **settings)
+    hub_masked_lm = getattr(keras_hub.models, masked_lm_name)(theirs(), **settings)
     for label, data in (("batched", datasets["x"].batch(4)), ("unbatched", datasets["x"])):
         ours_mapped, hub_mapped = mapped(data, our_masked_lm), mapped(data, hub_masked_lm)
         hub_spec = json.loads(json.dumps(hub_mapped[0]))
@@ -478,20 +477,21 @@ def fit_cases(summary):
 
 
 # What runs where: every family's tokenizer and preprocessors; the packer and the mask
-# generator (the same NumPy code for every family) on BERT's ids; on JAX, what depends on the
-# backend (eager outputs, and `fit` on a mapped dataset).
+# generator (the same NumPy code for every family) on the first family's (BERT's) ids; on
+# JAX, what depends on the backend (eager outputs, and `fit` on a mapped dataset).
 PLAN = {
     "tensorflow": {
-        "bert": (tokenizer_cases, packer_cases, masking_cases, preprocessor_cases),
-        "albert": (tokenizer_cases, preprocessor_cases),
-        "f_net": (tokenizer_cases, preprocessor_cases),
+        family.name: (tokenizer_cases, preprocessor_cases)
+        if family.name != FIRST
+        else (tokenizer_cases, packer_cases, masking_cases, preprocessor_cases)
+        for family in registry.families()
     },
-    "jax": {"bert": (tokenizer_cases,)},
+    "jax": {FIRST: (tokenizer_cases,)},
 }
 
 
 def main() -> dict:
-    summary = {"backend": BACKEND, "families": {}, "seconds": {}}
+    summary = {"backend": BACKEND, "families": {}, "seconds": {}, "first_family": FIRST}
     plan = PLAN.get(BACKEND, PLAN["jax"])
     for family, (ours, theirs) in families().items():
         entry = summary["families"][family] = {}

@@ -9,9 +9,14 @@ suite's collection; ``test_transformers_parity.py`` runs it in a subprocess::
 
 ``make`` reads ``WORKDIR/request.json``::
 
-    {"configs": {NAME: {"family", "head", "weights", "config": {...}, "tokenizer": {...}}},
+    {"configs": {NAME: {"family", "model_type", "architectures", "tokenizer_class",
+                        "word_piece", "hf_inputs", "head", "weights", "config": {...},
+                        "tokenizer": {...}}},
      "texts": [...], "vocabulary": "path/vocab.txt", "proto": "path/model.spm",
      "inputs": {"seq_len": T, "lengths": [...]}}
+
+(the test reads a family's ``model_type``, ``architectures`` by head, tokenizer and input
+names from textbones' registry, so nothing here names a family)
 
 and for every config builds the ``transformers`` model (``head``: ``"masked_lm"``,
 ``"classifier"`` or ``"none"``) from a seeded random init, moves every parameter well away
@@ -27,7 +32,7 @@ whether transformers' tokenizer engine agrees with ``sentencepiece`` on it.
 ``check`` reads ``WORKDIR/check.json``::
 
     {"texts": [...],
-     "exports": {NAME: {"path", "head", "inputs": "path.npz", "tokenizer": bool}},
+     "exports": {NAME: {"path", "head", "hf_inputs", "inputs": "path.npz", "tokenizer": bool}},
      "textbones_loads": {NAME: {"path", "inputs": "path.npz"}}}
 
 loads each exported directory with ``AutoModel`` / ``AutoModelForMaskedLM`` /
@@ -56,16 +61,13 @@ def _configure_environment() -> None:
     os.environ["TRANSFORMERS_VERBOSITY"] = "error"
 
 
-def _classes(family: str, head: str):
+def _model(spec: dict):
+    """The ``transformers`` model of a config entry, from a random init."""
     import transformers
 
-    prefix = {"bert": "Bert", "albert": "Albert", "fnet": "FNet"}[family]
-    suffix = {
-        "none": "Model",
-        "masked_lm": "ForMaskedLM",
-        "classifier": "ForSequenceClassification",
-    }[head]
-    return getattr(transformers, f"{prefix}Config"), getattr(transformers, prefix + suffix)
+    architecture = spec["architectures"]["backbone" if spec["head"] == "none" else spec["head"]]
+    config = transformers.AutoConfig.for_model(spec["model_type"], **spec["config"])
+    return getattr(transformers, architecture)(config)
 
 
 def _perturb(model, generator) -> None:
@@ -98,12 +100,11 @@ def _inputs(spec: dict, vocabulary_size: int, num_segments: int) -> dict:
     }
 
 
-def _run(model, family: str, head: str, inputs: dict) -> dict:
+def _run(model, hf_inputs: list, head: str, inputs: dict) -> dict:
+    """The model's outputs on the ``hf_inputs`` of ``inputs`` (those the model takes)."""
     import torch
 
-    feed = {name: torch.from_numpy(value) for name, value in inputs.items()}
-    if family == "fnet":
-        feed.pop("attention_mask")
+    feed = {name: torch.from_numpy(inputs[name]) for name in hf_inputs}
     outputs = {}
     with torch.no_grad():
         base = getattr(model, model.base_model_prefix) if head != "none" else model
@@ -116,18 +117,14 @@ def _run(model, family: str, head: str, inputs: dict) -> dict:
     return outputs
 
 
-def _write_tokenizer(folder: pathlib.Path, family: str, spec: dict, request: dict) -> None:
+def _write_tokenizer(folder: pathlib.Path, spec: dict, request: dict) -> None:
     import shutil
 
-    if family == "bert":
+    if spec["word_piece"]:
         shutil.copy(request["vocabulary"], folder / "vocab.txt")
-        config = {"tokenizer_class": "BertTokenizer", **spec}
     else:
         shutil.copy(request["proto"], folder / "spiece.model")
-        config = {
-            "tokenizer_class": "AlbertTokenizer" if family == "albert" else "FNetTokenizer",
-            **spec,
-        }
+    config = {"tokenizer_class": spec["tokenizer_class"], **spec["tokenizer"]}
     (folder / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
 
 
@@ -186,9 +183,8 @@ def make(workdir: pathlib.Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     answer = {"token_ids": {}, "engine_agrees": {}}
     for index, (name, spec) in enumerate(sorted(request["configs"].items())):
-        config_cls, model_cls = _classes(spec["family"], spec["head"])
         torch.manual_seed(SEED + index)
-        model = model_cls(config_cls(**spec["config"])).eval()
+        model = _model(spec).eval()
         _perturb(model, torch.Generator().manual_seed(SEED + index))
         folder = out / name
         if spec["weights"] == "bin":
@@ -199,10 +195,14 @@ def make(workdir: pathlib.Path) -> None:
             model.save_pretrained(str(folder), max_shard_size="20KB")
         else:
             model.save_pretrained(str(folder))
-        _write_tokenizer(folder, spec["family"], spec["tokenizer"], request)
+        _write_tokenizer(folder, spec, request)
         config = model.config
-        inputs = _inputs(request["inputs"], config.vocab_size, config.type_vocab_size)
-        np.savez(out / f"{name}.npz", **inputs, **_run(model, spec["family"], spec["head"], inputs))
+        # Every input is stored (the test feeds those textbones' backbone takes); the model
+        # is run on those it takes.
+        num_segments = getattr(config, "type_vocab_size", 1)
+        inputs = _inputs(request["inputs"], config.vocab_size, num_segments)
+        outputs = _run(model, spec["hf_inputs"], spec["head"], inputs)
+        np.savez(out / f"{name}.npz", **inputs, **outputs)
         answer["token_ids"][name] = _token_ids(folder, request["texts"])
         answer["engine_agrees"][name] = _engine_agrees(folder, request["texts"])
     (workdir / "made.json").write_text(json.dumps(answer), encoding="utf-8")
@@ -228,8 +228,7 @@ def check(workdir: pathlib.Path) -> None:
             for key, value in np.load(spec["inputs"]).items()
             if key in ("input_ids", "token_type_ids", "attention_mask")
         }
-        family = model.config.model_type
-        np.savez(out / f"{name}.npz", **_run(model, family, spec["head"], inputs))
+        np.savez(out / f"{name}.npz", **_run(model, spec["hf_inputs"], spec["head"], inputs))
         answer["exports"][name] = {
             "class": type(model).__name__,
             "missing_keys": sorted(report["missing_keys"]),

@@ -50,31 +50,14 @@ with stderr_silenced():
 
         import textbones
 
+from textbones.preprocessing.word_piece_tokenizer import WordPieceTokenizer  # noqa: E402
+
 VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "fox", "ran", "a", "cat", "sat"]
 TEXTS = ["the fox ran", "a cat sat", "the cat ran", "a fox sat"]
 LABELS = np.array([0, 1, 1, 0])
-FAMILIES = {
-    "Bert": dict(
-        vocabulary_size=11,
-        num_layers=1,
-        num_heads=2,
-        hidden_dim=8,
-        intermediate_dim=16,
-        max_sequence_length=16,
-    ),
-    "Albert": dict(
-        vocabulary_size=0,
-        num_layers=1,
-        num_heads=2,
-        embedding_dim=4,
-        hidden_dim=8,
-        intermediate_dim=16,
-        max_sequence_length=16,
-    ),
-    "FNet": dict(
-        vocabulary_size=0, num_layers=1, hidden_dim=8, intermediate_dim=16, max_sequence_length=16
-    ),
-}
+#: Every registered family, by display name (the prefix of its class names in both
+#: libraries); its tiny backbone is built at a short ``max_sequence_length``.
+FAMILIES = {family.display_name: family for family in textbones.registry.families()}
 TMP = tempfile.mkdtemp()
 
 
@@ -95,21 +78,33 @@ def library_of(obj) -> str:
 
 
 def make(library, family: str, proto: bytes):
-    models = library.models
-    if family == "Bert":
-        tokenizer = models.BertTokenizer(vocabulary=VOCABULARY)
+    models, spec = library.models, FAMILIES[family]
+    tokenizer_class = getattr(models, spec.tokenizer.__name__)
+    if issubclass(spec.tokenizer, WordPieceTokenizer):
+        tokenizer = tokenizer_class(vocabulary=VOCABULARY)
     else:
-        tokenizer = getattr(models, f"{family}Tokenizer")(proto=proto)
-    config = {**FAMILIES[family], "vocabulary_size": tokenizer.vocabulary_size()}
-    backbone = getattr(models, f"{family}Backbone")(**config)
-    classifier_class = getattr(models, f"{family}TextClassifier")
-    preprocessor = getattr(models, f"{family}TextClassifierPreprocessor")(
+        tokenizer = tokenizer_class(proto=proto)
+    # One layer (one group, one inner repetition for ALBERT): every step JAX compiles here
+    # is of one block, as in the smallest models this script was written with.
+    config = {
+        **spec.tiny_config,
+        **{
+            key: 1
+            for key in ("num_layers", "num_groups", "num_inner_repetitions")
+            if key in spec.tiny_config
+        },
+        "vocabulary_size": tokenizer.vocabulary_size(),
+        "max_sequence_length": 16,
+    }
+    backbone = getattr(models, spec.backbone.__name__)(**config)
+    classifier_class = getattr(models, spec.tasks["classifier"].__name__)
+    preprocessor = getattr(models, spec.preprocessors["classifier"].__name__)(
         tokenizer, sequence_length=16
     )
     classifier = classifier_class(backbone, num_classes=2, preprocessor=preprocessor)
-    masked_lm = getattr(models, f"{family}MaskedLM")(
+    masked_lm = getattr(models, spec.tasks["masked_lm"].__name__)(
         backbone,
-        preprocessor=getattr(models, f"{family}MaskedLMPreprocessor")(
+        preprocessor=getattr(models, spec.preprocessors["masked_lm"].__name__)(
             tokenizer, sequence_length=16
         ),
     )
@@ -262,6 +257,7 @@ def main() -> None:
     proto = sentence_piece_proto()
     summary = {
         "order": ORDER,
+        "families": sorted(FAMILIES),
         "round_trips": round_trips(proto),
         "load_model": load_models(proto),
         "mixed_message": mixed_message(),
