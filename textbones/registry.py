@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import sys
 import types
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -29,9 +30,15 @@ from typing import Any
 #: The kinds of class registered by name, each by its base class.
 CLASS_KINDS = ("backbone", "tokenizer", "preprocessor", "task")
 
-_classes: dict[str, dict[str, type]] = {kind: {} for kind in CLASS_KINDS}
-_families: dict[str, Family] = {}
-_task_kinds: dict[str, TaskKind] = {}
+# pytest's importlib import mode (this project's) runs a module's file a second time, as a
+# fresh module, when the first file it collects is imported by its own package first; the
+# second copy keeps the first copy's state, so that both see one registry.
+_first_copy = getattr(sys.modules.get(__name__.rpartition(".")[0]), "registry", None)
+_classes: dict[str, dict[str, type]] = (
+    _first_copy._classes if _first_copy else {kind: {} for kind in CLASS_KINDS}
+)
+_families: dict[str, Family] = _first_copy._families if _first_copy else {}
+_task_kinds: dict[str, TaskKind] = _first_copy._task_kinds if _first_copy else {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,7 +154,8 @@ def task_kind_of(task_or_class: Any) -> TaskKind | None:
 
 def register_family(family: Family) -> Family:
     """Register ``family`` (its ``family.py`` calls this) and return it."""
-    if family.name in _families and _families[family.name] is not family:
+    # An equal family (its module run again) replaces itself; a different one is an error.
+    if family.name in _families and _families[family.name] != family:
         raise ValueError(f"Two families are called {family.name!r}.")
     _families[family.name] = family
     return family

@@ -1,25 +1,18 @@
-"""Models and their preprocessing: backbones, tasks, tokenizers and preprocessors of each family."""
+"""Models and their preprocessing: the bases, then the backbones, tasks, tokenizers and
+preprocessors of each family (one folder per family, declared in its ``family.py``).
 
-from textbones.models.albert.backbone import AlbertBackbone
-from textbones.models.albert.masked_lm import AlbertMaskedLM
-from textbones.models.albert.masked_lm_preprocessor import AlbertMaskedLMPreprocessor
-from textbones.models.albert.text_classifier import AlbertTextClassifier
-from textbones.models.albert.text_classifier_preprocessor import AlbertTextClassifierPreprocessor
-from textbones.models.albert.tokenizer import AlbertTokenizer
+Example:
+
+>>> import textbones
+>>> textbones.models.BertClassifier is textbones.models.BertTextClassifier
+True
+"""
+
+import importlib
+
+from textbones import registry
 from textbones.models.backbone import Backbone
-from textbones.models.bert.backbone import BertBackbone
-from textbones.models.bert.masked_lm import BertMaskedLM
-from textbones.models.bert.masked_lm_preprocessor import BertMaskedLMPreprocessor
-from textbones.models.bert.text_classifier import BertTextClassifier
-from textbones.models.bert.text_classifier_preprocessor import BertTextClassifierPreprocessor
-from textbones.models.bert.tokenizer import BertTokenizer
 from textbones.models.causal_lm import CausalLM
-from textbones.models.f_net.backbone import FNetBackbone
-from textbones.models.f_net.masked_lm import FNetMaskedLM
-from textbones.models.f_net.masked_lm_preprocessor import FNetMaskedLMPreprocessor
-from textbones.models.f_net.text_classifier import FNetTextClassifier
-from textbones.models.f_net.text_classifier_preprocessor import FNetTextClassifierPreprocessor
-from textbones.models.f_net.tokenizer import FNetTokenizer
 from textbones.models.masked_lm import MaskedLM
 from textbones.models.task import Task
 from textbones.models.text_classifier import TextClassifier
@@ -28,43 +21,20 @@ from textbones.preprocessing.preprocessor import Preprocessor
 from textbones.preprocessing.text_classifier_preprocessor import TextClassifierPreprocessor
 from textbones.preprocessing.tokenizer import Tokenizer
 
-# KerasHub's older names for the classifiers and their preprocessors.
-AlbertClassifier = AlbertTextClassifier
-BertClassifier = BertTextClassifier
+# The registry lines: one per family, in the order `registry.families()` lists them.
+# isort: off
+from textbones.models.bert import *  # noqa: F403, E402
+from textbones.models.albert import *  # noqa: F403, E402
+from textbones.models.f_net import *  # noqa: F403, E402
+# isort: on
+
+# KerasHub's older name for the classifier base.
 Classifier = TextClassifier
-FNetClassifier = FNetTextClassifier
-AlbertPreprocessor = AlbertTextClassifierPreprocessor
-BertPreprocessor = BertTextClassifierPreprocessor
-FNetPreprocessor = FNetTextClassifierPreprocessor
 
 __all__ = [
-    "AlbertBackbone",
-    "AlbertClassifier",
-    "AlbertMaskedLM",
-    "AlbertMaskedLMPreprocessor",
-    "AlbertPreprocessor",
-    "AlbertTextClassifier",
-    "AlbertTextClassifierPreprocessor",
-    "AlbertTokenizer",
     "Backbone",
-    "BertBackbone",
-    "BertClassifier",
-    "BertMaskedLM",
-    "BertMaskedLMPreprocessor",
-    "BertPreprocessor",
-    "BertTextClassifier",
-    "BertTextClassifierPreprocessor",
-    "BertTokenizer",
     "CausalLM",
     "Classifier",
-    "FNetBackbone",
-    "FNetClassifier",
-    "FNetMaskedLM",
-    "FNetMaskedLMPreprocessor",
-    "FNetPreprocessor",
-    "FNetTextClassifier",
-    "FNetTextClassifierPreprocessor",
-    "FNetTokenizer",
     "MaskedLM",
     "MaskedLMPreprocessor",
     "Preprocessor",
@@ -72,4 +42,10 @@ __all__ = [
     "TextClassifier",
     "TextClassifierPreprocessor",
     "Tokenizer",
+    # Each family folder's public names (its `__all__`).
+    *(
+        name
+        for family in registry.families()
+        for name in importlib.import_module(f"{__name__}.{family.name}").__all__
+    ),
 ]
