@@ -5,10 +5,7 @@ from typing import Any
 import keras
 
 from textbones.layers.dropout import Dropout
-from textbones.models.distil_bert.backbone import (
-    DistilBertBackbone,
-    distil_bert_kernel_initializer,
-)
+from textbones.models.distil_bert.backbone import DistilBertBackbone
 from textbones.models.distil_bert.text_classifier_preprocessor import (
     DistilBertTextClassifierPreprocessor,
 )
@@ -86,21 +83,22 @@ class DistilBertTextClassifier(TextClassifier):
         )
 
     def _head(self, features):
+        # Kernels start from the family's initializer, as KerasHub's head does.
         self.pooled_dense = keras.layers.Dense(
             self.hidden_dim,
             activation="relu",
-            kernel_initializer=distil_bert_kernel_initializer(),
-            dtype=self.backbone_dtype_policy,
+            kernel_initializer=self._kernel_initializer(),
+            dtype=self.backbone.dtype_policy,
             name="pooled_dense",
         )
         self.output_dropout = Dropout(
-            self.dropout, dtype=self.backbone_dtype_policy, name="output_dropout"
+            self.dropout, dtype=self.backbone.dtype_policy, name="output_dropout"
         )
         self.output_dense = keras.layers.Dense(
             self.num_classes,
             activation=self.activation,
-            kernel_initializer=distil_bert_kernel_initializer(),
-            dtype=self.backbone_dtype_policy,
+            kernel_initializer=self._kernel_initializer(),
+            dtype=self.backbone.dtype_policy,
             name="logits",
         )
         return self.output_dense(self.output_dropout(self.pooled_dense(features)))
