@@ -18,14 +18,22 @@ from textbones.serialization import register_keras_hub_aliases
 class Backbone(keras.Model):
     """Base class of the encoder networks (``BertBackbone``, ``AlbertBackbone``, ``FNetBackbone``).
 
-    A backbone is a functional Keras model from a dict of integer arrays to
-    ``{"sequence_output": [batch, T, hidden], "pooled_output": [batch, hidden]}``. The
-    base class adds what all families share: input checks with readable errors, the
+    A backbone is a functional Keras model from a dict of integer arrays (``token_ids``,
+    plus ``segment_ids`` and ``padding_mask`` where the family takes them) to its outputs:
+    by default ``{"sequence_output": [batch, T, hidden], "pooled_output": [batch, hidden]}``.
+    The base class adds what all families share: input checks with readable errors, the
     ``token_embedding`` property, config serialization, and loading and saving presets.
 
     Subclasses build their graph in ``__init__``, set ``input_names``, store their
     constructor arguments as attributes named like the arguments, and implement
     ``parameter_parts`` (their parameter count, computed from the arguments alone).
+
+    What a backbone takes and gives is declared, so that tasks and preprocessors need not
+    assume BERT: ``has_segment_ids`` and ``has_padding_mask`` say which optional inputs it
+    takes (``input_names`` must agree, which defining the class checks), and
+    ``sequence_features`` / ``pooled_features`` pick the per-token and per-sequence
+    features out of its outputs, which the task heads read. A backbone whose output is one
+    tensor overrides both.
 
     Config checks: before a family's ``__init__`` allocates anything, ``check_config``
     refuses counts that are not integers >= 1 (``num_layers=-1``, ``num_heads=0``,
@@ -55,6 +63,13 @@ class Backbone(keras.Model):
 
     #: The keys of the input dict, in the order the model declares its inputs.
     input_names: ClassVar[tuple[str, ...]] = ()
+    #: Whether the model takes a ``segment_ids`` input (which sentence of a pair a token
+    #: is in); ``input_names`` holds ``"segment_ids"`` exactly when this is true.
+    has_segment_ids: ClassVar[bool] = True
+    #: Whether the model takes a ``padding_mask`` input (FNet does not: its Fourier
+    #: mixing sees the padding); ``input_names`` holds ``"padding_mask"`` exactly when
+    #: this is true.
+    has_padding_mask: ClassVar[bool] = True
     #: Every concrete backbone class by name, for presets and deserialization.
     _registry: ClassVar[Mapping[str, type["Backbone"]]] = registry.classes("backbone")
     #: Constructor arguments KerasHub's class does not have: ``get_config`` writes them
@@ -64,6 +79,7 @@ class Backbone(keras.Model):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.input_names:
+            _check_declared_inputs(cls)
             registry.register_class("backbone", cls)
             register_keras_hub_aliases(cls)
         if "parameter_parts" in cls.__dict__ and "__init__" in cls.__dict__:
@@ -199,8 +215,48 @@ class Backbone(keras.Model):
         for name, layer in layers.items():
             setattr(self, "_token_embedding" if name == "token_embedding" else name, layer)
 
+    def sequence_features(self, outputs) -> Any:
+        """The per-token features ``[batch, T, hidden]`` in the model's ``outputs``.
+
+        A masked-LM head reads them. The default is ``outputs["sequence_output"]``; a
+        family whose model returns other outputs overrides it.
+
+        Example:
+
+        >>> import numpy as np, textbones
+        >>> backbone = textbones.models.FNetBackbone(
+        ...     vocabulary_size=30, num_layers=1, hidden_dim=8, intermediate_dim=16)
+        >>> outputs = backbone(
+        ...     {"token_ids": np.array([[2, 5, 3]]), "segment_ids": np.zeros((1, 3), "int32")})
+        >>> tuple(backbone.sequence_features(outputs).shape)
+        (1, 3, 8)
+        """
+        return outputs["sequence_output"]
+
+    def pooled_features(self, outputs) -> Any:
+        """The per-sequence features ``[batch, hidden]`` in the model's ``outputs``.
+
+        A text classifier's head reads them. The default is ``outputs["pooled_output"]``
+        (the first token's vector through the family's pooler); a family without a pooler
+        overrides it, e.g. to take the first token of ``sequence_features``.
+
+        Example:
+
+        >>> import numpy as np, textbones
+        >>> backbone = textbones.models.FNetBackbone(
+        ...     vocabulary_size=30, num_layers=1, hidden_dim=8, intermediate_dim=16)
+        >>> outputs = backbone(
+        ...     {"token_ids": np.array([[2, 5, 3]]), "segment_ids": np.zeros((1, 3), "int32")})
+        >>> tuple(backbone.pooled_features(outputs).shape)
+        (1, 8)
+        """
+        return outputs["pooled_output"]
+
     def _id_ranges(self) -> dict[str, int]:
-        return {"token_ids": self.vocabulary_size, "segment_ids": self.num_segments}
+        ranges = {"token_ids": self.vocabulary_size}
+        if self.has_segment_ids:
+            ranges["segment_ids"] = self.num_segments
+        return ranges
 
     def check_inputs(self, inputs) -> None:
         """Raise a ``ValueError`` that says what to fix if ``inputs`` can't be fed to this model."""
@@ -322,6 +378,20 @@ class Backbone(keras.Model):
         from textbones.presets.saver import save_backbone
 
         save_backbone(self, preset_dir, format=format)
+
+
+def _check_declared_inputs(cls: type[Backbone]) -> None:
+    """Refuse a backbone class whose ``input_names`` and input flags disagree."""
+    names = tuple(cls.input_names)
+    if "token_ids" not in names:
+        raise TypeError(f"{cls.__name__}.input_names must hold 'token_ids', got {names}.")
+    for name, flag in (("segment_ids", "has_segment_ids"), ("padding_mask", "has_padding_mask")):
+        declared = bool(getattr(cls, flag))
+        if (name in names) != declared:
+            raise TypeError(
+                f"{cls.__name__} sets {flag} = {declared}, but its input_names {names} "
+                f"{'lack' if declared else 'hold'} {name!r}. Make them agree."
+            )
 
 
 def _variable_dtype(dtype) -> str:

@@ -84,11 +84,12 @@ class MaskedLM(Task):
                 f"{type(self).__name__} needs a {qualified_name(self.backbone_cls)}, got a "
                 f"{qualified_name(type(backbone))}. Use the masked LM class of the backbone's family."
             )
+        self._backbone = backbone
         inputs = dict(backbone.input)
         inputs["mask_positions"] = keras.Input(shape=(None,), dtype="int32", name="mask_positions")
-        sequence_output = backbone({name: inputs[name] for name in backbone.input_names})[
-            "sequence_output"
-        ]
+        sequence_features = backbone.sequence_features(
+            backbone({name: inputs[name] for name in backbone.input_names})
+        )
         if head_activation is None:
             head_activation = type(self).head_activation
         if head_layer_norm_epsilon is None:
@@ -102,7 +103,7 @@ class MaskedLM(Task):
             dtype=backbone.dtype_policy,
             name="mlm_head",
         )
-        outputs = head(sequence_output, inputs["mask_positions"])
+        outputs = head(sequence_features, inputs["mask_positions"])
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         self.masked_lm_head = head
         self.head_activation = serialize_activation(head.intermediate_activation)
@@ -116,10 +117,6 @@ class MaskedLM(Task):
         if self.head_layer_norm_epsilon != type(self).head_layer_norm_epsilon:
             config["head_layer_norm_epsilon"] = self.head_layer_norm_epsilon
         return config
-
-    @staticmethod
-    def _kernel_initializer():
-        return keras.initializers.TruncatedNormal(stddev=0.02)
 
     def _default_compile_arguments(self) -> dict[str, Any]:
         return {

@@ -82,8 +82,24 @@ class Task(TaskInputs, keras.Model):
             registry.register_class("task", cls)
         register_keras_hub_aliases(cls)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, keras.layers.Layer) and _INIT_STARTED not in self.__dict__:
+            # A subclass builds its head (and names the backbone) before it calls
+            # `keras.Model.__init__` with the graph's outputs, but the torch backend
+            # refuses a module assigned before that, and Keras would track the layer
+            # ahead of the graph's own. The layer is held aside; `__init__` assigns it
+            # again once the model exists, as if it had been assigned then.
+            self.__dict__[name] = value
+            self.__dict__.setdefault(_ASSIGNED_EARLY, []).append(name)
+            return
+        super().__setattr__(name, value)
+
     def __init__(self, *args, compile: bool = True, **kwargs):
+        early = {name: self.__dict__.pop(name) for name in self.__dict__.pop(_ASSIGNED_EARLY, ())}
+        self.__dict__[_INIT_STARTED] = True
         super().__init__(*args, **kwargs)
+        for name, layer in early.items():
+            setattr(self, name, layer)
         self.dynamic_padding = True
         self._compile_when_attached = compile
 
@@ -99,6 +115,19 @@ class Task(TaskInputs, keras.Model):
         self.dtype_policy = backbone.dtype_policy
         if self._compile_when_attached:
             self.compile()
+
+    def _kernel_initializer(self) -> keras.initializers.Initializer:
+        """A fresh initializer for the head's kernels: the backbone's family's.
+
+        That is ``registry.family_of(self.backbone).kernel_initializer()`` (the family's
+        own layers start from it too), or ``TruncatedNormal(stddev=0.02)`` for a backbone
+        of no registered family. Heads call it while they are built, after the subclass
+        has set ``self._backbone``.
+        """
+        family = registry.family_of(self.backbone)
+        if family is not None:
+            return family.kernel_initializer()
+        return keras.initializers.TruncatedNormal(stddev=0.02)
 
     @property
     def backbone(self) -> Backbone:
@@ -522,6 +551,12 @@ class Task(TaskInputs, keras.Model):
         from textbones.presets.saver import save_task
 
         save_task(self, preset_dir, format=format)
+
+
+#: Set in a task's ``__dict__`` once ``Task.__init__`` starts building the Keras model.
+_INIT_STARTED = "_task_init_started"
+#: The names of the layers a subclass assigned before that, in order.
+_ASSIGNED_EARLY = "_task_layers_assigned_early"
 
 
 def _missing_class(error: TypeError) -> str:

@@ -1,4 +1,5 @@
-"""The ``TextClassifier`` base class: a backbone with a classification head on the pooled output."""
+"""The ``TextClassifier`` base class: a backbone with a classification head on its pooled
+features."""
 
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ class TextClassifier(Task):
     """Classifies a text (or a pair of texts) into one of ``num_classes`` classes.
 
     The head is ``Dropout(dropout)`` then ``Dense(num_classes, activation)`` on the
-    backbone's ``pooled_output``. With a ``TextClassifierPreprocessor``, ``fit`` takes raw
-    strings (or a tuple of two lists for sentence pairs) with integer labels.
+    features the backbone's ``pooled_features`` picks out of its outputs (for BERT,
+    ALBERT and FNet, the pooled first token); a family with another head overrides
+    ``_head``. With a ``TextClassifierPreprocessor``, ``fit`` takes raw strings (or a
+    tuple of two lists for sentence pairs) with integer labels.
 
     Default ``compile()``: ``Adam`` (learning rate 5e-5; 1e-5 for ALBERT),
     ``SparseCategoricalCrossentropy`` (on logits unless ``activation`` is softmax) and
@@ -75,28 +78,46 @@ class TextClassifier(Task):
             or num_classes < 1
         ):
             raise ValueError(f"`num_classes` must be a positive integer, got {num_classes!r}.")
-        inputs = dict(backbone.input)
-        pooled = backbone(inputs)["pooled_output"]
-        output_dropout = Dropout(dropout, dtype=backbone.dtype_policy, name="output_dropout")
-        output_dense = keras.layers.Dense(
-            int(num_classes),
-            activation=activation,
-            kernel_initializer=self._kernel_initializer(),
-            dtype=backbone.dtype_policy,
-            name="logits",
-        )
-        outputs = output_dense(output_dropout(pooled))
-        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
-        self.output_dropout = output_dropout
-        self.output_dense = output_dense
+        self._backbone = backbone
         self.num_classes = int(num_classes)
         self.activation = keras.activations.get(activation)
         self.dropout = dropout
+        inputs = dict(backbone.input)
+        features = backbone.pooled_features(backbone(inputs))
+        outputs = self._head(features)
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         self._attach(backbone, preprocessor)
 
-    @staticmethod
-    def _kernel_initializer():
-        return keras.initializers.TruncatedNormal(stddev=0.02)
+    def _head(self, features):
+        """Build the head on the backbone's pooled ``features`` and return its outputs.
+
+        The head is ``Dropout(dropout)`` then ``Dense(num_classes, activation)``, kept as
+        ``self.output_dropout`` and ``self.output_dense`` (named ``"output_dropout"`` and
+        ``"logits"``, as KerasHub names them). A family with another head overrides this
+        method, reading ``self.num_classes``, ``self.activation``, ``self.dropout`` and
+        ``self.backbone`` (its ``dtype_policy``) and taking kernels from
+        ``self._kernel_initializer()``; the layers it assigns to ``self`` are tracked once
+        the model is built.
+
+        Example:
+
+        >>> import textbones
+        >>> backbone = textbones.models.FNetBackbone(50, 1, 8, 16)
+        >>> classifier = textbones.models.FNetTextClassifier(backbone, num_classes=3)
+        >>> classifier.output_dropout.name, classifier.output_dense.name
+        ('output_dropout', 'logits')
+        """
+        self.output_dropout = Dropout(
+            self.dropout, dtype=self.backbone.dtype_policy, name="output_dropout"
+        )
+        self.output_dense = keras.layers.Dense(
+            self.num_classes,
+            activation=self.activation,
+            kernel_initializer=self._kernel_initializer(),
+            dtype=self.backbone.dtype_policy,
+            name="logits",
+        )
+        return self.output_dense(self.output_dropout(features))
 
     def _default_compile_arguments(self) -> dict[str, Any]:
         return {

@@ -22,8 +22,9 @@ class Preprocessor:
     A preprocessor owns a tokenizer and a ``MultiSegmentPacker``; the packer's
     ``sequence_length`` follows the preprocessor's, which may be changed after
     construction. Everything runs on NumPy, so it works under every backend and in
-    data-loading workers. Family subclasses only name ``tokenizer_cls`` (and, for FNet,
-    drop the padding mask).
+    data-loading workers. Family subclasses only name ``tokenizer_cls`` and say which
+    optional inputs their backbone takes (``has_segment_ids``, ``has_padding_mask``, as the
+    backbone declares them: FNet drops the padding mask).
 
     Args:
         tokenizer: the family's tokenizer.
@@ -46,6 +47,9 @@ class Preprocessor:
 
     #: The tokenizer class this preprocessor expects (set by each family).
     tokenizer_cls: ClassVar[type[Tokenizer]] = Tokenizer
+    #: Whether the model takes a ``segment_ids`` input (DistilBERT does not); without
+    #: it the packed rows carry no ``segment_ids``.
+    has_segment_ids: ClassVar[bool] = True
     #: Whether the model takes a ``padding_mask`` input (FNet does not).
     has_padding_mask: ClassVar[bool] = True
     _registry: ClassVar[Mapping[str, type["Preprocessor"]]] = registry.classes("preprocessor")
@@ -140,7 +144,9 @@ class Preprocessor:
             for ids in tokenized
         )
         token_ids, segment_ids = self.packer(tokenized)
-        inputs = {"token_ids": token_ids, "segment_ids": segment_ids}
+        inputs = {"token_ids": token_ids}
+        if self.has_segment_ids:
+            inputs["segment_ids"] = segment_ids
         if self.has_padding_mask:
             inputs["padding_mask"] = token_ids != self.tokenizer.pad_token_id
             if dynamic_length and token_ids.ndim == 2:

@@ -57,6 +57,8 @@ class FNetBackbone(Backbone):
 
     _keras_hub_unknown_arguments = ("activation", "layer_norm_epsilon")
     input_names = ("token_ids", "segment_ids")
+    # The Fourier mixing sees every position, padding included: there is no mask to take.
+    has_padding_mask = False
     # Where the first-token ([CLS]) vector sits, which `pooled_output` and classifiers read.
     cls_token_index = 0
 
