@@ -181,6 +181,3 @@ class DistilBertBackbone(Backbone):
     def pooled_features(self, outputs):
         """The first token's vector ``[batch, hidden_dim]`` (DistilBERT has no pooler)."""
         return outputs[:, self.cls_token_index, :]
-
-    def _id_ranges(self) -> dict[str, int]:
-        return {"token_ids": self.vocabulary_size}

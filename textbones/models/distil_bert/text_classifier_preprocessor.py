@@ -1,7 +1,5 @@
 """DistilBERT's text-classifier preprocessor: the generic one, without segment ids."""
 
-from typing import Any
-
 import keras
 
 from textbones.models.distil_bert.tokenizer import DistilBertTokenizer
@@ -29,8 +27,3 @@ class DistilBertTextClassifierPreprocessor(TextClassifierPreprocessor):
 
     tokenizer_cls = DistilBertTokenizer
     has_segment_ids = False
-
-    def _model_inputs(self, segments, dynamic_length: bool = False) -> dict[str, Any]:
-        inputs = super()._model_inputs(segments, dynamic_length=dynamic_length)
-        inputs.pop("segment_ids", None)
-        return inputs
