@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 import types
 from collections.abc import Callable, Mapping
@@ -58,6 +59,19 @@ class TaskKind:
     task_base: type
     preprocessor_base: type
     transformers_suffix: str | None = None
+
+    @property
+    def display_name(self) -> str:
+        """The kind in words, from its base class's name (``MaskedLM``: ``"masked-LM"``).
+
+        Example:
+
+        >>> import textbones
+        >>> task_kind("classifier").display_name
+        'text-classifier'
+        """
+        words = re.findall(r"[A-Z][a-z0-9]+|[A-Z]+(?![a-z])", self.task_base.__name__)
+        return "-".join(word if word.isupper() else word.lower() for word in words)
 
     def matches(self, task_or_class: Any) -> bool:
         """Whether ``task_or_class`` (a task or a task class) is of this kind."""

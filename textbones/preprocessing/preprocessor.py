@@ -11,9 +11,8 @@ from textbones.preprocessing.multi_segment_packer import MultiSegmentPacker
 from textbones.preprocessing.padding_buckets import bucket_length, trim_columns
 from textbones.preprocessing.tf_tensors import accepts_tf_tensors
 from textbones.preprocessing.tokenizer import Tokenizer, _as_texts
+from textbones.presets.files import PREPROCESSOR_CONFIG_FILE
 from textbones.serialization import deserialize, qualified_name, register_keras_hub_aliases
-
-PREPROCESSOR_CONFIG_FILE = "preprocessor.json"
 
 
 class Preprocessor:

@@ -9,12 +9,14 @@ Keras and textbones read it from the archive's or preset's assets (``load_assets
 the config is deserialized, outside the safe-mode scope. Vocabularies given in memory
 (lists of tokens, proto bytes) are always accepted.
 
-Keras exposes the current mode only internally; this module is the one place that reads it.
+Keras exposes the current mode only internally; ``textbones.keras_internals`` reads it.
 """
 
 import base64
 import binascii
 import os
+
+from textbones import keras_internals
 
 
 def in_safe_mode() -> bool:
@@ -30,9 +32,7 @@ def in_safe_mode() -> bool:
     >>> in_safe_mode()
     False
     """
-    from keras.src.saving import serialization_lib
-
-    return bool(serialization_lib.in_safe_mode())
+    return keras_internals.in_safe_mode()
 
 
 def refuse_file_in_safe_mode(source: object, what: str, owner: object) -> None:

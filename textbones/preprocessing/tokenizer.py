@@ -16,10 +16,8 @@ import numpy as np
 from textbones import registry
 from textbones.classproperty import classproperty
 from textbones.preprocessing.tf_tensors import accepts_tf_tensors
+from textbones.presets.files import TOKENIZER_CONFIG_FILE
 from textbones.serialization import register_keras_hub_aliases
-
-TOKENIZER_CONFIG_FILE = "tokenizer.json"
-TOKENIZER_ASSET_DIR = ("assets", "tokenizer")
 
 
 def special_token_id(attribute: str) -> property:

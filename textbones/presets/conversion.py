@@ -5,7 +5,12 @@ from __future__ import annotations
 import os
 import pathlib
 
+from textbones import registry
+from textbones.presets.formats import format_named, preset_format
 from textbones.presets.handles import resolve_preset
+from textbones.presets.loader import load_backbone, load_tokenizer
+from textbones.presets.save_target import check_save_target
+from textbones.presets.task_loader import load_task
 
 
 def convert(
@@ -51,21 +56,14 @@ def convert(
     ...
     ValueError: Will not convert .../keras into itself: ...
     """
-    from textbones.models.backbone import Backbone
-    from textbones.models.masked_lm import MaskedLM
-    from textbones.models.text_classifier import TextClassifier
-    from textbones.preprocessing.tokenizer import Tokenizer
-    from textbones.presets.preset_kind import preset_kind
-    from textbones.presets.save_target import check_save_target
-    from textbones.presets.saver import transformers_writer
-
-    transformers_writer(format, "save_backbone")  # refuses an unknown format before any work
+    target = format_named(format)  # refuses an unknown format before any work
     if isinstance(src, os.PathLike) or os.path.isdir(os.path.expanduser(str(src))):
         _check_distinct(pathlib.Path(os.path.expanduser(os.fspath(src))), dst)
     check_save_target(dst, allow_preset=overwrite, what="the converted preset")
     preset_dir = resolve_preset(src)
     _check_distinct(preset_dir, dst)  # a handle may resolve to dst (a download cache)
-    kind = preset_kind(preset_dir)
+    source = preset_format(preset_dir)
+    kind = source.kind()
     if kind.task == "unknown":
         raise ValueError(
             f"Can't convert {src}: it is {kind.describe()}, so its head can't be carried "
@@ -76,16 +74,17 @@ def convert(
             f"Can't convert {src}: it is {kind.describe()}. `convert` writes models; save a "
             "tokenizer with `Tokenizer.from_preset(...).save_to_preset(...)`."
         )
-    task_cls = {"masked_lm": MaskedLM, "classifier": TextClassifier}.get(kind.task)
-    if task_cls is not None:
+    # The public loaders (`object`: whatever class the preset names) read the preset as
+    # one version even while it is saved over; the models' own savers write it.
+    if kind.task is not None:
         kwargs = {} if kind.has_tokenizer else {"preprocessor": None}
-        model = task_cls.from_preset(preset_dir, **kwargs)
-        model.save_to_preset(dst, format=format)
-        return type(model).__name__
-    backbone = Backbone.from_preset(preset_dir)
-    backbone.save_to_preset(dst, format=format)
+        task = load_task(registry.task_kind(kind.task).task_base, preset_dir, **kwargs)
+        task.save_to_preset(dst, format=target.name)
+        return type(task).__name__
+    backbone = load_backbone(object, preset_dir)
+    backbone.save_to_preset(dst, format=target.name)
     if kind.has_tokenizer:
-        Tokenizer.from_preset(preset_dir).save_to_preset(dst, format=format)
+        load_tokenizer(object, preset_dir).save_to_preset(dst, format=target.name)
     return type(backbone).__name__
 
 

@@ -29,6 +29,7 @@ from textbones.presets.download_errors import (
     describe_failure,
     failure_message,
 )
+from textbones.presets.files import HF_CONFIG_FILE, HF_TORCH_PATTERN
 
 __all__ = ["PresetDownloadError", "resolve_preset"]
 
@@ -60,7 +61,7 @@ _HF_ALLOW_PATTERNS = [
     "*.safetensors",
     "assets/*",
 ]
-_HF_TORCH_PATTERNS = ["pytorch_model*.bin"]
+_HF_TORCH_PATTERNS = [HF_TORCH_PATTERN]
 
 
 def resolve_preset(preset: str | os.PathLike) -> pathlib.Path:
@@ -302,7 +303,7 @@ def _needs_torch_weights(folder: pathlib.Path) -> bool:
     """Whether a downloaded repository is a `transformers` checkpoint without safetensors."""
     if any(folder.glob("*.safetensors")) or any(folder.glob("*.weights.h5")):
         return False
-    config = folder / "config.json"
+    config = folder / HF_CONFIG_FILE
     return config.is_file() and '"model_type"' in config.read_text(
         encoding="utf-8", errors="replace"
     )

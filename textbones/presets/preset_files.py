@@ -1,17 +1,10 @@
-"""File names of a Keras-format preset, reading its JSON files with clear errors, and
-finding the files a preset's JSON names without ever leaving the preset's folder."""
+"""Reading a preset's JSON files with clear errors, and finding the files a preset's JSON
+names without ever leaving the preset's folder (the file names are in ``files.py``)."""
 
 import json
 import os
 import pathlib
 from typing import Any
-
-CONFIG_FILE = "config.json"
-METADATA_FILE = "metadata.json"
-WEIGHTS_FILE = "model.weights.h5"
-SHARDED_WEIGHTS_INDEX = "model.weights.json"
-TASK_CONFIG_FILE = "task.json"
-TASK_WEIGHTS_FILE = "task.weights.h5"
 
 
 def read_json(preset_dir: pathlib.Path, filename: str) -> dict[str, Any]:

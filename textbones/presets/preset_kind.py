@@ -10,15 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import pathlib
 
-#: The task kinds a preset can hold, as :attr:`PresetKind.task` names them.
-TASK_KINDS = ("masked_lm", "classifier")
-
-_TASK_WORDS = {
-    "masked_lm": "a masked-LM task preset",
-    "classifier": "a text-classifier task preset",
-}
+from textbones import registry
+from textbones.presets.formats import preset_format
+from textbones.presets.registry import builtin_presets
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,9 +21,9 @@ class PresetKind:
     """The kind of a preset.
 
     Attributes:
-        task: ``"masked_lm"`` or ``"classifier"`` when the preset holds a trained task head,
-            ``"unknown"`` when its ``task.json`` names a class textbones does not implement,
-            ``None`` when it holds no task.
+        task: the ``TaskKind.name`` (``"masked_lm"``, ``"classifier"``, ...) when the preset
+            holds a trained task head, ``"unknown"`` when its ``task.json`` names a class
+            textbones does not implement, ``None`` when it holds no task.
         task_class: the task's class name (``"BertMaskedLM"``, ``"BertForMaskedLM"``, ...),
             or ``None``.
         backbone_class: the backbone's class name, or ``None`` when there is no backbone.
@@ -36,6 +31,7 @@ class PresetKind:
 
     Example:
 
+    >>> import textbones
     >>> PresetKind("classifier", "BertTextClassifier", "BertBackbone", True).describe()
     'a text-classifier task preset (BertTextClassifier)'
     >>> PresetKind(None, None, None, True).describe()
@@ -49,8 +45,9 @@ class PresetKind:
 
     def describe(self) -> str:
         """The kind in a few words, for messages."""
-        if self.task in _TASK_WORDS:
-            return f"{_TASK_WORDS[self.task]} ({self.task_class})"
+        kinds = {kind.name: kind for kind in registry.task_kinds()}
+        if self.task in kinds:
+            return f"a {kinds[self.task].display_name} task preset ({self.task_class})"
         if self.task == "unknown":
             return f"a task preset of class {self.task_class}, which textbones does not implement"
         if self.backbone_class is not None:
@@ -61,7 +58,7 @@ class PresetKind:
 
 
 def preset_kind(preset_dir: str | os.PathLike) -> PresetKind:
-    """The kind of the preset in the local directory ``preset_dir`` (either format).
+    """The kind of the preset in the local directory ``preset_dir`` (any format).
 
     A Keras-format preset's task is the class its ``task.json`` names; a ``transformers``
     checkpoint's task is the trained head its weights hold (a ``*ForMaskedLM`` or
@@ -75,13 +72,7 @@ def preset_kind(preset_dir: str | os.PathLike) -> PresetKind:
     >>> preset_kind(folder)
     PresetKind(task=None, task_class=None, backbone_class='FNetBackbone', has_tokenizer=False)
     """
-    from textbones.presets.loader import read_transformers_config
-
-    preset_dir = pathlib.Path(preset_dir)
-    transformers_config = read_transformers_config(preset_dir)
-    if transformers_config is not None:
-        return _transformers_kind(preset_dir, transformers_config)
-    return _keras_kind(preset_dir)
+    return preset_format(preset_dir).kind()
 
 
 def builtin_preset_kind(name: str) -> PresetKind | None:
@@ -90,6 +81,7 @@ def builtin_preset_kind(name: str) -> PresetKind | None:
 
     Example:
 
+    >>> import textbones
     >>> builtin_preset_kind("bert_tiny_en_uncased_sst2").describe()
     'a text-classifier task preset (BertTextClassifier)'
     >>> builtin_preset_kind("bert_tiny_en_uncased").describe()
@@ -97,62 +89,16 @@ def builtin_preset_kind(name: str) -> PresetKind | None:
     >>> builtin_preset_kind("./my_preset") is None
     True
     """
-    from textbones.presets.registry import builtin_presets
-
     entry = builtin_presets().get(name)
     if entry is None:
         return None
     backbone_class = entry["class_name"]
-    task = {"MaskedLM": "masked_lm", "TextClassifier": "classifier"}.get(entry.get("task"))
-    task_class = None if task is None else backbone_class.replace("Backbone", entry["task"])
-    return PresetKind(task, task_class, backbone_class, True)
-
-
-def _registered_class_name(preset_dir: pathlib.Path, filename: str) -> str | None:
-    from textbones.presets.preset_files import read_json
-
-    if not (preset_dir / filename).is_file():
-        return None
-    registered = read_json(preset_dir, filename).get("registered_name")
-    if not isinstance(registered, str) or not registered:
-        return None
-    return registered.split(">")[-1]
-
-
-def _keras_kind(preset_dir: pathlib.Path) -> PresetKind:
-    from textbones.models.masked_lm import MaskedLM
-    from textbones.models.task import Task
-    from textbones.models.text_classifier import TextClassifier
-    from textbones.preprocessing.tokenizer import TOKENIZER_CONFIG_FILE
-    from textbones.presets.preset_files import CONFIG_FILE, TASK_CONFIG_FILE
-
-    backbone_class = _registered_class_name(preset_dir, CONFIG_FILE)
-    task, task_class = None, _registered_class_name(preset_dir, TASK_CONFIG_FILE)
-    if task_class is not None:
-        klass = Task._registry.get(task_class)
-        if klass is not None and issubclass(klass, MaskedLM):
-            task = "masked_lm"
-        elif klass is not None and issubclass(klass, TextClassifier):
-            task = "classifier"
-        else:
-            task = "unknown"
-    elif (preset_dir / TASK_CONFIG_FILE).is_file():
-        task, task_class = "unknown", f"(unnamed in {preset_dir / TASK_CONFIG_FILE})"
-    has_tokenizer = (preset_dir / TOKENIZER_CONFIG_FILE).is_file()
-    return PresetKind(task, task_class, backbone_class, has_tokenizer)
-
-
-def _transformers_kind(preset_dir: pathlib.Path, config: dict) -> PresetKind:
-    from textbones.presets.transformers.loading import head_kind
-    from textbones.presets.transformers.tokenizer_files import has_tokenizer_files
-
-    model_type = str(config.get("model_type", ""))
-    family = {"bert": "Bert", "albert": "Albert", "fnet": "FNet"}.get(model_type, model_type)
-    task = head_kind(preset_dir)
-    suffix = {"masked_lm": "ForMaskedLM", "classifier": "ForSequenceClassification"}
-    architectures = [str(name) for name in config.get("architectures") or []]
-    task_class = None
-    if task is not None:
-        named = [name for name in architectures if name.endswith(suffix[task])]
-        task_class = named[0] if named else f"{family}{suffix[task]}"
-    return PresetKind(task, task_class, f"{family}Backbone", has_tokenizer_files(preset_dir))
+    # A task preset's entry names its task's base class ("TextClassifier").
+    kind = next(
+        (kind for kind in registry.task_kinds() if kind.task_base.__name__ == entry.get("task")),
+        None,
+    )
+    if kind is None:
+        return PresetKind(None, None, backbone_class, True)
+    task_class = registry.family(entry["family"]).tasks[kind.name].__name__
+    return PresetKind(kind.name, task_class, backbone_class, True)

@@ -33,6 +33,29 @@ import os
 import pathlib
 from collections.abc import Collection
 
+from textbones.presets.files import (
+    CONFIG_FILE,
+    HF_ADDED_TOKENS_FILE,
+    HF_CONFIG_FILE,
+    HF_FAST_TOKENIZER_FILE,
+    HF_OTHER_WEIGHTS_FILES,
+    HF_SAFETENSORS_FILE,
+    HF_SAFETENSORS_INDEX,
+    HF_SAFETENSORS_SHARD_PATTERN,
+    HF_TOKENIZER_FILES,
+    HF_TORCH_INDEX,
+    HF_TORCH_PATTERN,
+    METADATA_FILE,
+    PREPROCESSOR_CONFIG_FILE,
+    SHARDED_WEIGHTS_INDEX,
+    SHARDED_WEIGHTS_PATTERN,
+    TASK_CONFIG_FILE,
+    TASK_WEIGHTS_FILE,
+    TOKENIZER_ASSET_DIR,
+    TOKENIZER_CONFIG_FILE,
+    WEIGHTS_FILE,
+)
+
 KERAS = "keras"
 TRANSFORMERS = "transformers"
 
@@ -93,29 +116,17 @@ def components() -> dict[str, Component]:
     >>> sorted(name for name, part in components().items() if part.whole)
     ['task']
     """
-    # Imported here: these modules import model code, which imports this package.
-    from textbones.preprocessing.preprocessor import PREPROCESSOR_CONFIG_FILE
-    from textbones.preprocessing.tokenizer import TOKENIZER_ASSET_DIR, TOKENIZER_CONFIG_FILE
-    from textbones.presets.preset_files import (
-        CONFIG_FILE,
-        METADATA_FILE,
-        SHARDED_WEIGHTS_INDEX,
-        TASK_CONFIG_FILE,
-        TASK_WEIGHTS_FILE,
-        WEIGHTS_FILE,
-    )
-    from textbones.presets.transformers.checkpoint import (
-        SAFETENSORS_FILE,
-        SAFETENSORS_INDEX,
-        TORCH_INDEX,
-    )
-    from textbones.presets.transformers.tokenizer_files import FAST_TOKENIZER_FILE, TOKENIZER_FILES
-
     table = (
         Component(
             BACKBONE,
             KERAS,
-            (CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE, SHARDED_WEIGHTS_INDEX, "model_*.weights.h5"),
+            (
+                CONFIG_FILE,
+                METADATA_FILE,
+                WEIGHTS_FILE,
+                SHARDED_WEIGHTS_INDEX,
+                SHARDED_WEIGHTS_PATTERN,
+            ),
         ),
         Component(TOKENIZER, KERAS, (TOKENIZER_CONFIG_FILE, "/".join(TOKENIZER_ASSET_DIR) + "/")),
         Component(PREPROCESSOR, KERAS, (PREPROCESSOR_CONFIG_FILE,), needs=(TOKENIZER,)),
@@ -130,22 +141,19 @@ def components() -> dict[str, Component]:
             TRANSFORMERS_MODEL,
             TRANSFORMERS,
             (
-                CONFIG_FILE,
-                SAFETENSORS_FILE,
-                SAFETENSORS_INDEX,
-                "model-*.safetensors",
-                "pytorch_model*.bin",
-                TORCH_INDEX,
-                "tf_model.h5",
-                "flax_model.msgpack",
-                "model.onnx",
-                "rust_model.ot",
+                HF_CONFIG_FILE,
+                HF_SAFETENSORS_FILE,
+                HF_SAFETENSORS_INDEX,
+                HF_SAFETENSORS_SHARD_PATTERN,
+                HF_TORCH_PATTERN,
+                HF_TORCH_INDEX,
+                *HF_OTHER_WEIGHTS_FILES,
             ),
         ),
         Component(
             TRANSFORMERS_TOKENIZER,
             TRANSFORMERS,
-            (*TOKENIZER_FILES, FAST_TOKENIZER_FILE, "added_tokens.json"),
+            (*HF_TOKENIZER_FILES, HF_FAST_TOKENIZER_FILE, HF_ADDED_TOKENS_FILE),
         ),
     )
     return {component.name: component for component in table}

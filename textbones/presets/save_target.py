@@ -10,9 +10,7 @@ import json
 import os
 import pathlib
 
-#: JSON files whose content marks a folder as a preset (Keras layout or transformers).
-_KERAS_PRESET_FILES = ("config.json", "tokenizer.json", "preprocessor.json", "task.json")
-_TRANSFORMERS_PRESET_FILES = ("config.json", "tokenizer_config.json")
+from textbones.presets.files import HF_CONFIG_FILE, HF_TOKENIZER_CONFIG_FILE, KERAS_PRESET_FILES
 
 
 def _json_object(path: pathlib.Path) -> dict | None:
@@ -45,14 +43,14 @@ def is_preset_directory(folder: str | os.PathLike) -> bool:
     folder = pathlib.Path(folder)
     if not folder.is_dir():
         return False
-    for name in _KERAS_PRESET_FILES:
+    for name in KERAS_PRESET_FILES:
         content = _json_object(folder / name)
         if content is not None and isinstance(content.get("registered_name"), str):
             return True
-    config = _json_object(folder / "config.json")
+    config = _json_object(folder / HF_CONFIG_FILE)
     if config is not None and "model_type" in config:
         return True
-    return _json_object(folder / "tokenizer_config.json") is not None
+    return _json_object(folder / HF_TOKENIZER_CONFIG_FILE) is not None
 
 
 def check_save_target(
@@ -73,7 +71,7 @@ def check_save_target(
     >>> check_save_target(folder)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    FileExistsError: Will not save a preset to ... it is a folder that holds other files (notes.txt), not a preset, and saving could overwrite or mix with them. Save to a new or empty folder.
+    FileExistsError: Will not save a preset to ... it is a folder that holds other files ...
     """
     target = pathlib.Path(target).expanduser()
     if not target.exists() and not target.is_symlink():

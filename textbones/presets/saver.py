@@ -22,20 +22,25 @@ import pathlib
 
 import keras
 
+from textbones import registry
 from textbones.presets.atomic_directory import replace_file, staged_directory
-from textbones.presets.preset_files import (
+from textbones.presets.files import (
     CONFIG_FILE,
     METADATA_FILE,
+    PREPROCESSOR_CONFIG_FILE,
     TASK_CONFIG_FILE,
     TASK_WEIGHTS_FILE,
+    TOKENIZER_ASSET_DIR,
+    TOKENIZER_CONFIG_FILE,
     WEIGHTS_FILE,
 )
+from textbones.presets.formats import format_named
 from textbones.presets.preset_layout import BACKBONE, PREPROCESSOR, TASK, TOKENIZER
 from textbones.version import __version__
 
 
 def serialized_json(obj) -> dict:
-    """A Keras-style serialized object (``module``, ``class_name``, ``config``, ``registered_name``).
+    """A Keras-style serialized object: ``module``, ``class_name``, ``config``, ``registered_name``.
 
     ``registered_name`` uses KerasHub's ``keras_hub>ClassName`` so that KerasHub resolves
     the preset to its own class; textbones resolves that name to its own.
@@ -54,34 +59,6 @@ def serialized_json(obj) -> dict:
         "config": obj.get_config(),
         "registered_name": f"keras_hub>{name}",
     }
-
-
-#: The formats ``save_to_preset`` writes.
-FORMATS = ("keras", "transformers")
-
-
-def transformers_writer(format: str, name: str):
-    """The ``transformers``-format writer called ``name``, or ``None`` for the Keras format.
-
-    Example:
-
-    >>> transformers_writer("keras", "save_backbone") is None
-    True
-    >>> transformers_writer("onnx", "save_backbone")
-    Traceback (most recent call last):
-    ...
-    ValueError: Unknown preset format 'onnx': use "keras" (KerasHub's layout, the default) or "transformers" (a Hugging Face checkpoint).
-    """
-    if format not in FORMATS:
-        raise ValueError(
-            f'Unknown preset format {format!r}: use "keras" (KerasHub\'s layout, the default) '
-            'or "transformers" (a Hugging Face checkpoint).'
-        )
-    if format == "keras":
-        return None
-    from textbones.presets.transformers import exporting
-
-    return getattr(exporting, name)
 
 
 def _write_json(path: pathlib.Path, content: dict) -> None:
@@ -103,29 +80,28 @@ def save_backbone(backbone, preset_dir, format: str = "keras") -> None:
     >>> sorted(path.name for path in folder.iterdir())
     ['config.json', 'metadata.json', 'model.weights.h5']
     """
-    writer = transformers_writer(format, "save_backbone")
-    if writer is not None:
-        writer(backbone, preset_dir)
-        return
+    format_named(format).save_backbone(backbone, preset_dir)
+
+
+def write_backbone(backbone, preset_dir) -> None:
+    """``save_backbone`` in the Keras format."""
     with staged_directory(preset_dir, [BACKBONE]) as staging:
         _write_backbone_files(backbone, staging)
 
 
 def _task_kinds(backbone) -> list[str]:
-    """Names of the generic task bases that have a subclass for this backbone's class."""
-    from textbones.models.masked_lm import MaskedLM
-    from textbones.models.task import Task
-    from textbones.models.text_classifier import TextClassifier
-
-    kinds = [
-        base.__name__
-        for base in (MaskedLM, TextClassifier)
-        if any(
-            issubclass(klass, base) and klass.backbone_cls is type(backbone)
-            for klass in Task._registry.values()
-        )
+    """The task kinds with a task class for this backbone, as KerasHub's metadata names
+    them (the kinds' base classes: ``MaskedLM``, ``TextClassifier``)."""
+    tasks = [
+        klass
+        for klass in registry.classes("task").values()
+        if klass.backbone_cls is not None and isinstance(backbone, klass.backbone_cls)
     ]
-    return kinds
+    return [
+        kind.task_base.__name__
+        for kind in registry.task_kinds()
+        if any(kind.matches(klass) for klass in tasks)
+    ]
 
 
 def _write_backbone_files(backbone, folder: pathlib.Path) -> None:
@@ -155,21 +131,21 @@ def save_tokenizer(tokenizer, preset_dir, format: str = "keras") -> None:
     >>> import pathlib, tempfile
     >>> from textbones.tokenizers import BertTokenizer
     >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> save_tokenizer(BertTokenizer(vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]), folder)
+    >>> vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    >>> save_tokenizer(BertTokenizer(vocabulary=vocabulary), folder)
     >>> sorted(str(path.relative_to(folder)) for path in folder.rglob("*.*"))
     ['assets/tokenizer/vocabulary.txt', 'tokenizer.json']
     """
-    writer = transformers_writer(format, "save_tokenizer")
-    if writer is not None:
-        writer(tokenizer, preset_dir)
-        return
+    format_named(format).save_tokenizer(tokenizer, preset_dir)
+
+
+def write_tokenizer(tokenizer, preset_dir) -> None:
+    """``save_tokenizer`` in the Keras format."""
     with staged_directory(preset_dir, [TOKENIZER]) as staging:
         _write_tokenizer_files(tokenizer, staging)
 
 
 def _write_tokenizer_files(tokenizer, folder: pathlib.Path) -> None:
-    from textbones.preprocessing.tokenizer import TOKENIZER_ASSET_DIR, TOKENIZER_CONFIG_FILE
-
     _write_json(folder / TOKENIZER_CONFIG_FILE, serialized_json(tokenizer))
     assets = folder.joinpath(*TOKENIZER_ASSET_DIR)
     assets.mkdir(parents=True, exist_ok=True)
@@ -192,17 +168,16 @@ def save_preprocessor(preprocessor, preset_dir, format: str = "keras") -> None:
     >>> sorted(path.name for path in folder.glob("*.json"))
     ['preprocessor.json', 'tokenizer.json']
     """
-    writer = transformers_writer(format, "save_preprocessor")
-    if writer is not None:
-        writer(preprocessor, preset_dir)
-        return
+    format_named(format).save_preprocessor(preprocessor, preset_dir)
+
+
+def write_preprocessor(preprocessor, preset_dir) -> None:
+    """``save_preprocessor`` in the Keras format."""
     with staged_directory(preset_dir, [PREPROCESSOR, TOKENIZER]) as staging:
         _write_preprocessor_files(preprocessor, staging)
 
 
 def _write_preprocessor_files(preprocessor, folder: pathlib.Path) -> None:
-    from textbones.preprocessing.preprocessor import PREPROCESSOR_CONFIG_FILE
-
     _write_tokenizer_files(preprocessor.tokenizer, folder)
     _write_json(folder / PREPROCESSOR_CONFIG_FILE, serialized_json(preprocessor))
 
@@ -224,10 +199,11 @@ def save_task(task, preset_dir, format: str = "keras") -> None:
     >>> sorted(path.name for path in folder.iterdir())
     ['config.json', 'metadata.json', 'model.weights.h5', 'task.json', 'task.weights.h5']
     """
-    writer = transformers_writer(format, "save_task")
-    if writer is not None:
-        writer(task, preset_dir)
-        return
+    format_named(format).save_task(task, preset_dir)
+
+
+def write_task(task, preset_dir) -> None:
+    """``save_task`` in the Keras format."""
     with staged_directory(preset_dir, [TASK, BACKBONE, PREPROCESSOR, TOKENIZER]) as staging:
         _write_backbone_files(task.backbone, staging)
         if task.preprocessor is not None:

@@ -26,25 +26,18 @@ import inspect
 import pathlib
 from typing import Any, NamedTuple
 
+from textbones import registry
+from textbones.presets.building import class_name_of, class_named
 from textbones.presets.consistent_read import consistent_read
 from textbones.presets.download_errors import PresetDownloadError
+from textbones.presets.files import CONFIG_FILE, TASK_CONFIG_FILE, TASK_WEIGHTS_FILE
+from textbones.presets.formats import PresetFormat, preset_format
 from textbones.presets.handles import resolve_preset
-from textbones.presets.loader import (
-    _class_name_of,
-    class_named,
-    load_backbone,
-    load_h5_weights,
-    load_preprocessor,
-    read_transformers_config,
-)
-from textbones.presets.preset_files import (
-    CONFIG_FILE,
-    TASK_CONFIG_FILE,
-    TASK_WEIGHTS_FILE,
-    read_json,
-)
+from textbones.presets.loader import load_backbone
+from textbones.presets.preset_files import read_json
 from textbones.presets.registry import builtin_presets
 from textbones.presets.vocabulary_fit import check_vocabulary_fits
+from textbones.presets.weights_file import load_h5_weights
 from textbones.serialization import textbones_class
 
 #: Head arguments that change the shapes of the head's weights: a value other than the
@@ -76,13 +69,10 @@ def route_arguments(klass: type, kwargs: dict[str, Any]) -> Arguments:
     >>> route_arguments(BertTextClassifier, {"num_classes": 2, "sequence_length": 16})
     Arguments(task={'num_classes': 2}, preprocessor={'sequence_length': 16}, backbone={})
     """
-    from textbones.models.task import Task
-    from textbones.preprocessing.preprocessor import Preprocessor
-
-    task_names = _parameter_names(klass, Task) | {"name", "preprocessor"}
+    task_names = _parameter_names(klass) | {"name", "preprocessor"}
     preprocessor_names = set()
     if klass.preprocessor_cls is not None:
-        preprocessor_names = _parameter_names(klass.preprocessor_cls, Preprocessor)
+        preprocessor_names = _parameter_names(klass.preprocessor_cls)
         preprocessor_names -= {"tokenizer", "name"}
     routed = Arguments({}, {}, {})
     unknown = []
@@ -105,11 +95,14 @@ def route_arguments(klass: type, kwargs: dict[str, Any]) -> Arguments:
     return routed
 
 
-def _parameter_names(cls: type, base: type) -> set[str]:
-    """The keyword-passable constructor arguments of ``cls`` and its bases under ``base``."""
+def _parameter_names(cls: type) -> set[str]:
+    """The keyword-passable constructor arguments of ``cls`` and its bases up to Keras'
+    (a task's ``keras.Model``) or ``object``."""
     names = set()
     for klass in cls.__mro__:
-        if not issubclass(klass, base) or "__init__" not in vars(klass):
+        if klass.__module__.split(".")[0] == "keras" or klass is object:
+            break
+        if "__init__" not in vars(klass):
             continue
         for parameter in inspect.signature(klass.__init__).parameters.values():
             if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY):
@@ -145,27 +138,24 @@ def load_task(cls: type, preset, load_weights: bool = True, **kwargs):
         preset_dir = _resolve_for_the_vocabulary(cls, preset)
     else:
         preset_dir = resolve_preset(preset)
-    if read_transformers_config(preset_dir) is not None:
-        from textbones.presets.transformers.loading import load_task as load_transformers_task
-
-        return load_transformers_task(cls, preset_dir, load_weights, kwargs)
-    return _load_keras_task(cls, preset_dir, load_weights, kwargs)
+    return preset_format(preset_dir).load_task(cls, load_weights, kwargs)
 
 
-def _load_keras_task(cls: type, preset_dir: pathlib.Path, load_weights: bool, kwargs: dict):
-    from textbones.models.backbone import Backbone
-
+def load_keras_task(preset: PresetFormat, cls: type, load_weights: bool, kwargs: dict):
+    """The task of the Keras-format preset ``preset`` (see this module's rules)."""
+    preset_dir = preset.directory
     source = f"the preset at {preset_dir}"
     saved = _read_saved_task(preset_dir)
     if saved is not None and not issubclass(saved.klass, cls):
         saved = None  # another kind of task (a classifier preset loaded as a masked LM)
-    backbone_class = _class_name_of(read_json(preset_dir, CONFIG_FILE), preset_dir / CONFIG_FILE)
+    backbone_name = class_name_of(read_json(preset_dir, CONFIG_FILE), preset_dir / CONFIG_FILE)
+    backbone_cls = _backbone_class(backbone_name, source)
     if saved is None:
-        klass = _task_class_for(cls, backbone_class, source)
-    elif saved.klass.backbone_cls.__name__ != backbone_class:
+        klass = task_class_for(cls, backbone_cls, source)
+    elif not issubclass(backbone_cls, saved.klass.backbone_cls):
         raise ValueError(
             f"{preset_dir / TASK_CONFIG_FILE} describes a {saved.klass.__name__}, built on a "
-            f"{saved.klass.backbone_cls.__name__}, but {CONFIG_FILE} holds a {backbone_class}: "
+            f"{saved.klass.backbone_cls.__name__}, but {CONFIG_FILE} holds a {backbone_name}: "
             "the files come from different presets. Save or download the preset again."
         )
     else:
@@ -175,13 +165,10 @@ def _load_keras_task(cls: type, preset_dir: pathlib.Path, load_weights: bool, kw
     arguments = {**(saved.arguments if saved is not None else {}), **routed.task}
     if saved is not None and saved.without_preprocessor:
         arguments.setdefault("preprocessor", None)
-    class_named(Backbone._registry, klass.backbone_cls.__name__, Backbone, source)
-    backbone = load_backbone(
-        klass.backbone_cls, preset_dir, load_weights=load_weights, **routed.backbone
-    )
+    backbone = preset.load_backbone(klass.backbone_cls, load_weights, routed.backbone)
     if "preprocessor" not in arguments:
         arguments["preprocessor"] = _load_task_preprocessor(
-            klass, preset_dir, backbone, routed.preprocessor
+            klass, preset, backbone, routed.preprocessor
         )
     else:
         _refuse_preprocessor_arguments(klass, routed.preprocessor, saved)
@@ -205,8 +192,6 @@ def _read_saved_task(preset_dir: pathlib.Path) -> _SavedTask | None:
     A ``task.json`` that cannot be used, or a head's weights without one, is an error:
     the preset claims a trained head that cannot be restored.
     """
-    from textbones.models.task import Task
-
     config_path, weights_path = preset_dir / TASK_CONFIG_FILE, preset_dir / TASK_WEIGHTS_FILE
     fresh = (
         "To use its backbone with a fresh head instead, delete "
@@ -223,13 +208,14 @@ def _read_saved_task(preset_dir: pathlib.Path) -> _SavedTask | None:
         return None
     try:
         config = read_json(preset_dir, TASK_CONFIG_FILE)
-        class_name = _class_name_of(config, config_path)
+        class_name = class_name_of(config, config_path)
     except (ValueError, OSError) as error:
         # The message names the file and says to save or download the preset again.
         raise ValueError(f"{error} {fresh}") from None
     klass = textbones_class(class_name)
-    if klass is None or Task._registry.get(klass.__name__) is not klass:
-        known = ", ".join(sorted(Task._registry))
+    tasks = registry.classes("task")
+    if klass is None or tasks.get(klass.__name__) is not klass:
+        known = ", ".join(sorted(tasks))
         raise ValueError(
             f"{config_path} describes a {class_name}, which textbones does not implement (it "
             f"implements {known}), so its trained head cannot be restored. {fix}"
@@ -271,7 +257,8 @@ def _load_head(task, preset_dir: pathlib.Path) -> None:
 def _builtin_task(cls: type, name: str, kwargs: dict[str, Any]):
     """A task of a built-in preset built from the config shipped with textbones (no download)."""
     entry = builtin_presets()[name]
-    klass = _task_class_for(cls, entry["class_name"], f"the built-in preset {name!r}")
+    source = f"the built-in preset {name!r}"
+    klass = task_class_for(cls, _backbone_class(entry["class_name"], source), source)
     routed = route_arguments(klass, kwargs)
     _refuse_preprocessor_arguments(klass, routed.preprocessor, None)
     backbone = load_backbone(klass.backbone_cls, name, load_weights=False, **routed.backbone)
@@ -340,46 +327,65 @@ def _check_required_arguments(
         )
 
 
-def _task_class_for(cls: type, backbone_class_name: str, source: str) -> type:
-    """The concrete task class under ``cls`` made for the backbone ``backbone_class_name``."""
-    from textbones.models.task import Task
+def _backbone_class(class_name: str, source: str) -> type:
+    """The registered backbone class ``class_name`` names (any backbone: ``object`` asked)."""
+    return class_named("backbone", class_name, object, source)
 
+
+def task_class_for(cls: type, backbone_cls: type, source: str) -> type:
+    """The concrete task class under ``cls`` made for backbones of class ``backbone_cls``
+    (a user's subclass of a family's backbone included: the family's task class).
+
+    Example:
+
+    >>> import textbones
+    >>> from textbones.models import BertBackbone, MaskedLM
+    >>> class MyBackbone(BertBackbone):
+    ...     pass
+    >>> task_class_for(MaskedLM, MyBackbone, "a preset").__name__
+    'BertMaskedLM'
+    """
     if cls.backbone_cls is not None:
-        if cls.backbone_cls.__name__ != backbone_class_name:
+        if not issubclass(backbone_cls, cls.backbone_cls):
             raise ValueError(
                 f"{cls.__name__}.from_preset cannot load {source}: it holds a "
-                f"{backbone_class_name}, and {cls.__name__} needs a {cls.backbone_cls.__name__}. "
-                f"Call the task class of that family, or {_generic_name(cls)}.from_preset to "
-                "pick it."
+                f"{backbone_cls.__name__}, and {cls.__name__} needs a "
+                f"{cls.backbone_cls.__name__}. Call the task class of that family, or "
+                f"{_generic_name(cls)}.from_preset to pick it."
             )
         return cls
     candidates = [
         klass
-        for klass in Task._registry.values()
-        if issubclass(klass, cls) and klass.backbone_cls.__name__ == backbone_class_name
+        for klass in registry.classes("task").values()
+        if issubclass(klass, cls)
+        and klass.backbone_cls is not None
+        and issubclass(backbone_cls, klass.backbone_cls)
     ]
+    # The task made for the most derived backbone class wins (a user's MyBert task over
+    # BertMaskedLM); several of equal rank remain ambiguous.
+    if candidates:
+        depth = max(len(klass.backbone_cls.__mro__) for klass in candidates)
+        candidates = [k for k in candidates if len(k.backbone_cls.__mro__) == depth]
     if len(candidates) != 1:
+        generic = " or ".join(kind.task_base.__name__ for kind in registry.task_kinds())
         raise ValueError(
             f"{cls.__name__}.from_preset cannot pick a task class for {source}: its "
-            f"{backbone_class_name} fits {len(candidates)} task classes under {cls.__name__}. "
-            "Call a concrete class such as MaskedLM or TextClassifier (or a family's, e.g. "
+            f"{backbone_cls.__name__} fits {len(candidates)} task classes under "
+            f"{cls.__name__}. Call a concrete class such as {generic} (or a family's, e.g. "
             "BertTextClassifier)."
         )
     return candidates[0]
 
 
 def _generic_name(cls: type) -> str:
-    from textbones.models.masked_lm import MaskedLM
-    from textbones.models.text_classifier import TextClassifier
-
-    bases = (MaskedLM, TextClassifier)
-    return next((base.__name__ for base in bases if issubclass(cls, base)), "Task")
+    kind = registry.task_kind_of(cls)
+    return "Task" if kind is None else kind.task_base.__name__
 
 
-def _load_task_preprocessor(klass: type, preset_dir: pathlib.Path, backbone, overrides: dict):
+def _load_task_preprocessor(klass: type, preset: PresetFormat, backbone, overrides: dict):
     """The preprocessor ``klass`` gets from the preset, with the caller's ``overrides``."""
     try:
-        preprocessor = load_preprocessor(klass.preprocessor_cls, preset_dir, **overrides)
+        preprocessor = preset.load_preprocessor(klass.preprocessor_cls, overrides)
     except FileNotFoundError as error:
         raise FileNotFoundError(
             f"{error} To build {klass.__name__} without a preprocessor (and feed it "

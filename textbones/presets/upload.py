@@ -6,18 +6,14 @@ import os
 import pathlib
 
 from textbones.presets.download_errors import describe_failure
+from textbones.presets.files import CONFIG_FILE, SHARDED_WEIGHTS_INDEX, WEIGHTS_FILE
 from textbones.presets.handles import (
     _HF_SCHEME,
     _KAGGLE_SCHEME,
     _validated_hf_repo_id,
     _validated_kaggle_handle,
 )
-from textbones.presets.preset_files import (
-    CONFIG_FILE,
-    SHARDED_WEIGHTS_INDEX,
-    WEIGHTS_FILE,
-    read_json,
-)
+from textbones.presets.preset_files import read_json
 
 
 class PresetUploadError(OSError):
@@ -96,8 +92,8 @@ def _checked_preset_directory(preset) -> pathlib.Path:
         or any(directory.glob("*.safetensors"))
     ):
         raise FileNotFoundError(
-            f"{directory} has a {CONFIG_FILE} but no weights ({WEIGHTS_FILE}); it is not a complete "
-            "preset. Save it again with `save_to_preset` before uploading."
+            f"{directory} has a {CONFIG_FILE} but no weights ({WEIGHTS_FILE}); it is not a "
+            "complete preset. Save it again with `save_to_preset` before uploading."
         )
     return directory
 

@@ -30,14 +30,15 @@ import keras
 import ml_dtypes
 import numpy as np
 
-from textbones.presets.preset_files import (
-    CONFIG_FILE,
-    SHARDED_WEIGHTS_INDEX,
-    WEIGHTS_FILE,
-    decode_problem,
-    shown_name,
-    weight_map_files,
+from textbones.keras_internals import (
+    DeferredVariables,
+    convert_for_variable,
+    is_deferred,
+    saved_variable_entries,
+    set_value,
 )
+from textbones.presets.files import CONFIG_FILE, SHARDED_WEIGHTS_INDEX, WEIGHTS_FILE
+from textbones.presets.preset_files import decode_problem, shown_name, weight_map_files
 
 #: The top-level group Keras gives a compiled model's optimizer: its state is never
 #: restored by ``from_preset`` (KerasHub does the same), so it is neither used nor "extra".
@@ -166,12 +167,8 @@ class WeightsFile(contextlib.AbstractContextManager):
         dataset as its initializer (it is read when the variable is initialized), and any
         other is assigned at once, one dataset at a time.
         """
-        plan = self.plan(model, objects_to_skip)
-        for entry, variable in plan:
-            if getattr(variable, "_value", True) is None:  # deferred: read at initialization
-                variable._initializer = _DatasetReader(self, entry, variable)
-            else:
-                variable.assign(self.read(entry))
+        for entry, variable in self.plan(model, objects_to_skip):
+            set_value(variable, _DatasetReader(self, entry, variable))
 
     def plan(self, model, objects_to_skip: Iterable[Any] | None = None) -> list[tuple[str, Any]]:
         """``(entry, variable)`` for every variable to load; ``ValueError`` on any mismatch."""
@@ -189,7 +186,8 @@ class WeightsFile(contextlib.AbstractContextManager):
             stored = tuple(self._files[self.entries[found]][found].shape)
             if stored != tuple(variable.shape):
                 misshapen.append(
-                    f"{found} has shape {stored}, the variable {variable.path} {tuple(variable.shape)}"
+                    f"{found} has shape {stored}, the variable {variable.path} "
+                    f"{tuple(variable.shape)}"
                 )
             plan.append((found, variable))
         if misshapen:
@@ -215,8 +213,8 @@ class WeightsFile(contextlib.AbstractContextManager):
             raise ValueError(
                 f"{where} do not fit the {model_name} described by {self.described_by}: they "
                 f"hold {len(extra)} entries the model has no variable for, e.g. "
-                f"{', '.join(map(shown_name, extra[:3]))}. The config and the weights do not belong "
-                "together: check the config, or download or save the preset again."
+                f"{', '.join(map(shown_name, extra[:3]))}. The config and the weights do not "
+                "belong together: check the config, or download or save the preset again."
             )
         return plan
 
@@ -240,7 +238,7 @@ class _DatasetReader:
 
     def __call__(self, shape, dtype=None):
         value = self.weights.read(self.entry)
-        return self.variable._convert_to_tensor(value, dtype=self.variable.dtype)
+        return convert_for_variable(self.variable, value)
 
 
 class _Refused(Exception):
@@ -278,10 +276,11 @@ def _h5_problem(error: OSError) -> str:
 def variable_entries(model, objects_to_skip: Iterable[Any] = ()) -> dict[str, Any]:
     """The weights-file entry of each of ``model``'s variables, as Keras lays them out.
 
-    Keras' own saving walk runs over the model, so each path is the one
-    ``model.save_weights`` would write; ``objects_to_skip`` are left out as Keras leaves
-    them out. Raises ``TypeError`` if something would be saved that is not a variable
-    (a LoRA-merged kernel, ...), which cannot be streamed.
+    Keras' own saving walk runs over the model (``keras_internals.saved_variable_entries``),
+    so each path is the one ``model.save_weights`` would write; ``objects_to_skip`` are
+    left out as Keras leaves them out. Raises ``TypeError`` if something would be saved
+    that is not a variable (a LoRA-merged kernel, ...), which cannot be streamed, or if
+    this Keras has no such walk: callers then load with Keras' own ``load_weights``.
 
     Example:
 
@@ -291,37 +290,13 @@ def variable_entries(model, objects_to_skip: Iterable[Any] = ()) -> dict[str, An
     >>> entries["layers/reversible_embedding/vars/0"].path
     'token_embedding/embeddings'
     """
-    from keras.src.saving import saving_lib
-
-    # The walk insists on one of Keras' own stores: a subclass without a file records
-    # each value under the entry it would be written to, reading none of them.
-    class Recorder(saving_lib.H5IOStore):
-        def __init__(self):
-            self.entries: dict[str, Any] = {}
-            self.group = "vars"
-
-        def __bool__(self) -> bool:
-            return True
-
-        def make(self, path, metadata=None):
-            self.group = f"{path}/vars" if path else "vars"
-            return self
-
-        def __setitem__(self, key, value) -> None:
-            self.entries[f"{self.group}/{key}"] = value
-
-    recorder = Recorder()
-    saving_lib._save_state(
-        model,
-        weights_store=recorder,
-        assets_store=None,
-        inner_path="",
-        visited_saveables={id(item) for item in objects_to_skip},
-    )
-    for entry, value in recorder.entries.items():
+    entries = saved_variable_entries(model, objects_to_skip)
+    if entries is None:
+        raise TypeError("This Keras has no saving walk to find the entries of the variables")
+    for entry, value in entries.items():
         if not isinstance(value, keras.Variable):
             raise TypeError(f"{entry} of {type(model).__name__} is saved from a computed value")
-    return recorder.entries
+    return entries
 
 
 def load_h5_weights(model, path: pathlib.Path, described_by: str, objects_to_skip=None) -> None:
@@ -350,7 +325,7 @@ def load_h5_weights(model, path: pathlib.Path, described_by: str, objects_to_ski
         except TypeError:  # not all saved values are variables: Keras' own loader
             pass
         else:
-            if any(getattr(variable, "_value", True) is None for variable in model.variables):
+            if any(is_deferred(variable) for variable in model.variables):
                 with keras.StatelessScope():  # closing it initializes deferred variables
                     pass
             return
@@ -375,10 +350,8 @@ def build_with_weights(make: Callable[[], Any], path: pathlib.Path, described_by
     >>> bool((copy.weights[0].numpy() == model.weights[0].numpy()).all())
     True
     """
-    from textbones.presets.transformers.loading import _DeferredVariables
-
     with WeightsFile(path, described_by) as weights:
-        deferred = _DeferredVariables()
+        deferred = DeferredVariables()
         try:
             model = deferred.build(make)
             try:

@@ -22,7 +22,7 @@ from textbones.models.albert.text_classifier_preprocessor import (
     AlbertTextClassifierPreprocessor,
 )
 from textbones.models.albert.tokenizer import AlbertTokenizer
-from textbones.presets.transformers.albert import ALBERT
+from textbones.models.albert.transformers import ALBERT
 
 FAMILY = registry.register_family(
     registry.Family(

@@ -20,7 +20,7 @@ from textbones.models.bert.masked_lm_preprocessor import BertMaskedLMPreprocesso
 from textbones.models.bert.text_classifier import BertTextClassifier
 from textbones.models.bert.text_classifier_preprocessor import BertTextClassifierPreprocessor
 from textbones.models.bert.tokenizer import BertTokenizer
-from textbones.presets.transformers.bert import BERT
+from textbones.models.bert.transformers import BERT
 
 FAMILY = registry.register_family(
     registry.Family(

@@ -20,7 +20,7 @@ from textbones.models.f_net.masked_lm_preprocessor import FNetMaskedLMPreprocess
 from textbones.models.f_net.text_classifier import FNetTextClassifier
 from textbones.models.f_net.text_classifier_preprocessor import FNetTextClassifierPreprocessor
 from textbones.models.f_net.tokenizer import FNetTokenizer
-from textbones.presets.transformers.f_net import F_NET
+from textbones.models.f_net.transformers import F_NET
 
 FAMILY = registry.register_family(
     registry.Family(

@@ -27,16 +27,16 @@ from typing import Any
 
 import numpy as np
 
-from textbones.presets.preset_files import CONFIG_FILE, read_json, weight_map_files
+from textbones.presets.files import (
+    HF_CONFIG_FILE,
+    HF_OTHER_WEIGHTS_FILES,
+    HF_SAFETENSORS_FILE,
+    HF_SAFETENSORS_INDEX,
+    HF_TORCH_FILE,
+    HF_TORCH_INDEX,
+)
+from textbones.presets.preset_files import read_json, weight_map_files
 from textbones.presets.transformers.safetensors_file import TensorEntry, read_header, read_tensor
-
-SAFETENSORS_FILE = "model.safetensors"
-SAFETENSORS_INDEX = "model.safetensors.index.json"
-TORCH_FILE = "pytorch_model.bin"
-TORCH_INDEX = "pytorch_model.bin.index.json"
-
-# Weight files of other frameworks: named in the error when they are all a repo holds.
-_UNREADABLE = ("tf_model.h5", "flax_model.msgpack", "model.onnx", "rust_model.ot")
 
 
 def is_transformers_config(config: dict[str, Any]) -> bool:
@@ -44,8 +44,10 @@ def is_transformers_config(config: dict[str, Any]) -> bool:
 
     Example:
 
-    >>> is_transformers_config({"model_type": "bert"}), is_transformers_config({"registered_name": "x"})
-    (True, False)
+    >>> is_transformers_config({"model_type": "bert"})
+    True
+    >>> is_transformers_config({"registered_name": "x"})
+    False
     """
     return "model_type" in config and "registered_name" not in config
 
@@ -62,7 +64,8 @@ class TransformersCheckpoint(contextlib.AbstractContextManager):
     >>> from textbones.presets.transformers.safetensors_file import write_safetensors
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> _ = (folder / "config.json").write_text(json.dumps({"model_type": "bert"}))
-    >>> write_safetensors(folder / "model.safetensors", [("a.weight", (2,), np.dtype("float32"), lambda: np.ones(2, "float32"))])
+    >>> tensor = ("a.weight", (2,), np.dtype("float32"), lambda: np.ones(2, "float32"))
+    >>> write_safetensors(folder / "model.safetensors", [tensor])
     >>> with TransformersCheckpoint(folder) as checkpoint:
     ...     checkpoint.keys(), checkpoint.read("a.weight").tolist()
     (['a.weight'], [1.0, 1.0])
@@ -70,7 +73,7 @@ class TransformersCheckpoint(contextlib.AbstractContextManager):
 
     def __init__(self, directory: pathlib.Path, load_weights: bool = True):
         self.directory = pathlib.Path(directory)
-        self.config = read_json(self.directory, CONFIG_FILE)
+        self.config = read_json(self.directory, HF_CONFIG_FILE)
         self._entries: dict[str, TensorEntry] = {}
         self._torch_state: dict[str, Any] | None = None
         self._mapped: list[tuple[int, int]] = []
@@ -83,23 +86,23 @@ class TransformersCheckpoint(contextlib.AbstractContextManager):
     # -- finding the weights ---------------------------------------------------------------
     def _index_weights(self) -> None:
         directory = self.directory
-        if (directory / SAFETENSORS_FILE).is_file():
-            self._entries = read_header(directory / SAFETENSORS_FILE)
-            self.weights_description = str(directory / SAFETENSORS_FILE)
-        elif (directory / SAFETENSORS_INDEX).is_file():
-            for shard in self._shards(SAFETENSORS_INDEX):
+        if (directory / HF_SAFETENSORS_FILE).is_file():
+            self._entries = read_header(directory / HF_SAFETENSORS_FILE)
+            self.weights_description = str(directory / HF_SAFETENSORS_FILE)
+        elif (directory / HF_SAFETENSORS_INDEX).is_file():
+            for shard in self._shards(HF_SAFETENSORS_INDEX):
                 self._entries.update(read_header(shard))
-            self.weights_description = f"the shards listed in {directory / SAFETENSORS_INDEX}"
-        elif (directory / TORCH_FILE).is_file() or (directory / TORCH_INDEX).is_file():
+            self.weights_description = f"the shards listed in {directory / HF_SAFETENSORS_INDEX}"
+        elif (directory / HF_TORCH_FILE).is_file() or (directory / HF_TORCH_INDEX).is_file():
             files = (
-                [directory / TORCH_FILE]
-                if (directory / TORCH_FILE).is_file()
-                else self._shards(TORCH_INDEX)
+                [directory / HF_TORCH_FILE]
+                if (directory / HF_TORCH_FILE).is_file()
+                else self._shards(HF_TORCH_INDEX)
             )
             self._torch_state, self._mapped, self._unmapped = _load_torch_files(files)
             self.weights_description = ", ".join(str(path) for path in files)
         else:
-            others = [name for name in _UNREADABLE if (directory / name).is_file()]
+            others = [name for name in HF_OTHER_WEIGHTS_FILES if (directory / name).is_file()]
             found = (
                 f" It holds only {', '.join(others)}, which textbones does not read."
                 if others
@@ -107,7 +110,8 @@ class TransformersCheckpoint(contextlib.AbstractContextManager):
             )
             raise FileNotFoundError(
                 f"{directory} holds a transformers config but no weights textbones can read: "
-                f"no {SAFETENSORS_FILE}, {SAFETENSORS_INDEX}, {TORCH_FILE} or {TORCH_INDEX}.{found} "
+                f"no {HF_SAFETENSORS_FILE}, {HF_SAFETENSORS_INDEX}, {HF_TORCH_FILE} or "
+                f"{HF_TORCH_INDEX}.{found} "
                 "Save the model with `save_pretrained` (safetensors), or pass "
                 "`load_weights=False` to build the architecture with random weights."
             )

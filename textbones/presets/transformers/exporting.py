@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import json
 import pathlib
-import warnings
 from typing import Any
 
 import keras
 import ml_dtypes
 import numpy as np
 
+from textbones import registry
 from textbones.presets.atomic_directory import replace_file, staged_directory
+from textbones.presets.files import HF_CONFIG_FILE, HF_SAFETENSORS_FILE
 from textbones.presets.preset_layout import TRANSFORMERS_MODEL, TRANSFORMERS_TOKENIZER
-from textbones.presets.transformers.checkpoint import SAFETENSORS_FILE
-from textbones.presets.transformers.loading import family_of_backbone, family_of_tokenizer
-from textbones.presets.transformers.mapping import TransformersMapping, activation_to_hf
+from textbones.presets.transformers.heads import head_conversion
+from textbones.presets.transformers.loading import family_of_model
+from textbones.presets.transformers.mapping import TransformersMapping
 from textbones.presets.transformers.safetensors_file import write_safetensors
 from textbones.presets.transformers.tokenizer_files import write_tokenizer_files
 from textbones.presets.transformers.weight_rules import Rule
@@ -49,11 +50,11 @@ def _tensors(model, rules: list[Rule], prefix: str) -> list[tuple]:
     return tensors
 
 
-def _base_config(family: TransformersMapping, backbone, architecture: str) -> dict[str, Any]:
+def _base_config(mapping: TransformersMapping, backbone, architecture: str) -> dict[str, Any]:
     return {
-        "architectures": [family.architectures[architecture]],
-        "model_type": family.model_type,
-        **family.config_fields(backbone),
+        "architectures": [architecture],
+        "model_type": mapping.model_type,
+        **mapping.config_fields(backbone),
         "initializer_range": 0.02,
         "tie_word_embeddings": True,
         "dtype": keras.backend.standardize_dtype(backbone.variable_dtype),
@@ -61,28 +62,32 @@ def _base_config(family: TransformersMapping, backbone, architecture: str) -> di
 
 
 def _write(folder: pathlib.Path, config: dict[str, Any], tensors: list[tuple]) -> None:
-    replace_file(folder / "config.json").write_text(
+    replace_file(folder / HF_CONFIG_FILE).write_text(
         json.dumps(config, indent=2) + "\n", encoding="utf-8"
     )
-    write_safetensors(replace_file(folder / SAFETENSORS_FILE), tensors, metadata={"format": "pt"})
+    write_safetensors(
+        replace_file(folder / HF_SAFETENSORS_FILE), tensors, metadata={"format": "pt"}
+    )
 
 
 def save_backbone(backbone, preset_dir) -> None:
-    """Write ``backbone`` as a bare-encoder checkpoint (``BertModel``, ``AlbertModel``, ``FNetModel``).
+    """Write ``backbone`` as a bare-encoder checkpoint (``BertModel``, ``AlbertModel``, ...).
 
     Tokenizer files of a ``transformers`` checkpoint already in ``preset_dir`` are kept;
     a Keras-format preset there is replaced.
     """
-    family = family_of_backbone(backbone)
-    rules = family.backbone_rules(backbone) + family.pooler_rules
+    mapping = family_of_model(backbone).transformers
+    rules = mapping.backbone_rules(backbone) + mapping.pooler_rules
+    config = _base_config(mapping, backbone, mapping.architecture("backbone"))
     with staged_directory(preset_dir, [TRANSFORMERS_MODEL]) as staging:
-        _write(staging, _base_config(family, backbone, "backbone"), _tensors(backbone, rules, ""))
+        _write(staging, config, _tensors(backbone, rules, ""))
 
 
 def save_task(task, preset_dir) -> None:
-    """Write a ``MaskedLM`` or ``TextClassifier`` as ``*ForMaskedLM`` /
-    ``*ForSequenceClassification``, with its tokenizer's files if it has a preprocessor.
-    The folder then holds exactly these files (and files of no preset component).
+    """Write a task as its kind's ``transformers`` model (``*ForMaskedLM``,
+    ``*ForSequenceClassification``, ...), with its tokenizer's files if it has a
+    preprocessor. The folder then holds exactly these files (and files of no preset
+    component).
 
     A ``transformers`` config has one ``hidden_act`` and one ``layer_norm_eps`` for the
     encoder and the masked-LM head alike. When the head's differ (as in KerasHub's
@@ -90,71 +95,34 @@ def save_task(task, preset_dir) -> None:
     encoder's, with a warning: its logits then differ slightly in ``transformers``.
     A classifier's output ``activation`` is not written: ``transformers`` gives logits.
     """
-    from textbones.models.masked_lm import MaskedLM
-    from textbones.models.text_classifier import TextClassifier
-
     backbone = task.backbone
-    family = family_of_backbone(backbone)
-    encoder_rules = family.backbone_rules(backbone) + family.pooler_rules
-    tensors = _tensors(task, encoder_rules, family.base_prefix + ".")
-    if isinstance(task, MaskedLM):
-        config = _base_config(family, backbone, "masked_lm")
-        _warn_if_head_differs(task, config)
-        tensors += _tensors(task, family.masked_lm_rules, "")
-    elif isinstance(task, TextClassifier):
-        config = _base_config(family, backbone, "classifier")
-        labels = {str(index): f"LABEL_{index}" for index in range(task.num_classes)}
-        config.update(
-            id2label=labels, label2id={name: int(index) for index, name in labels.items()}
-        )
-        if family.classifier_dropout_field:
-            config[family.classifier_dropout_field] = task.dropout
-        activation = keras.activations.serialize(task.activation)
-        if activation not in ("linear", "softmax"):
-            raise ValueError(
-                f"This {type(task).__name__} applies {activation!r} to its outputs; transformers' "
-                "sequence classifiers output logits, so only a linear (or softmax) output "
-                "layer can be exported."
-            )
-        tensors += _tensors(task, family.classifier_rules, "")
-    else:
+    mapping = family_of_model(backbone).transformers
+    kind = registry.task_kind_of(task)
+    if kind is None or kind.name not in mapping.head_rules:
         raise ValueError(f"textbones cannot write a {type(task).__name__} in transformers format.")
+    head = head_conversion(kind)
+    encoder_rules = mapping.backbone_rules(backbone) + mapping.pooler_rules
+    tensors = _tensors(task, encoder_rules, mapping.base_prefix + ".")
+    architecture = mapping.architecture(kind.name, kind.transformers_suffix)
+    config = _base_config(mapping, backbone, architecture)
+    head.export_config(task, config, mapping)
+    tensors += _tensors(task, mapping.head_rules[kind.name], "")
     written = [TRANSFORMERS_MODEL, TRANSFORMERS_TOKENIZER]
     with staged_directory(preset_dir, written, whole=True) as staging:
         if task.preprocessor is not None:
             config["pad_token_id"] = int(task.preprocessor.tokenizer.pad_token_id)
             write_tokenizer_files(
-                task.preprocessor.tokenizer, family, staging, task.preprocessor.sequence_length
+                task.preprocessor.tokenizer, mapping, staging, task.preprocessor.sequence_length
             )
         _write(staging, config, tensors)
-
-
-def _warn_if_head_differs(task, config: dict[str, Any]) -> None:
-    differences = []
-    if activation_to_hf(task.head_activation, "The masked-LM head") != config["hidden_act"]:
-        differences.append(
-            f"activation {task.head_activation!r} (encoder: {task.backbone.activation!r})"
-        )
-    if task.head_layer_norm_epsilon != config["layer_norm_eps"]:
-        differences.append(
-            f"layer norm epsilon {task.head_layer_norm_epsilon:g} (encoder: {config['layer_norm_eps']:g})"
-        )
-    if differences:
-        warnings.warn(
-            f"The masked-LM head of this {type(task).__name__} uses {' and '.join(differences)}; "
-            "a transformers config has one hidden_act and layer_norm_eps for both, so "
-            "transformers will compute the head with the encoder's and its logits will "
-            "differ slightly from textbones'.",
-            stacklevel=4,
-        )
 
 
 def save_tokenizer(tokenizer, preset_dir, model_max_length: int | None = None) -> None:
     """Write ``vocab.txt`` or ``spiece.model`` and ``tokenizer_config.json``; the model files
     of a ``transformers`` checkpoint stay, a Keras-format preset is replaced."""
-    family = family_of_tokenizer(tokenizer)
+    mapping = family_of_model(tokenizer).transformers
     with staged_directory(preset_dir, [TRANSFORMERS_TOKENIZER]) as staging:
-        write_tokenizer_files(tokenizer, family, staging, model_max_length)
+        write_tokenizer_files(tokenizer, mapping, staging, model_max_length)
 
 
 def save_preprocessor(preprocessor, preset_dir) -> None:

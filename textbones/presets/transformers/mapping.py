@@ -63,6 +63,12 @@ class TransformersMapping:
             SentencePiece (``spiece.model``).
         tokenizer_class: the ``transformers`` tokenizer class name.
         tokenizer_defaults: ``tokenizer_config.json`` values assumed when absent.
+        classifier_rules: the sequence classifier's head rules (keys without base prefix).
+        encoder_modules: the top-level modules of the encoder's keys (after the prefix):
+            a tensor under one of them that no rule reads makes the checkpoint unloadable.
+        masked_lm_head_arguments: ``(config, source) -> MaskedLM arguments`` of the head
+            ``transformers`` computes (its activation and layer norm epsilon); export
+            compares a task's head with what it gives for the written config.
     """
 
     model_type: str
@@ -82,11 +88,42 @@ class TransformersMapping:
     classifier_rules: list[Rule] = dataclasses.field(
         default_factory=lambda: module("classifier", "logits", DENSE)
     )
+    encoder_modules: tuple[str, ...] = ("embeddings", "encoder", "pooler")
+    masked_lm_head_arguments: Callable[[dict[str, Any], str], dict[str, Any]] = (
+        lambda config, source: shared_masked_lm_head_arguments(config, source)
+    )
 
     @property
-    def textbones_tokenizer(self) -> str:
-        """The class name of the family's textbones tokenizer (``BertTokenizer``, ...)."""
-        return self.backbone_class.replace("Backbone", "Tokenizer")
+    def head_rules(self) -> dict[str, list[Rule]]:
+        """The head's rules of each task kind, by ``TaskKind.name`` (keys without base prefix).
+
+        Example:
+
+        >>> from textbones.models.bert.transformers import BERT
+        >>> sorted(BERT.head_rules)
+        ['classifier', 'masked_lm']
+        """
+        return {"masked_lm": self.masked_lm_rules, "classifier": self.classifier_rules}
+
+    def architecture(self, kind_name: str, suffix: str | None = None) -> str:
+        """The ``transformers`` class of the bare encoder (``"backbone"``) or of a task kind's
+        model: the ``architectures`` entry, else the encoder's class with ``suffix``
+        (the kind's ``transformers_suffix``) in place of ``Model``.
+
+        Example:
+
+        >>> from textbones.models.bert.transformers import BERT
+        >>> BERT.architecture("masked_lm"), BERT.architecture("tokens", "ForTokenClassification")
+        ('BertForMaskedLM', 'BertForTokenClassification')
+        """
+        if kind_name in self.architectures:
+            return self.architectures[kind_name]
+        if suffix is None:
+            raise ValueError(
+                f"transformers has no {self.model_type} model for {kind_name!r} tasks: "
+                f"textbones converts {', '.join(self.architectures.values())}."
+            )
+        return self.architectures["backbone"].removesuffix("Model") + suffix
 
     def config_with_defaults(self, config: dict[str, Any], source: str) -> dict[str, Any]:
         """``config`` completed with ``transformers``' defaults, after refusing what cannot
@@ -119,6 +156,21 @@ def shared_backbone_arguments(config: dict[str, Any], source: str) -> dict[str, 
         "num_segments": config["type_vocab_size"],
         "activation": activation_from_hf(config["hidden_act"], source),
         "layer_norm_epsilon": config["layer_norm_eps"],
+    }
+
+
+def shared_masked_lm_head_arguments(config: dict[str, Any], source: str) -> dict[str, Any]:
+    """The masked-LM head ``transformers`` computes: the encoder's ``hidden_act`` and
+    ``layer_norm_eps`` (BERT, ALBERT and FNet read them so).
+
+    Example:
+
+    >>> shared_masked_lm_head_arguments({"hidden_act": "gelu_new", "layer_norm_eps": 1e-12}, "")
+    {'head_activation': 'gelu_approximate', 'head_layer_norm_epsilon': 1e-12}
+    """
+    return {
+        "head_activation": activation_from_hf(config["hidden_act"], source),
+        "head_layer_norm_epsilon": config["layer_norm_eps"],
     }
 
 

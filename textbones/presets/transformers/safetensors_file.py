@@ -249,7 +249,8 @@ def read_header(path: pathlib.Path) -> dict[str, TensorEntry]:
 
     >>> import pathlib, tempfile
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "t.safetensors"
-    >>> write_safetensors(path, [("w", (2, 3), np.dtype("float32"), lambda: np.ones((2, 3), "float32"))])
+    >>> tensor = ("w", (2, 3), np.dtype("float32"), lambda: np.ones((2, 3), "float32"))
+    >>> write_safetensors(path, [tensor])
     >>> entry = read_header(path)["w"]
     >>> entry.shape, entry.dtype.name, entry.end - entry.start
     ((2, 3), 'float32', 24)

@@ -9,20 +9,13 @@ import warnings
 from typing import Any
 
 from textbones.presets.atomic_directory import replace_file
-from textbones.presets.transformers.mapping import TransformersMapping, UnsupportedCheckpointError
-
-VOCABULARY_FILE = "vocab.txt"
-SENTENCE_PIECE_FILE = "spiece.model"
-TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
-#: The fast-tokenizer file of ``transformers``; KerasHub's tokenizer config has the same name.
-FAST_TOKENIZER_FILE = "tokenizer.json"
-#: Tokenizer files this module writes, removed before writing so no stale one survives.
-TOKENIZER_FILES = (
-    VOCABULARY_FILE,
-    SENTENCE_PIECE_FILE,
-    TOKENIZER_CONFIG_FILE,
-    "special_tokens_map.json",
+from textbones.presets.files import (
+    HF_SENTENCE_PIECE_FILE,
+    HF_TOKENIZER_CONFIG_FILE,
+    HF_TOKENIZER_FILES,
+    HF_VOCABULARY_FILE,
 )
+from textbones.presets.transformers.mapping import TransformersMapping, UnsupportedCheckpointError
 
 _WORD_PIECE_SPECIALS = {
     "cls_token": "[CLS]",
@@ -36,11 +29,13 @@ DEFAULT_SEQUENCE_LENGTH = 512
 
 
 def has_tokenizer_files(directory: pathlib.Path) -> bool:
-    return (directory / VOCABULARY_FILE).is_file() or (directory / SENTENCE_PIECE_FILE).is_file()
+    return (directory / HF_VOCABULARY_FILE).is_file() or (
+        directory / HF_SENTENCE_PIECE_FILE
+    ).is_file()
 
 
 def _tokenizer_config(directory: pathlib.Path) -> dict[str, Any]:
-    path = directory / TOKENIZER_CONFIG_FILE
+    path = directory / HF_TOKENIZER_CONFIG_FILE
     if not path.is_file():
         return {}
     try:
@@ -53,7 +48,7 @@ def _tokenizer_config(directory: pathlib.Path) -> dict[str, Any]:
 
 
 def _token(value: Any) -> Any:
-    """A special token as ``tokenizer_config.json`` writes it (a string or an ``AddedToken`` dict)."""
+    """A special token as ``tokenizer_config.json`` writes it (a string or an ``AddedToken``)."""
     return value.get("content") if isinstance(value, dict) else value
 
 
@@ -74,13 +69,13 @@ def tokenizer_arguments(family: TransformersMapping, directory: pathlib.Path) ->
     """Constructor arguments of the family's textbones tokenizer that reproduce the
     ``transformers`` tokenizer in ``directory`` (its ids on the same text)."""
     config = {**family.tokenizer_defaults, **_tokenizer_config(directory)}
-    config_path = directory / TOKENIZER_CONFIG_FILE
+    config_path = directory / HF_TOKENIZER_CONFIG_FILE
     lowercase = bool(config["do_lower_case"])
     if family.word_piece:
-        vocabulary = directory / VOCABULARY_FILE
+        vocabulary = directory / HF_VOCABULARY_FILE
         if not vocabulary.is_file():
             raise FileNotFoundError(
-                f"{directory} has no {VOCABULARY_FILE}, the WordPiece vocabulary of a "
+                f"{directory} has no {HF_VOCABULARY_FILE}, the WordPiece vocabulary of a "
                 f"{family.model_type} tokenizer. Download it with the checkpoint, or build the "
                 "model with `preprocessor=None`."
             )
@@ -101,10 +96,10 @@ def tokenizer_arguments(family: TransformersMapping, directory: pathlib.Path) ->
             "oov_token": _token(config.get("unk_token", "[UNK]")),
             "special_tokens_in_strings": True,
         }
-    proto = directory / SENTENCE_PIECE_FILE
+    proto = directory / HF_SENTENCE_PIECE_FILE
     if not proto.is_file():
         raise FileNotFoundError(
-            f"{directory} has no {SENTENCE_PIECE_FILE}, the SentencePiece model of a "
+            f"{directory} has no {HF_SENTENCE_PIECE_FILE}, the SentencePiece model of a "
             f"{family.model_type} tokenizer (textbones cannot rebuild one from tokenizer.json). "
             "Download it with the checkpoint, or build the model with `preprocessor=None`."
         )
@@ -133,18 +128,19 @@ def write_tokenizer_files(
     folder: pathlib.Path,
     model_max_length: int | None = None,
 ) -> None:
-    """Write ``tokenizer``'s vocabulary and ``tokenizer_config.json`` as ``transformers`` reads them.
+    """Write ``tokenizer``'s vocabulary and ``tokenizer_config.json`` as ``transformers`` reads
+    them.
 
     ``model_max_length``: a preprocessor's ``sequence_length`` (else the tokenizer's, else 512).
 
     Hugging Face's SentencePiece tokenizers always replace LaTeX quotes (`````, ``''``);
     a KerasHub tokenizer (``normalize_quotes=False``) differs from them on such text only.
     """
-    for name in TOKENIZER_FILES:
+    for name in HF_TOKENIZER_FILES:
         (folder / name).unlink(missing_ok=True)
     max_length = model_max_length or tokenizer.sequence_length or DEFAULT_SEQUENCE_LENGTH
     if family.word_piece:
-        replace_file(folder / VOCABULARY_FILE).write_text(
+        replace_file(folder / HF_VOCABULARY_FILE).write_text(
             "".join(token + "\n" for token in tokenizer.get_vocabulary()), encoding="utf-8"
         )
         config = {
@@ -158,7 +154,7 @@ def write_tokenizer_files(
             "model_max_length": max_length,
         }
     else:
-        replace_file(folder / SENTENCE_PIECE_FILE).write_bytes(tokenizer.proto)
+        replace_file(folder / HF_SENTENCE_PIECE_FILE).write_bytes(tokenizer.proto)
         config = {
             "tokenizer_class": family.tokenizer_class,
             "do_lower_case": tokenizer.lowercase,
@@ -166,6 +162,6 @@ def write_tokenizer_files(
             **_SENTENCE_PIECE_SPECIALS,
             "model_max_length": max_length,
         }
-    replace_file(folder / TOKENIZER_CONFIG_FILE).write_text(
+    replace_file(folder / HF_TOKENIZER_CONFIG_FILE).write_text(
         json.dumps(config, indent=2) + "\n", encoding="utf-8"
     )

@@ -6,7 +6,8 @@ model's prefix), a target variable path (``variable.path`` inside the Keras mode
 drives loading and exporting. Tables are written with the helpers below, one line per
 torch module::
 
-    module("encoder.layer.0.attention.self.query", "transformer_layer_0/self_attention_layer/query", HEADS_IN)
+    module("encoder.layer.0.attention.self.query",
+           "transformer_layer_0/self_attention_layer/query", HEADS_IN)
 """
 
 from __future__ import annotations

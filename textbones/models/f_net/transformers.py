@@ -5,7 +5,7 @@ sequence and hidden axes (or, with ``use_tpu_fourier_optimizations``, the same t
 as DFT matrix products): the same unnormalised 2-D DFT as ``FNetEncoder``.
 """
 
-from textbones.presets.transformers.bert import EMBEDDINGS, MASKED_LM_HEAD
+from textbones.models.bert.transformers import EMBEDDINGS, MASKED_LM_HEAD
 from textbones.presets.transformers.mapping import (
     TransformersMapping,
     shared_backbone_arguments,

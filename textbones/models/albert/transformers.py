@@ -5,7 +5,7 @@ textbones names ``group_{g}_inner_layer_{j}``; both run the ``num_hidden_layers`
 of depth through the groups in order, ``num_hidden_layers / num_hidden_groups`` each.
 """
 
-from textbones.presets.transformers.bert import EMBEDDINGS
+from textbones.models.bert.transformers import EMBEDDINGS
 from textbones.presets.transformers.mapping import (
     TransformersMapping,
     UnsupportedCheckpointError,

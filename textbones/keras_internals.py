@@ -1,0 +1,260 @@
+"""Every use of Keras' internals in textbones, each with a fallback for when Keras changes it.
+
+Three things textbones needs have no public Keras API:
+
+* **deferred variables** (the fast loaders of ``presets/``): a model built inside
+  ``keras.StatelessScope(initialize_variables=False)`` gets variables without a value
+  (``variable._value is None``), each given one from ``variable._initializer`` when the
+  outermost stateless scope closes; the pending ones are listed in
+  ``keras.src.backend.common.global_state`` under ``"uninitialized_variables"``. The
+  loaders make each checkpoint tensor its variable's initializer, so no random weights are
+  drawn and memory holds the model plus one tensor. Fallback (:class:`DeferredVariables`
+  when :func:`deferred_loading_available` is false): build the model normally, then
+  assign every weight.
+* **Keras' saving walk** (``keras.src.saving.saving_lib._save_state`` with an
+  ``H5IOStore``): which entry of a ``.weights.h5`` file each variable is saved under.
+  Fallback (:func:`saved_variable_entries` returns ``None``): the caller loads the file
+  with Keras' own ``load_weights``.
+* **safe mode** (``keras.src.saving.serialization_lib.in_safe_mode``): whether a config
+  is being deserialized in safe mode right now. Fallback: not in safe mode, with a
+  warning once (a tokenizer then reads a file its config names, as outside Keras).
+
+``tests/test_keras_internals.py`` pins each on the installed Keras and runs the fallbacks.
+
+Example:
+
+>>> import keras
+>>> deferred = DeferredVariables()
+>>> layer = deferred.build(lambda: keras.layers.Dense(2, kernel_initializer="zeros"))
+>>> layer.build((None, 3))
+>>> deferred.set_value(layer.kernel, lambda shape, dtype: keras.ops.ones(shape, dtype))
+>>> deferred.initialize()
+>>> layer.kernel.numpy().tolist()
+[[1.0, 1.0], [1.0, 1.0], [1.0, 1.0]]
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import keras
+
+try:
+    from keras.src.backend.common import global_state as _global_state
+except ImportError:  # a Keras that moved it: build normally, then assign
+    _global_state = None
+try:
+    from keras.src.saving import saving_lib as _saving_lib
+except ImportError:  # a Keras that moved it: Keras' own load_weights reads the file
+    _saving_lib = None
+try:
+    from keras.src.saving import serialization_lib as _serialization_lib
+except ImportError:  # a Keras that moved it: safe mode cannot be seen
+    _serialization_lib = None
+
+#: The ``global_state`` attribute listing the variables whose value is deferred.
+_PENDING = "uninitialized_variables"
+
+
+@functools.cache
+def deferred_loading_available() -> bool:
+    """Whether this Keras defers variables as the fast loaders expect.
+
+    A probe variable is made inside ``StatelessScope(initialize_variables=False)``: it must
+    have no value, an ``_initializer`` to replace, and be listed as pending in
+    ``global_state`` (it is taken off the list again).
+
+    Example:
+
+    >>> deferred_loading_available()
+    True
+    """
+    if _global_state is None or not hasattr(_global_state, "get_global_attribute"):
+        return False
+    with keras.StatelessScope(initialize_variables=False):
+        probe = keras.Variable(initializer="zeros", shape=(1,), trainable=False)
+    pending = _global_state.get_global_attribute(_PENDING) or []
+    available = (
+        getattr(probe, "_value", True) is None
+        and hasattr(probe, "_initializer")
+        and any(variable is probe for variable in pending)
+    )
+    _forget([probe])
+    return available
+
+
+def _forget(variables: Iterable[Any]) -> None:
+    ours = {id(variable) for variable in variables}
+    pending = _global_state.get_global_attribute(_PENDING) or []
+    _global_state.set_global_attribute(_PENDING, [v for v in pending if id(v) not in ours])
+
+
+def is_deferred(variable) -> bool:
+    """Whether ``variable`` waits for its value (made in a non-initializing stateless scope).
+
+    Example:
+
+    >>> is_deferred(keras.Variable([1.0]))
+    False
+    """
+    return deferred_loading_available() and getattr(variable, "_value", True) is None
+
+
+def set_value(variable, initializer: Callable[[tuple, Any], Any]) -> None:
+    """Give ``variable`` the value ``initializer(shape, dtype)`` returns: when it is
+    initialized if its value is deferred (it becomes the variable's ``_initializer``),
+    else at once with ``assign``.
+
+    Example:
+
+    >>> variable = keras.Variable([0.0, 0.0])
+    >>> set_value(variable, lambda shape, dtype: keras.ops.full(shape, 3.0, dtype))
+    >>> variable.numpy().tolist()
+    [3.0, 3.0]
+    """
+    if is_deferred(variable):
+        variable._initializer = initializer
+    else:
+        variable.assign(initializer(tuple(variable.shape), variable.dtype))
+
+
+class DeferredVariables:
+    """Build models whose variables take their values later, one variable at a time.
+
+    ``build(make)`` calls ``make()`` with variable values deferred (when
+    :func:`deferred_loading_available`; otherwise normally). ``set_value(variable,
+    initializer)`` then makes ``initializer(shape, dtype)`` the variable's value: read when
+    :meth:`initialize` runs for a deferred variable, read and assigned at once otherwise.
+    :meth:`abandon` forgets the deferred variables of a load that failed, so that Keras
+    does not give them values later.
+    """
+
+    def __init__(self):
+        self.models: list[Any] = []
+        self.defer = deferred_loading_available()
+
+    def build(self, make: Callable[[], Any]):
+        """``make()``, its variables' values deferred where Keras allows it."""
+        if self.defer:
+            with keras.StatelessScope(initialize_variables=False):
+                model = make()
+        else:
+            model = make()
+        self.models.append(model)
+        return model
+
+    def set_value(self, variable, initializer: Callable[[tuple, Any], Any]) -> None:
+        """Give ``variable`` the value ``initializer(shape, dtype)`` returns (see
+        :func:`set_value`)."""
+        set_value(variable, initializer)
+
+    def initialize(self) -> None:
+        """Give every deferred variable its value (closing a top-level stateless scope)."""
+        with keras.StatelessScope():
+            pass
+
+    def abandon(self) -> None:
+        """Forget the deferred variables of the models built here."""
+        if self.defer:
+            _forget(variable for model in self.models for variable in model.variables)
+
+
+def convert_for_variable(variable, value):
+    """``value`` as a tensor of ``variable``'s dtype, cast as ``variable.assign`` casts it.
+
+    Keras keeps an initializer's value as it comes; this is the conversion ``assign``
+    applies (``Variable._convert_to_tensor``), or ``keras.ops.convert_to_tensor`` if the
+    variable has no such method.
+
+    Example:
+
+    >>> convert_for_variable(keras.Variable([1.0]), [2]).dtype.name
+    'float32'
+    """
+    convert = getattr(variable, "_convert_to_tensor", None)
+    if convert is None:
+        return keras.ops.convert_to_tensor(value, dtype=variable.dtype)
+    return convert(value, dtype=variable.dtype)
+
+
+def saved_variable_entries(model, objects_to_skip: Iterable[Any] = ()) -> dict[str, Any] | None:
+    """What Keras' saving walk would write for ``model``: the weights-file entry of each
+    saved value (``"layers/dense/vars/0"``), or ``None`` when this Keras has no such walk.
+
+    The walk runs against a store that records instead of writing, so each entry is the
+    one ``model.save_weights`` writes; ``objects_to_skip`` are left out as Keras leaves
+    them out. The values are what Keras would save (normally the variables themselves).
+
+    Example:
+
+    >>> dense = keras.layers.Dense(2)
+    >>> dense.build((None, 3))
+    >>> sorted(saved_variable_entries(dense))
+    ['vars/0', 'vars/1']
+    """
+    if _saving_lib is None or not hasattr(_saving_lib, "_save_state"):
+        return None
+    store = getattr(_saving_lib, "H5IOStore", None)
+    if store is None:
+        return None
+
+    # The walk insists on one of Keras' own stores: a subclass without a file records
+    # each value under the entry it would be written to.
+    class Recorder(store):
+        def __init__(self):
+            self.entries: dict[str, Any] = {}
+            self.group = "vars"
+
+        def __bool__(self) -> bool:
+            return True
+
+        def make(self, path, metadata=None):
+            self.group = f"{path}/vars" if path else "vars"
+            return self
+
+        def __setitem__(self, key, value) -> None:
+            self.entries[f"{self.group}/{key}"] = value
+
+    recorder = Recorder()
+    _saving_lib._save_state(
+        model,
+        weights_store=recorder,
+        assets_store=None,
+        inner_path="",
+        visited_saveables={id(item) for item in objects_to_skip},
+    )
+    return recorder.entries
+
+
+def in_safe_mode() -> bool:
+    """Whether Keras is deserializing in safe mode right now.
+
+    ``True`` inside ``keras.saving.deserialize_keras_object(..., safe_mode=True)`` (the
+    default, also used by ``keras.models.load_model``) unless
+    ``keras.config.enable_unsafe_deserialization()`` was called; ``False`` outside any
+    deserialization, and (with a warning, once) when this Keras does not say.
+
+    Example:
+
+    >>> in_safe_mode()
+    False
+    """
+    read = getattr(_serialization_lib, "in_safe_mode", None)
+    if read is None:
+        _warn_safe_mode_unknown()
+        return False
+    return bool(read())
+
+
+@functools.cache
+def _warn_safe_mode_unknown() -> None:
+    warnings.warn(
+        f"Keras {keras.__version__} does not say whether it deserializes in safe mode, so "
+        "textbones' tokenizers read the vocabulary files their configs name even in safe "
+        "mode. Load configs only from sources you trust.",
+        RuntimeWarning,
+        stacklevel=3,
+    )
