@@ -17,6 +17,7 @@ from typing import Any
 from textbones.presets.transformers.mapping import (
     TransformersMapping,
     UnsupportedCheckpointError,
+    activation_from_hf,
     activation_to_hf,
     check_representable,
 )
@@ -63,11 +64,12 @@ MASKED_LM_RULES = modules(
     ),
 )
 
-#: The classification head: ``pre_classifier`` is the task's ``pooled_dense``.
+#: The classification head: ``pre_classifier`` is the task's ``pooled_dense``. The output
+#: layer comes first: the loader reads the number of classes off the first rule's tensor.
 CLASSIFIER_RULES = modules(
     "",
     "",
-    (("pre_classifier", "pooled_dense", DENSE), ("classifier", "logits", DENSE)),
+    (("classifier", "logits", DENSE), ("pre_classifier", "pooled_dense", DENSE)),
 )
 
 #: ``transformers.DistilBertConfig`` defaults of the fields read.
@@ -142,6 +144,21 @@ as KerasHub's DistilBERT does.
     }
 
 
+def masked_lm_head_arguments(config: dict[str, Any], source: str) -> dict[str, Any]:
+    """The masked-LM head ``transformers`` computes: the config's ``activation`` and the
+    fixed epsilon 1e-12 of ``vocab_layer_norm``.
+
+    Example:
+
+    >>> masked_lm_head_arguments(DEFAULTS, "config.json")
+    {'head_activation': 'gelu', 'head_layer_norm_epsilon': 1e-12}
+    """
+    return {
+        "head_activation": activation_from_hf(config["activation"], source),
+        "head_layer_norm_epsilon": LAYER_NORM_EPSILON,
+    }
+
+
 def config_fields(backbone) -> dict[str, Any]:
     """The ``transformers`` config fields of ``backbone`` (the inverse of
     ``backbone_arguments``).
@@ -208,4 +225,6 @@ DISTIL_BERT = TransformersMapping(
     tokenizer_class="DistilBertTokenizer",
     tokenizer_defaults={"do_lower_case": True},
     classifier_rules=CLASSIFIER_RULES,
+    encoder_modules=("embeddings", "transformer"),
+    masked_lm_head_arguments=masked_lm_head_arguments,
 )
