@@ -217,18 +217,18 @@ def fixed_masked_inputs(preprocessor, texts=TEXTS) -> dict:
 def recorded_batches(preprocessor):
     """The batches a preprocessor makes while the block runs (inside ``fit``, ``predict``...)."""
     seen = []
-    original = preprocessor._preprocess
+    original = preprocessor.preprocess_batch
 
     def spy(*args, **kwargs):
         batch = original(*args, **kwargs)
         seen.append(batch)
         return batch
 
-    preprocessor._preprocess = spy
+    preprocessor.preprocess_batch = spy
     try:
         yield seen
     finally:
-        del preprocessor._preprocess
+        del preprocessor.preprocess_batch
 
 
 def inputs_of(batch) -> dict:
@@ -1088,6 +1088,42 @@ def test_zero_sample_weights_leave_the_model_unchanged(kit):
         TEXTS, LABELS, sample_weight=[1.0] * len(TEXTS), batch_size=4, verbose=0
     )
     assert history.history["loss"][0] > 0.0
+
+
+def test_fit_evaluate_and_predict_take_keras_arguments_in_keras_order(kit):
+    classifier = kit.classifier
+    # fit(x, y, batch_size, epochs, verbose, callbacks, validation_split)
+    history = classifier.fit(TEXTS, LABELS, 4, 2, 0, None, 0.25)
+    assert len(history.history["loss"]) == 2
+    assert set(history.history) == {
+        "loss",
+        "sparse_categorical_accuracy",
+        "val_loss",
+        "val_sparse_categorical_accuracy",
+    }
+    # evaluate(x, y, batch_size, verbose, sample_weight, steps, callbacks, return_dict)
+    logs = classifier.evaluate(TEXTS, LABELS, 4, 0, None, 1, None, True)
+    assert set(logs) == {"loss", "sparse_categorical_accuracy"}
+    zero = classifier.evaluate(TEXTS, LABELS, 4, 0, np.zeros(len(TEXTS)), None, None, True)
+    assert zero["loss"] == 0.0
+    # predict(x, batch_size, verbose)
+    assert classifier.predict(TEXTS, 4, 0).shape == (len(TEXTS), NUM_CLASSES)
+
+
+def test_keras_refuses_the_arguments_it_does_not_take(kit):
+    classifier = kit.classifier
+    with pytest.raises(TypeError, match=r"fit\(\) got an unexpected keyword argument 'epoch'"):
+        classifier.fit(TEXTS, LABELS, batch_size=4, epoch=2, verbose=0)
+    with pytest.raises(TypeError, match=r"predict\(\) got an unexpected keyword argument 'y'"):
+        classifier.predict(TEXTS, y=LABELS, verbose=0)
+    with pytest.raises(TypeError, match=r"\.fit\(\) got multiple values for argument 'epochs'$"):
+        classifier.fit(TEXTS, LABELS, 4, 2, epochs=2)
+    with pytest.raises(TypeError) as error:
+        classifier.predict(TEXTS, 4, 0, None, None, None)
+    assert str(error.value) == (
+        f"{type(classifier).__name__}.predict() takes at most 5 positional arguments "
+        "(x, batch_size, verbose, steps, callbacks), got 6."
+    )
 
 
 def test_fit_and_predict_sentence_pairs(kit):

@@ -222,3 +222,100 @@ def test_a_family_refuses_another_familys_preprocessor(tmp_path):
 def test_aliases():
     assert textbones.models.BertPreprocessor is BertTextClassifierPreprocessor
     assert textbones.models.FNetPreprocessor is FNetTextClassifierPreprocessor
+
+
+@pytest.mark.parametrize("family", sorted(CLASSIFIERS))
+def test_the_packer_takes_the_tokenizers_start_and_end_ids(family):
+    cls, make_tokenizer = CLASSIFIERS[family]
+    tokenizer = make_tokenizer()
+    assert (tokenizer.start_token_id, tokenizer.end_token_id) == (
+        tokenizer.cls_token_id,
+        tokenizer.sep_token_id,
+    )
+    packer = cls(tokenizer, sequence_length=10).packer
+    assert (packer.start_value, packer.end_value) == (
+        tokenizer.start_token_id,
+        tokenizer.end_token_id,
+    )
+
+
+def test_a_tokenizer_with_other_start_and_end_tokens_packs_with_them():
+    class DotTokenizer(BertTokenizer):
+        # Starts rows with "a" and ends segments with "." (ids 11 and 10).
+        start_token = "a"
+        end_token = "."
+
+    tokenizer = DotTokenizer(vocabulary=VOCABULARY)
+    assert (tokenizer.start_token_id, tokenizer.end_token_id) == (11, 10)
+    # The family's other special tokens keep their ids.
+    assert (tokenizer.cls_token_id, tokenizer.sep_token_id) == (2, 3)
+    x = BertTextClassifierPreprocessor(tokenizer, sequence_length=8)((["the fox"], ["dog"]))
+    assert x["token_ids"].tolist() == [[11, 5, 8, 10, 12, 10, 0, 0]]
+
+
+def test_a_tokenizer_without_start_or_end_token_is_refused_by_the_packer():
+    from textbones.tokenizers import WordPieceTokenizer
+
+    tokenizer = WordPieceTokenizer(VOCABULARY)
+    assert tokenizer.start_token_id is None and tokenizer.end_token_id is None
+    # Swapped in after construction, which checks the tokenizer's class (no subclass of a
+    # preprocessor here: it would join the registry the preset loader searches).
+    preprocessor = BertTextClassifierPreprocessor(bert_tokenizer(), sequence_length=8)
+    preprocessor.tokenizer = tokenizer
+    with pytest.raises(ValueError) as error:
+        preprocessor("the fox")
+    assert str(error.value) == (
+        "BertTextClassifierPreprocessor packs rows as `start a end (b end)`, but its "
+        "WordPieceTokenizer has no start_token. Use the tokenizer of the preprocessor's family."
+    )
+
+
+@pytest.mark.parametrize("family", sorted(CLASSIFIERS))
+def test_preprocess_batch_is_what_calling_returns(family):
+    cls, make_tokenizer = CLASSIFIERS[family]
+    preprocessor = cls(make_tokenizer(), sequence_length=12)
+    text = ["the quick brown fox", "a dog"]
+    called, batch = preprocessor(text, [1, 0]), preprocessor.preprocess_batch(text, [1, 0])
+    assert sorted(batch[0]) == sorted(called[0])
+    for name in called[0]:
+        np.testing.assert_array_equal(batch[0][name], called[0][name])
+    np.testing.assert_array_equal(batch[1], [1, 0])
+    x = preprocessor.preprocess_batch(text)
+    assert isinstance(x, dict) and x["token_ids"].shape == (2, 12)
+
+
+def test_preprocess_batch_pads_to_a_bucket_with_dynamic_length():
+    preprocessor = BertTextClassifierPreprocessor(bert_tokenizer(), sequence_length=64)
+    x = preprocessor.preprocess_batch(["the quick fox", "a dog"], dynamic_length=True)
+    assert {name: value.shape for name, value in x.items()} == {
+        "token_ids": (2, 16),
+        "segment_ids": (2, 16),
+        "padding_mask": (2, 16),
+    }
+    np.testing.assert_array_equal(x["token_ids"][:, :6], [[2, 5, 6, 8, 3, 0], [2, 11, 12, 3, 0, 0]])
+    # Without a padding mask (FNet), rows keep their full length.
+    fnet = FNetTextClassifierPreprocessor(FNetTokenizer(proto=tiny_proto("albert")), 64)
+    assert fnet.preprocess_batch(["the fox"], dynamic_length=True)["token_ids"].shape == (1, 64)
+
+
+def test_masked_lm_preprocess_batch_draws_its_masks_from_rng():
+    preprocessor = BertMaskedLMPreprocessor(
+        bert_tokenizer(), sequence_length=32, mask_selection_length=24
+    )
+    text = ["the quick brown fox jumped . the dog"] * 4
+
+    def positions(seed, **options):
+        rng = np.random.default_rng(seed)
+        x, y, weights = preprocessor.preprocess_batch(text, rng=rng, **options)
+        return x["mask_positions"]
+
+    np.testing.assert_array_equal(positions(3), positions(3))
+    assert not np.array_equal(positions(3), positions(4))
+    assert positions(3).shape == (4, 24)
+    # Trimmed to the slots the rows use (the seed picks at most 8 of their 10 tokens),
+    # rounded up to the smallest bucket, 8; `trim_mask_slots` follows `dynamic_length`.
+    assert positions(3, trim_mask_slots=True).shape == (4, 8)
+    assert positions(3, dynamic_length=True).shape == (4, 8)
+    assert positions(3, dynamic_length=True, trim_mask_slots=False).shape == (4, 24)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'shuffle'"):
+        preprocessor.preprocess_batch(text, shuffle=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import warnings
 from collections.abc import Mapping
@@ -131,7 +132,10 @@ class Task(TaskInputs, keras.Model):
 
     @property
     def backbone(self) -> Backbone:
-        """The ``Backbone`` inside this task; set ``task.backbone.trainable = False`` to freeze it."""
+        """The ``Backbone`` inside this task.
+
+        Set ``task.backbone.trainable = False`` to freeze it.
+        """
         return self._backbone
 
     @property
@@ -259,32 +263,44 @@ class Task(TaskInputs, keras.Model):
         x=None,
         y=None,
         batch_size=None,
-        epochs=1,
-        verbose="auto",
-        callbacks=None,
-        validation_split=0.0,
-        validation_data=None,
-        shuffle=True,
-        class_weight=None,
-        sample_weight=None,
-        initial_epoch=0,
-        steps_per_epoch=None,
-        validation_steps=None,
-        validation_batch_size=None,
-        validation_freq=1,
-        *,
+        *args,
         workers: int | None = None,
         use_multiprocessing: bool = False,
         max_queue_size: int = 10,
+        **kwargs,
     ):
         """Train on raw text (with a preprocessor) or preprocessed dicts; see ``keras.Model.fit``.
 
-        Raw text is shuffled row by row each epoch (``shuffle=True``), and a masked LM
-        draws new masks every epoch. ``validation_split`` on raw text keeps the last
-        rows for validation, as Keras does for arrays. ``workers`` (2 threads by
-        default), ``use_multiprocessing`` and ``max_queue_size`` set how batches are
-        prepared ahead of the training step.
+        Every argument of ``keras.Model.fit`` is taken, by position (in Keras' order) or by
+        name, and passed to it; textbones reads only the ones it adapts. ``x``, ``y``,
+        ``sample_weight`` and ``batch_size`` become batches prepared beside the training
+        step. Raw text is shuffled row by row each epoch (``shuffle=True``), and a masked
+        LM draws new masks every epoch. ``validation_split`` on raw text keeps the last
+        rows for validation, as Keras does for arrays; ``validation_data`` (with
+        ``validation_batch_size``) is adapted as ``x`` is, masked with a fixed seed.
+
+        ``workers`` (2 threads by default), ``use_multiprocessing`` and ``max_queue_size``
+        set how batches are prepared ahead of the training step.
+
+        Example:
+
+        >>> import numpy as np, textbones
+        >>> backbone = textbones.models.FNetBackbone(30, 1, 8, 16, max_sequence_length=8)
+        >>> classifier = textbones.models.FNetTextClassifier(backbone, num_classes=2)
+        >>> x = {"token_ids": np.full((4, 8), 5), "segment_ids": np.zeros((4, 8), "int32")}
+        >>> history = classifier.fit(x, np.array([0, 1, 0, 1]), 2, 3, 0)  # batch 2, 3 epochs
+        >>> len(history.history["loss"])
+        3
         """
+        arguments = _keras_arguments(
+            keras.Model.fit, self._named("fit"), (x, y, batch_size, *args), kwargs
+        )
+        x, y, batch_size = (arguments.pop(name, None) for name in ("x", "y", "batch_size"))
+        sample_weight = arguments.pop("sample_weight", None)
+        validation_data = arguments.pop("validation_data", None)
+        validation_split = arguments.pop("validation_split", 0.0)
+        shuffle = arguments.pop("shuffle", True)
+        validation_batch_size = arguments.pop("validation_batch_size", None)
         pipeline = {
             "workers": workers,
             "use_multiprocessing": use_multiprocessing,
@@ -295,7 +311,7 @@ class Task(TaskInputs, keras.Model):
                 x, y, sample_weight, validation_split, type(self).__name__
             )
             validation_split = 0.0
-        arguments, _ = self._adapt_data(
+        data, _ = self._adapt_data(
             x,
             y,
             sample_weight,
@@ -308,10 +324,8 @@ class Task(TaskInputs, keras.Model):
         # Keras's `shuffle` reorders a PyDataset's batches: as asked for the caller's own;
         # never for raw text (TextBatches shuffles its rows itself, or keeps them in order)
         # nor for a tf.data.Dataset (IterableBatches must be read in order).
-        ordered = isinstance(
-            arguments["x"], (text_batches.TextBatches, text_batches.IterableBatches)
-        )
-        arguments.setdefault("shuffle", shuffle and not ordered)
+        ordered = isinstance(data["x"], (text_batches.TextBatches, text_batches.IterableBatches))
+        data.setdefault("shuffle", shuffle and not ordered)
         if validation_data is not None:
             val_x, val_y, val_weight = unpack_validation(validation_data)
             # A fixed seed: the validation masks stay the same from epoch to epoch, so
@@ -330,18 +344,11 @@ class Task(TaskInputs, keras.Model):
             if "y" not in val_arguments:
                 validation_batch_size = None
         return super().fit(
-            **arguments,
-            epochs=epochs,
-            verbose=verbose,
-            callbacks=callbacks,
+            **data,
             validation_split=validation_split,
             validation_data=validation_data,
-            class_weight=class_weight,
-            initial_epoch=initial_epoch,
-            steps_per_epoch=steps_per_epoch,
-            validation_steps=validation_steps,
             validation_batch_size=validation_batch_size,
-            validation_freq=validation_freq,
+            **arguments,
         )
 
     def evaluate(
@@ -349,35 +356,31 @@ class Task(TaskInputs, keras.Model):
         x=None,
         y=None,
         batch_size=None,
-        verbose="auto",
-        sample_weight=None,
-        steps=None,
-        callbacks=None,
-        return_dict=False,
-        *,
+        *args,
         workers: int | None = None,
         use_multiprocessing: bool = False,
         max_queue_size: int = 10,
         **kwargs,
     ):
-        """Evaluate on raw text (with a preprocessor) or preprocessed dicts; see ``keras.Model.evaluate``."""
+        """Evaluate on raw text (with a preprocessor) or preprocessed dicts; see
+        ``keras.Model.evaluate``.
+
+        Every argument of ``keras.Model.evaluate`` is taken, by position or by name, and
+        passed to it; ``x``, ``y``, ``sample_weight`` and ``batch_size`` are adapted as
+        ``fit`` adapts them (a masked LM draws its masks with a fresh seed), and the
+        pipeline options are ``fit``'s.
+        """
         if kwargs.get("_use_cached_eval_dataset"):
             # Called by `fit` for validation, on data `fit` has already adapted.
-            return super().evaluate(
-                x,
-                y,
-                batch_size=batch_size,
-                verbose=verbose,
-                sample_weight=sample_weight,
-                steps=steps,
-                callbacks=callbacks,
-                return_dict=return_dict,
-                **kwargs,
-            )
-        arguments, _ = self._adapt_data(
+            return super().evaluate(x, y, batch_size, *args, **kwargs)
+        arguments = _keras_arguments(
+            keras.Model.evaluate, self._named("evaluate"), (x, y, batch_size, *args), kwargs
+        )
+        x, y, batch_size = (arguments.pop(name, None) for name in ("x", "y", "batch_size"))
+        data, _ = self._adapt_data(
             x,
             y,
-            sample_weight,
+            arguments.pop("sample_weight", None),
             batch_size=batch_size,
             needs_labels=True,
             purpose="evaluate",
@@ -385,34 +388,32 @@ class Task(TaskInputs, keras.Model):
             use_multiprocessing=use_multiprocessing,
             max_queue_size=max_queue_size,
         )
-        arguments.pop("shuffle", None)
-        return super().evaluate(
-            **arguments,
-            verbose=verbose,
-            steps=steps,
-            callbacks=callbacks,
-            return_dict=return_dict,
-            **kwargs,
-        )
+        data.pop("shuffle", None)
+        return super().evaluate(**data, **arguments)
 
     def predict(
         self,
         x,
         batch_size=None,
-        verbose="auto",
-        steps=None,
-        callbacks=None,
-        *,
+        *args,
         workers: int | None = None,
         use_multiprocessing: bool = False,
         max_queue_size: int = 10,
+        **kwargs,
     ):
-        """Predict on raw text (with a preprocessor) or preprocessed dicts; see ``keras.Model.predict``.
+        """Predict on raw text (with a preprocessor) or preprocessed dicts; see
+        ``keras.Model.predict``.
 
-        Raw text is grouped into batches of similar length (less padding) and the
-        outputs come back in the order of ``x``.
+        Every argument of ``keras.Model.predict`` is taken, by position or by name, and
+        passed to it; ``x`` and ``batch_size`` are adapted. Raw text is grouped into
+        batches of similar length (less padding) and the outputs come back in the order
+        of ``x``. The pipeline options are ``fit``'s.
         """
-        arguments, batches = self._adapt_data(
+        arguments = _keras_arguments(
+            keras.Model.predict, self._named("predict"), (x, batch_size, *args), kwargs
+        )
+        x, batch_size = arguments.pop("x"), arguments.pop("batch_size", None)
+        data, batches = self._adapt_data(
             x,
             batch_size=batch_size,
             sort_by_length=True,
@@ -422,9 +423,12 @@ class Task(TaskInputs, keras.Model):
             max_queue_size=max_queue_size,
         )
         for unused in ("y", "sample_weight", "shuffle"):
-            arguments.pop(unused, None)
-        outputs = super().predict(**arguments, verbose=verbose, steps=steps, callbacks=callbacks)
+            data.pop(unused, None)
+        outputs = super().predict(**data, **arguments)
         return batches.restore_order(outputs) if batches is not None else outputs
+
+    def _named(self, method: str) -> str:
+        return f"{type(self).__name__}.{method}"
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One gradient step on one batch of raw text or preprocessed inputs."""
@@ -446,7 +450,10 @@ class Task(TaskInputs, keras.Model):
     # Serialization and presets ------------------------------------------------------
 
     def get_config(self) -> dict[str, Any]:
-        """The backbone and preprocessor, serialized, plus the name (subclasses add their arguments)."""
+        """The backbone and preprocessor, serialized, plus the name.
+
+        Subclasses add their own arguments.
+        """
         from textbones.presets.saver import serialized_json
 
         return {
@@ -551,6 +558,39 @@ class Task(TaskInputs, keras.Model):
         from textbones.presets.saver import save_task
 
         save_task(self, preset_dir, format=format)
+
+
+def _keras_arguments(method, name: str, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The arguments of a call to Keras' ``method`` as keywords: ``args`` named in the order
+    of its parameters, then ``kwargs``. Keras itself refuses names it does not take.
+
+    Example:
+
+    >>> def fit(self, x=None, y=None, batch_size=None, epochs=1):
+    ...     pass
+    >>> _keras_arguments(fit, "Task.fit", ([1], None, 32, 2), {"verbose": 0})
+    {'x': [1], 'y': None, 'batch_size': 32, 'epochs': 2, 'verbose': 0}
+    >>> _keras_arguments(fit, "Task.fit", ([1], None, 32), {"batch_size": 8})
+    Traceback (most recent call last):
+    ...
+    TypeError: Task.fit() got multiple values for argument 'batch_size'
+    """
+    order = [
+        parameter.name
+        for parameter in list(inspect.signature(method).parameters.values())[1:]
+        if parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    ]
+    if len(args) > len(order):
+        raise TypeError(
+            f"{name}() takes at most {len(order)} positional arguments ({', '.join(order)}), "
+            f"got {len(args)}."
+        )
+    arguments = dict(zip(order, args))
+    for key, value in kwargs.items():
+        if key in arguments:
+            raise TypeError(f"{name}() got multiple values for argument {key!r}")
+        arguments[key] = value
+    return arguments
 
 
 #: Set in a task's ``__dict__`` once ``Task.__init__`` starts building the Keras model.

@@ -241,7 +241,7 @@ class TaskInputs:
                 sample_weight, len(columns[0]), "sample_weight", "float32"
             )
         rng = np.random.default_rng(np.random.randint(0, 2**31 - 1))
-        batch = self.preprocessor._preprocess(
+        batch = self.preprocessor.preprocess_batch(
             columns if len(columns) > 1 else columns[0],
             y,
             sample_weight,

@@ -77,8 +77,8 @@ class MaskedLMPreprocessor(Preprocessor):
                 mask_token_id=tokenizer.mask_token_id,
                 mask_selection_length=self.mask_selection_length,
                 unselectable_token_ids=[
-                    tokenizer.cls_token_id,
-                    tokenizer.sep_token_id,
+                    tokenizer.start_token_id,
+                    tokenizer.end_token_id,
                     tokenizer.pad_token_id,
                     tokenizer.mask_token_id,
                 ],
@@ -88,7 +88,7 @@ class MaskedLMPreprocessor(Preprocessor):
             )
         return self._masker
 
-    def _preprocess(
+    def preprocess_batch(
         self,
         x,
         y=None,
@@ -98,6 +98,14 @@ class MaskedLMPreprocessor(Preprocessor):
         rng=None,
         trim_mask_slots: bool | None = None,
     ):
+        """Masked inputs, labels and weights of the text ``x``; see
+        ``Preprocessor.preprocess_batch``.
+
+        ``rng`` draws the masks (the preprocessor's own seeded generator without one).
+        ``trim_mask_slots`` (default: ``dynamic_length``) cuts the mask slots no row of
+        the batch uses, keeping a bucketed width; ``predict`` keeps them all, so that
+        the logits of every batch have one shape.
+        """
         if y is not None or sample_weight is not None:
             raise ValueError(
                 f"{type(self).__name__} makes its own labels and weights from the text; "

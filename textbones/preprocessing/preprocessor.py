@@ -99,14 +99,23 @@ class Preprocessor:
     def packer(self) -> MultiSegmentPacker:
         """The ``MultiSegmentPacker`` for the current ``sequence_length``.
 
-        Built on first use, so a preprocessor can be deserialized before its
+        Its start and end ids are the tokenizer's ``start_token_id`` and
+        ``end_token_id``. Built on first use, so a preprocessor can be deserialized before its
         tokenizer's vocabulary is loaded (as ``.keras`` loading does).
         """
         if self._packer is None or self._packer.sequence_length != self._sequence_length:
+            start, end = self.tokenizer.start_token_id, self.tokenizer.end_token_id
+            if start is None or end is None:
+                raise ValueError(
+                    f"{type(self).__name__} packs rows as `start a end (b end)`, but its "
+                    f"{type(self.tokenizer).__name__} has no "
+                    f"{'start_token' if start is None else 'end_token'}. Use the tokenizer "
+                    "of the preprocessor's family."
+                )
             self._packer = MultiSegmentPacker(
                 sequence_length=self._sequence_length,
-                start_value=self.tokenizer.cls_token_id,
-                end_value=self.tokenizer.sep_token_id,
+                start_value=start,
+                end_value=end,
                 pad_value=self.tokenizer.pad_token_id,
                 truncate=self.truncate,
             )
@@ -164,18 +173,41 @@ class Preprocessor:
         )
         return bucket_length(int(last_real.max()), self.sequence_length)
 
-    def _preprocess(self, x, y=None, sample_weight=None, *, dynamic_length: bool = False, rng=None):
-        """What ``__call__`` returns, with the options a training pipeline uses.
+    def preprocess_batch(self, x, y=None, sample_weight=None, **options):
+        """Turn one batch of raw text (and its labels) into what the model trains on.
 
-        ``dynamic_length`` pads to a bucket of the batch's longest row (see
-        ``padding_buckets``); ``rng`` is the ``numpy.random.Generator`` for any random
-        choices (masking), so that each batch of each epoch is reproducible.
+        This is what ``__call__`` does, with the options a data pipeline uses; a task's
+        ``fit``, ``evaluate`` and ``predict`` call it on each batch (see
+        ``textbones.preprocessing.text_batches``). ``x`` is a string, a list of strings,
+        or a tuple of lists (one per segment, for sentence pairs); the result is ``x``,
+        ``(x, y)`` or ``(x, y, sample_weight)`` as ``keras.utils.pack_x_y_sample_weight``
+        packs them, NumPy arrays throughout.
+
+        Options every preprocessor takes (subclasses may add their own, such as the masked
+        LM's ``trim_mask_slots``):
+
+        - ``dynamic_length``: pad the rows only to a bucket of the batch's longest row
+          (see ``padding_buckets``), not to ``sequence_length``; ignored without a padding
+          mask.
+        - ``rng``: the ``numpy.random.Generator`` of any random choice (masking), so that
+          each batch of each epoch can be reproduced.
+
+        Example:
+
+        >>> from textbones.models import BertTextClassifierPreprocessor, BertTokenizer
+        >>> tokenizer = BertTokenizer(
+        ...     vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "fox", "ran"])
+        >>> preprocessor = BertTextClassifierPreprocessor(tokenizer, sequence_length=64)
+        >>> x, y = preprocessor.preprocess_batch(
+        ...     ["the fox ran", "the fox"], [1, 0], dynamic_length=True)
+        >>> x["token_ids"].shape, x["token_ids"][:, :6].tolist(), y.tolist()
+        ((2, 16), [[2, 5, 6, 7, 3, 0], [2, 5, 6, 3, 0, 0]], [1, 0])
         """
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} does not implement `preprocess_batch`.")
 
     @accepts_tf_tensors
     def __call__(self, x, y=None, sample_weight=None):
-        return self._preprocess(x, y, sample_weight)
+        return self.preprocess_batch(x, y, sample_weight)
 
     def get_config(self) -> dict[str, Any]:
         from textbones.presets.saver import serialized_json

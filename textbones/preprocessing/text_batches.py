@@ -128,7 +128,7 @@ class TextBatches(keras.utils.PyDataset):
             columns for sentence pairs).
         y: labels, one per row, or ``None``.
         sample_weight: weights, one per row, or ``None``.
-        preprocessor: a ``Preprocessor``; its ``_preprocess`` makes each batch.
+        preprocessor: a ``Preprocessor``; its ``preprocess_batch`` makes each batch.
         batch_size: rows per batch (the last batch may be smaller).
         shuffle: draw a new order of the rows every epoch.
         dynamic_length: pad each batch only to a bucket of its longest row.
@@ -136,7 +136,7 @@ class TextBatches(keras.utils.PyDataset):
             ``predict``: less padding); ``restore_order`` undoes it on the outputs.
         seed: seed of the orders and of the masks; ``None`` draws one from NumPy's
             global random state (which ``keras.utils.set_random_seed`` sets).
-        preprocess_options: extra keyword arguments for ``_preprocess``.
+        preprocess_options: extra keyword arguments for ``preprocess_batch``.
         workers, use_multiprocessing, max_queue_size: as for ``keras.utils.PyDataset``.
 
     Example:
@@ -214,7 +214,7 @@ class TextBatches(keras.utils.PyDataset):
             raise IndexError(f"Batch {index} is out of range for {len(self)} batches.")
         rows = self._epoch_order[index * self.batch_size : (index + 1) * self.batch_size]
         texts = tuple([column[i] for i in rows] for column in self.columns)
-        return self.preprocessor._preprocess(
+        return self.preprocessor.preprocess_batch(
             texts if len(texts) > 1 else texts[0],
             _take(self.y, rows),
             _take(self.sample_weight, rows),
@@ -334,7 +334,7 @@ def preprocess_item(item, preprocessor, dynamic_length: bool, rng: np.random.Gen
     if not is_text(x):
         return item
     columns = as_text_columns(x)
-    return preprocessor._preprocess(
+    return preprocessor.preprocess_batch(
         columns if len(columns) > 1 else columns[0],
         None if y is None else np.asarray(y),
         None if sample_weight is None else np.asarray(sample_weight, "float32"),

@@ -11,8 +11,9 @@ class TextClassifierPreprocessor(Preprocessor):
 
     Call it on one string, a list of strings, or a tuple of two lists for sentence pairs;
     with labels (and sample weights) it returns ``(x, y)`` (or ``(x, y, sample_weight)``)
-    so it can sit in a ``fit`` pipeline. ``x`` holds ``token_ids``, ``segment_ids`` and
-    (except for FNet) ``padding_mask``, each ``[batch, sequence_length]``.
+    so it can sit in a ``fit`` pipeline. ``x`` holds ``token_ids``, plus ``segment_ids``
+    and ``padding_mask`` where the family's backbone takes them (``has_segment_ids``,
+    ``has_padding_mask``; FNet takes no padding mask), each ``[batch, sequence_length]``.
 
     Args:
         tokenizer: the family's tokenizer.
@@ -32,7 +33,11 @@ class TextClassifierPreprocessor(Preprocessor):
     ([[2, 5, 6, 3, 7, 3, 0]], [[0, 0, 0, 0, 1, 1, 0]], [1])
     """
 
-    def _preprocess(self, x, y=None, sample_weight=None, *, dynamic_length: bool = False, rng=None):
+    def preprocess_batch(
+        self, x, y=None, sample_weight=None, *, dynamic_length: bool = False, rng=None
+    ):
+        """The packed inputs of ``x``, with ``y`` and ``sample_weight`` as NumPy arrays; see
+        ``Preprocessor.preprocess_batch``. ``rng`` is unused: nothing here is random."""
         inputs = self._model_inputs(x, dynamic_length=dynamic_length)
         if y is not None:
             y = np.asarray(y)

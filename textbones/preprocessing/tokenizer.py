@@ -152,6 +152,35 @@ class Tokenizer:
         """The id used to pad rows to ``sequence_length``."""
         return 0
 
+    @property
+    def start_token_id(self) -> int | None:
+        """The id a packer puts at the start of every row, as KerasHub's tokenizers name it.
+
+        It is the id of the tokenizer's ``start_token`` (``[CLS]`` for every family so far,
+        the WordPiece ones and the SentencePiece ones alike), or ``None`` for a tokenizer
+        without one (a bare ``WordPieceTokenizer`` or ``SentencePieceTokenizer``).
+
+        Example:
+
+        >>> from textbones.tokenizers import BertTokenizer, WordPieceTokenizer
+        >>> vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the"]
+        >>> BertTokenizer(vocabulary).start_token_id, BertTokenizer(vocabulary).end_token_id
+        (2, 3)
+        >>> WordPieceTokenizer(vocabulary).start_token_id is None
+        True
+        """
+        return self._optional_special_token_id("start_token")
+
+    @property
+    def end_token_id(self) -> int | None:
+        """The id a packer puts after each segment (``[SEP]`` so far), or ``None``; see
+        ``start_token_id``."""
+        return self._optional_special_token_id("end_token")
+
+    def _optional_special_token_id(self, attribute: str) -> int | None:
+        token = getattr(self, attribute, None)
+        return None if token is None else self._special_token_id(token)
+
     # -- the public surface ----------------------------------------------------------------
     @property
     def outputs_strings(self) -> bool:
