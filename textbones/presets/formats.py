@@ -57,6 +57,8 @@ class PresetFormat(abc.ABC):
     name: ClassVar[str]
     label: ClassVar[str]
     description: ClassVar[str]
+    #: Whether the format claims folders no other format claims (asked after the others).
+    catch_all: ClassVar[bool] = False
 
     def __init__(self, directory: pathlib.Path, config: dict[str, Any] | None):
         self.directory = pathlib.Path(directory)
@@ -142,7 +144,8 @@ class PresetFormat(abc.ABC):
 
 
 def register_format(format_cls: type[PresetFormat]) -> type[PresetFormat]:
-    """Register a format (a class decorator); formats are asked in registration order."""
+    """Register a format (a class decorator); formats are asked in registration order,
+    those that are ``catch_all`` last."""
     _formats[format_cls.name] = format_cls
     return format_cls
 
@@ -181,7 +184,8 @@ def preset_format(preset_dir: str | os.PathLike) -> PresetFormat:
     """
     directory = pathlib.Path(preset_dir)
     config = _read_config(directory)
-    for format_cls in _formats.values():
+    # Formats that take what no other claims (a Keras folder without config.json) come last.
+    for format_cls in sorted(_formats.values(), key=lambda format_cls: format_cls.catch_all):
         if format_cls.claims(directory, config):
             return format_cls(directory, config)
     needs = "; ".join(format_cls.description for format_cls in _formats.values())

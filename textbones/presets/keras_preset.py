@@ -45,6 +45,7 @@ class KerasPreset(PresetFormat):
     name = "keras"
     label = "KerasHub's layout, the default"
     description = "a Keras preset's config.json names its class ('registered_name')"
+    catch_all = True  # a folder without config.json: a tokenizer or preprocessor alone
 
     @classmethod
     def claims(cls, directory: pathlib.Path, config: dict[str, Any] | None) -> bool:

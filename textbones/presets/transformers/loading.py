@@ -91,6 +91,12 @@ def family_of_model(obj) -> registry.Family:
     return family
 
 
+def _class_to_build(family_cls: type, cls: type, source: str) -> type:
+    """``cls`` itself when it is a subclass of the family's class (a user's ``MyBert``),
+    else the family's class, if ``cls.from_preset`` may build it."""
+    return cls if issubclass(cls, family_cls) else checked_class(family_cls, cls, source)
+
+
 class _Source:
     """An open checkpoint with what the loaders derive from it."""
 
@@ -204,7 +210,7 @@ class _Source:
     def backbone(self, cls: type, overrides: dict[str, Any]):
         """The backbone the config describes (its variables' values not yet set if deferred)."""
         where = f"the checkpoint at {self.directory}"
-        klass = checked_class(self.family.backbone, cls, where)
+        klass = _class_to_build(self.family.backbone, cls, where)
         return instantiate(klass, {**self.backbone_arguments(), **overrides}, where)
 
 
@@ -388,7 +394,7 @@ def load_tokenizer(
     """The family's textbones tokenizer reproducing the checkpoint's ``transformers`` tokenizer."""
     family = family_of_config(config, str(preset_dir / HF_CONFIG_FILE))
     source = f"the checkpoint at {preset_dir}"
-    klass = checked_class(family.tokenizer, cls, source)
+    klass = _class_to_build(family.tokenizer, cls, source)
     arguments = tokenizer_arguments(family.transformers, preset_dir)
     return instantiate(klass, {**arguments, **kwargs}, source)
 

@@ -1,0 +1,174 @@
+"""The Keras internals textbones relies on (``textbones.keras_internals``) are there and behave
+as expected on the installed Keras, and every fallback gives the same result without them."""
+
+import warnings
+
+import h5py
+import keras
+import numpy as np
+import pytest
+
+import textbones
+from textbones import keras_internals
+from textbones.models import Backbone, FNetBackbone
+
+
+@pytest.fixture
+def without(monkeypatch):
+    """Make one of Keras' internal modules absent for ``keras_internals``, as a Keras that
+    moved it would."""
+
+    def remove(name: str) -> None:
+        monkeypatch.setattr(keras_internals, name, None)
+        keras_internals.deferred_loading_available.cache_clear()
+
+    yield remove
+    keras_internals.deferred_loading_available.cache_clear()
+
+
+def _values(model) -> dict[str, np.ndarray]:
+    return {variable.path: keras.ops.convert_to_numpy(variable) for variable in model.weights}
+
+
+def _assert_same_values(loaded, expected) -> None:
+    ours, theirs = _values(loaded), _values(expected)
+    assert sorted(ours) == sorted(theirs)
+    for path, value in theirs.items():
+        np.testing.assert_array_equal(ours[path], value, err_msg=path)
+
+
+# -- the internals, pinned on the installed Keras ----------------------------------------------
+
+
+def test_deferred_variables_have_no_value_an_initializer_and_are_listed_as_pending():
+    from keras.src.backend.common import global_state
+
+    assert keras_internals.deferred_loading_available() is True
+    with keras.StatelessScope(initialize_variables=False):
+        variable = keras.Variable(initializer="ones", shape=(2,))
+    try:
+        assert variable._value is None
+        assert keras_internals.is_deferred(variable)
+        assert variable in global_state.get_global_attribute("uninitialized_variables")
+        variable._initializer = lambda shape, dtype: keras.ops.full(shape, 7.0, dtype)
+        with keras.StatelessScope():  # closing a top-level scope initializes the pending ones
+            pass
+        assert keras.ops.convert_to_numpy(variable).tolist() == [7.0, 7.0]
+        assert not keras_internals.is_deferred(variable)
+    finally:
+        keras_internals._forget([variable])
+
+
+def test_abandon_takes_a_failed_loads_variables_off_the_pending_list():
+    from keras.src.backend.common import global_state
+
+    deferred = keras_internals.DeferredVariables()
+    model = deferred.build(lambda: FNetBackbone(50, 1, 8, 16))
+    pending = global_state.get_global_attribute("uninitialized_variables")
+    assert {id(v) for v in model.variables} <= {id(v) for v in pending}
+    deferred.abandon()
+    pending = global_state.get_global_attribute("uninitialized_variables") or []
+    assert not {id(v) for v in model.variables} & {id(v) for v in pending}
+
+
+def test_saved_variable_entries_are_the_datasets_save_weights_writes(tmp_path):
+    model = FNetBackbone(50, 1, 8, 16)
+    path = tmp_path / "model.weights.h5"
+    model.save_weights(path)
+    with h5py.File(path, "r") as handle:
+        written = set()
+        handle.visititems(
+            lambda name, item: written.add(name) if isinstance(item, h5py.Dataset) else None
+        )
+    entries = keras_internals.saved_variable_entries(model)
+    assert set(entries) == written
+    assert (
+        entries["layers/reversible_embedding/vars/0"]
+        is model.get_layer("token_embedding").embeddings
+    )
+
+
+def test_saved_variable_entries_leave_out_the_objects_skipped():
+    model = FNetBackbone(50, 1, 8, 16)
+    skipped = model.get_layer("token_embedding")
+    entries = keras_internals.saved_variable_entries(model, [skipped])
+    assert "layers/reversible_embedding/vars/0" not in entries
+    assert len(entries) == len(keras_internals.saved_variable_entries(model)) - 1
+
+
+@keras.saving.register_keras_serializable(package="textbones_test")
+class _SafeModeProbe(keras.layers.Layer):
+    seen: list = []
+
+    @classmethod
+    def from_config(cls, config):
+        cls.seen.append(keras_internals.in_safe_mode())
+        return cls(**config)
+
+
+def test_in_safe_mode_is_true_while_keras_deserializes_in_safe_mode():
+    _SafeModeProbe.seen.clear()
+    config = keras.saving.serialize_keras_object(_SafeModeProbe())
+    keras.saving.deserialize_keras_object(config, safe_mode=True)
+    keras.saving.deserialize_keras_object(config, safe_mode=False)
+    assert _SafeModeProbe.seen == [True, False]
+    assert keras_internals.in_safe_mode() is False
+
+
+def test_convert_for_variable_casts_as_assign_does():
+    variable = keras.Variable(np.zeros(2, "float32"), dtype="bfloat16")
+    value = keras_internals.convert_for_variable(variable, np.array([1.5, 2.0], "float64"))
+    assert keras.backend.standardize_dtype(value.dtype) == "bfloat16"
+
+
+# -- the fallbacks ---------------------------------------------------------------------------
+
+
+def test_without_deferred_variables_a_keras_preset_loads_to_the_same_values(tmp_path, without):
+    original = FNetBackbone(50, 2, 8, 16)
+    original.save_to_preset(tmp_path)
+    expected = Backbone.from_preset(tmp_path)
+    without("_global_state")
+    assert keras_internals.deferred_loading_available() is False
+    deferred = keras_internals.DeferredVariables()
+    built = deferred.build(lambda: FNetBackbone(50, 2, 8, 16))
+    assert not any(keras_internals.is_deferred(v) for v in built.variables)  # built normally
+    _assert_same_values(Backbone.from_preset(tmp_path), expected)
+    _assert_same_values(expected, original)
+
+
+def test_without_deferred_variables_a_transformers_checkpoint_loads_to_the_same_values(
+    tmp_path, without
+):
+    original = textbones.models.BertBackbone(60, 2, 2, 8, 16, max_sequence_length=32)
+    original.save_to_preset(tmp_path, format="transformers")
+    expected = Backbone.from_preset(tmp_path)
+    without("_global_state")
+    loaded = Backbone.from_preset(tmp_path)
+    _assert_same_values(loaded, expected)
+    _assert_same_values(loaded, original)
+
+
+def test_without_the_saving_walk_keras_load_weights_reads_the_file(tmp_path, without):
+    original = FNetBackbone(50, 2, 8, 16)
+    original.save_to_preset(tmp_path)
+    without("_saving_lib")
+    assert keras_internals.saved_variable_entries(original) is None
+    _assert_same_values(Backbone.from_preset(tmp_path), original)
+    task = textbones.models.FNetTextClassifier(original, num_classes=3, preprocessor=None)
+    task.save_to_preset(tmp_path / "task")
+    reloaded = textbones.models.TextClassifier.from_preset(tmp_path / "task", preprocessor=None)
+    _assert_same_values(reloaded, task)
+
+
+def test_without_safe_mode_internals_nothing_counts_as_safe_mode_and_a_warning_says_so(without):
+    without("_serialization_lib")
+    keras_internals._warn_safe_mode_unknown.cache_clear()
+    try:
+        with pytest.warns(RuntimeWarning, match="does not say whether it deserializes in safe"):
+            assert keras_internals.in_safe_mode() is False
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # warned once only
+            assert keras_internals.in_safe_mode() is False
+    finally:
+        keras_internals._warn_safe_mode_unknown.cache_clear()
