@@ -41,9 +41,7 @@ FAMILY = registry.register_family(
             "classifier": DistilBertTextClassifierPreprocessor,
         },
         presets=json.loads(
-            importlib.resources.files(__package__)
-            .joinpath("presets.json")
-            .read_text(encoding="utf-8")
+            importlib.resources.files(__package__).joinpath("presets.json").read_text("utf-8")
         ),
         # TruncatedNormal(stddev 0.02), the one DistilBertBackbone builds its layers with.
         kernel_initializer=distil_bert_kernel_initializer,
