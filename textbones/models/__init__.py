@@ -26,6 +26,7 @@ from textbones.preprocessing.tokenizer import Tokenizer
 from textbones.models.bert import *  # noqa: F403, E402
 from textbones.models.albert import *  # noqa: F403, E402
 from textbones.models.f_net import *  # noqa: F403, E402
+from textbones.models.distil_bert import *  # noqa: F403, E402
 # isort: on
 
 # KerasHub's older name for the classifier base.
