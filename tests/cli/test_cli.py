@@ -83,7 +83,7 @@ def test_usage_errors_exit_with_2():
 
 
 def test_presets_lists_the_built_in_table(tmp_path):
-    status, out, _ = run_cli("presets", "--family", "fnet", cwd=tmp_path)
+    status, out, _ = run_cli("presets", "--family", "f_net", cwd=tmp_path)
     lines = out.splitlines()
     assert status == 0
     assert lines[0].split() == ["name", "family", "parameters", "cached", "description"]

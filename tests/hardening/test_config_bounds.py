@@ -6,8 +6,6 @@ they imply, and how to lift the bound; the estimate of every family equals the b
 model's ``count_params()``.
 """
 
-import json
-import pathlib
 import time
 
 import pytest
@@ -17,14 +15,12 @@ from tests.conftest import TINY_CONFIGS, backbone_class
 from textbones.models import config_checks
 from textbones.models.backbone import Backbone
 
-BUILTIN = pathlib.Path(textbones.__file__).parent / "presets" / "builtin"
 FAMILIES = sorted(TINY_CONFIGS)
 
 
 def _builtin_presets():
-    for path in sorted(BUILTIN.glob("*.json")):
-        for name, entry in json.loads(path.read_text()).items():
-            yield pytest.param(entry, id=name)
+    for name, entry in sorted(textbones.registry.builtin_presets().items()):
+        yield pytest.param(entry, id=name)
 
 
 @pytest.fixture(autouse=True)

@@ -47,12 +47,12 @@ def preset_table(family: str | None = None) -> list[dict[str, Any]]:
     >>> [row["name"] for row in preset_table("f_net")]
     ['f_net_base_en', 'f_net_large_en']
     """
+    from textbones import registry
     from textbones.presets.registry import builtin_presets
 
-    wanted = {"fnet": "f_net"}.get(family, family)
     rows = []
     for name, entry in builtin_presets().items():
-        if wanted and entry["family"] != wanted:
+        if family and entry["family"] != family:
             continue
         rows.append(
             {
@@ -64,8 +64,10 @@ def preset_table(family: str | None = None) -> list[dict[str, Any]]:
             }
         )
     if family and not rows:
+        names = [known.name for known in registry.families()]
         raise ValueError(
-            f"No built-in preset of family {family!r}; the families are bert, albert and fnet."
+            f"No built-in preset of family {family!r}; the families are "
+            f"{', '.join(names[:-1])} and {names[-1]}."
         )
     return rows
 
@@ -143,7 +145,7 @@ def inspect_preset(preset: str) -> dict[str, Any]:
     return {
         "preset": str(directory),
         "kind": kind.describe(),
-        "family": _FAMILIES.get(backbone_name, "?") if backbone_name else None,
+        "family": _family_name(backbone_name) if backbone_name else None,
         "backbone": backbone_name,
         "config": config,
         "parameters": parameters,
@@ -154,11 +156,23 @@ def inspect_preset(preset: str) -> dict[str, Any]:
     }
 
 
-_FAMILIES = {"BertBackbone": "bert", "AlbertBackbone": "albert", "FNetBackbone": "fnet"}
+def _family_name(backbone_name: str) -> str:
+    """The name of the family whose backbone class is called ``backbone_name`` ("?" if none).
+
+    Example:
+
+    >>> _family_name("FNetBackbone"), _family_name("GemmaBackbone")
+    ('f_net', '?')
+    """
+    from textbones import registry
+
+    family = registry.family_of(registry.classes("backbone").get(backbone_name))
+    return family.name if family else "?"
 
 
 def _builtin_inspection(name: str, entry: dict[str, Any]) -> dict[str, Any]:
     """A built-in preset described from the registry shipped with textbones (no download)."""
+    from textbones import registry
     from textbones.presets.preset_kind import builtin_preset_kind
 
     kind = builtin_preset_kind(name)
@@ -166,12 +180,12 @@ def _builtin_inspection(name: str, entry: dict[str, Any]) -> dict[str, Any]:
     return {
         "preset": name,
         "kind": kind.describe(),
-        "family": _FAMILIES.get(backbone_name, "?"),
+        "family": entry["family"],
         "backbone": backbone_name,
         "config": dict(entry["config"]),
         "parameters": entry["parameter_count"],
         "task": kind.task_class,
-        "tokenizer": backbone_name.replace("Backbone", "Tokenizer"),
+        "tokenizer": registry.family(entry["family"]).tokenizer.__name__,
         "downloaded": False,
         "files": [],
         "kaggle_handle": entry["kaggle_handle"],
@@ -188,7 +202,7 @@ def format_inspection(info: dict[str, Any]) -> str:
     >>> print(format_inspection(info))  # doctest: +ELLIPSIS
     preset      f_net_base_en
     kind        a backbone preset (FNetBackbone, no task head)
-    family      fnet (FNetBackbone)
+    family      f_net (FNetBackbone)
     parameters  82,861,056
     ...
     files       not downloaded (from_preset fetches them from kaggle://keras/f_net/...)

@@ -30,10 +30,14 @@ def build_parser() -> argparse.ArgumentParser:
     >>> build_parser().parse_args(["fill-mask", "./p", "a [MASK] day"]).top_k
     5
     """
+    from textbones import registry
+    from textbones.cli.pretrain import pretrain_families
+
+    family_names = [family.name for family in registry.families()]
     parser = _Parser(
         prog="textbones",
         description=(
-            "Pretrain, inspect, convert and use BERT, ALBERT and FNet models "
+            f"Pretrain, inspect, convert and use {', '.join(family_names)} models "
             "(KerasHub-compatible presets)."
         ),
     )
@@ -44,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="list the built-in presets",
         description="List the built-in presets, and whether each is in the local download cache.",
     )
-    presets.add_argument("--family", choices=["bert", "albert", "fnet"], help="only this family")
+    presets.add_argument("--family", choices=family_names, help="only this family")
 
     inspect = commands.add_parser(
         "inspect",
@@ -75,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="UTF-8 text files, one sentence or paragraph per line",
     )
-    pretrain.add_argument("--family", choices=["bert", "albert", "fnet"], default="bert")
+    pretrain.add_argument("--family", choices=pretrain_families(), default="bert")
     pretrain.add_argument("--size", choices=["tiny", "small"], default="tiny")
     pretrain.add_argument(
         "--out",
@@ -101,7 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     fill = commands.add_parser(
         "fill-mask",
         help="predict the [MASK] tokens of a text",
-        description="Print the most likely tokens, with probabilities, for each [MASK] in the text.",
+        description=(
+            "Print the most likely tokens, with probabilities, for each [MASK] in the text."
+        ),
     )
     fill.add_argument("preset", help="a masked-LM task preset")
     fill.add_argument("text", help='e.g. "Return the [MASK] of the list."')
@@ -110,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     classify = commands.add_parser(
         "classify",
         help="classify texts with a classifier preset",
-        description="Print the predicted class and class probabilities of each text, as JSON lines.",
+        description=(
+            "Print the predicted class and class probabilities of each text, as JSON lines."
+        ),
     )
     classify.add_argument("preset", help="a text-classifier task preset")
     classify.add_argument("texts", nargs="+", metavar="text")
@@ -118,7 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
     embed = commands.add_parser(
         "embed",
         help="pooled vectors of texts",
-        description="Print the backbone's pooled vector of each text as JSON, or save them with --output as .npy.",
+        description=(
+            "Print the backbone's pooled vector of each text as JSON, or save them with "
+            "--output as .npy."
+        ),
     )
     embed.add_argument("preset", help="any preset with a backbone and a tokenizer")
     embed.add_argument("texts", nargs="+", metavar="text")

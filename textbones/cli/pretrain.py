@@ -11,6 +11,8 @@ import tempfile
 import time
 from typing import Any
 
+from textbones import registry
+
 #: Model sizes: backbone arguments, packed length and mask slots per row.
 SIZES: dict[str, dict[str, Any]] = {
     "tiny": dict(
@@ -34,9 +36,21 @@ SIZES: dict[str, dict[str, Any]] = {
         mask_selection_length=24,
     ),
 }
-FAMILIES = ("bert", "albert", "fnet")
+#: The task kind ``pretrain`` trains.
+TASK_KIND = "masked_lm"
 #: The share of the corpus held out to measure masked-token accuracy.
 HELD_OUT_FRACTION = 0.05
+
+
+def pretrain_families() -> list[str]:
+    """The registered families ``pretrain`` can train: those with a masked-LM task.
+
+    Example:
+
+    >>> pretrain_families()[:3]
+    ['bert', 'albert', 'f_net']
+    """
+    return [family.name for family in registry.families() if TASK_KIND in family.tasks]
 
 
 @dataclasses.dataclass
@@ -58,11 +72,13 @@ def check_writable(out: pathlib.Path) -> None:
         parent = parent.parent
     if not parent.is_dir():
         raise NotADirectoryError(
-            f"Can't write the preset to {out}: {parent} is a file, not a directory. Pick another --out."
+            f"Can't write the preset to {out}: {parent} is a file, not a directory. "
+            "Pick another --out."
         )
     if not os.access(parent, os.W_OK | os.X_OK):
         raise PermissionError(
-            f"Can't write the preset to {out}: {parent} is not a writable directory. Pick another --out."
+            f"Can't write the preset to {out}: {parent} is not a writable directory. "
+            "Pick another --out."
         )
     try:
         with tempfile.TemporaryFile(dir=parent):
@@ -142,7 +158,8 @@ def pretrain(
     Args:
         out: the preset directory to write.
         corpus: training sentences; ``None`` takes the standard library's docstrings.
-        family: ``"bert"``, ``"albert"`` or ``"fnet"``.
+        family: the name of a registered family with a masked LM (``"bert"``,
+            ``"albert"``, ``"f_net"``, ...; see ``pretrain_families``).
         size: ``"tiny"`` or ``"small"`` (see ``SIZES``).
         epochs: passes over the training sentences.
         batch_size: sentences per step.
@@ -170,13 +187,13 @@ def pretrain(
     import keras
     import numpy as np
 
-    import textbones
     from textbones.cli.corpus import standard_library_sentences
     from textbones.cli.interrupts import raise_if_requested
     from textbones.preprocessing.text_batches import TextBatches
 
-    if family not in FAMILIES:
-        raise ValueError(f"Unknown family {family!r}; choose one of {', '.join(FAMILIES)}.")
+    families = pretrain_families()
+    if family not in families:
+        raise ValueError(f"Unknown family {family!r}; choose one of {', '.join(families)}.")
     if size not in SIZES:
         raise ValueError(f"Unknown size {size!r}; choose one of {', '.join(SIZES)}.")
     _check_arguments(
@@ -207,43 +224,17 @@ def pretrain(
         verbose,
         f"Training a {settings['vocabulary_size']}-token vocabulary on {len(train)} sentences...",
     )
-    tokenizer = _train_tokenizer(family, train, settings["vocabulary_size"])
-    classes = {
-        "bert": (
-            textbones.models.BertBackbone,
-            textbones.models.BertMaskedLMPreprocessor,
-            textbones.models.BertMaskedLM,
-        ),
-        "albert": (
-            textbones.models.AlbertBackbone,
-            textbones.models.AlbertMaskedLMPreprocessor,
-            textbones.models.AlbertMaskedLM,
-        ),
-        "fnet": (
-            textbones.models.FNetBackbone,
-            textbones.models.FNetMaskedLMPreprocessor,
-            textbones.models.FNetMaskedLM,
-        ),
-    }[family]
-    backbone_cls, preprocessor_cls, task_cls = classes
-    architecture = {
-        "vocabulary_size": tokenizer.vocabulary_size(),
-        "num_layers": settings["num_layers"],
-        "hidden_dim": settings["hidden_dim"],
-        "intermediate_dim": settings["intermediate_dim"],
-        "max_sequence_length": settings["sequence_length"],
-    }
-    if family != "fnet":
-        architecture["num_heads"] = settings["num_heads"]
-    if family == "albert":
-        architecture["embedding_dim"] = settings["embedding_dim"]
-    backbone = backbone_cls(**architecture)
-    preprocessor = preprocessor_cls(
+    chosen = registry.family(family)
+    tokenizer = _train_tokenizer(chosen.tokenizer, train, settings["vocabulary_size"])
+    backbone = chosen.backbone(
+        **backbone_arguments(chosen, settings, vocabulary_size=tokenizer.vocabulary_size())
+    )
+    preprocessor = chosen.preprocessors[TASK_KIND](
         tokenizer,
         sequence_length=settings["sequence_length"],
         mask_selection_length=settings["mask_selection_length"],
     )
-    masked_lm = task_cls(backbone, preprocessor=preprocessor)
+    masked_lm = chosen.tasks[TASK_KIND](backbone, preprocessor=preprocessor)
     steps = epochs * -(-len(train) // batch_size)
     schedule = _warmup_then_decay(learning_rate, steps)
     masked_lm.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01))
@@ -262,7 +253,8 @@ def pretrain(
     _say(verbose, f"Held-out masked-token accuracy before training: {before:.1%}")
     _say(
         verbose,
-        f"Training a {family} {size} masked LM ({backbone.count_params():,} parameters), {epochs} epoch(s)...",
+        f"Training a {family} {size} masked LM ({backbone.count_params():,} parameters), "
+        f"{epochs} epoch(s)...",
     )
     guard = _stop_on_non_finite_loss()
     callbacks = [guard, _stop_on_ctrl_c()]
@@ -316,14 +308,63 @@ def _check_arguments(learning_rate: float, **counts: int | None) -> None:
             raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}.")
 
 
-def _train_tokenizer(family: str, sentences: list[str], vocabulary_size: int):
+def backbone_arguments(
+    family: registry.Family, settings: dict[str, Any], vocabulary_size: int
+) -> dict[str, Any]:
+    """The constructor arguments of ``family``'s backbone at a size of ``SIZES``.
+
+    Only the arguments the backbone's constructor takes are passed (FNet has no
+    ``num_heads``, only ALBERT an ``embedding_dim``); a required argument that the size
+    does not set comes from the family's ``tiny_config``.
+
+    Example:
+
+    >>> sorted(backbone_arguments(registry.family("f_net"), SIZES["tiny"], 100))
+    ['hidden_dim', 'intermediate_dim', 'max_sequence_length', 'num_layers', 'vocabulary_size']
+    >>> backbone_arguments(registry.family("albert"), SIZES["tiny"], 100)["embedding_dim"]
+    64
+    """
+    import inspect
+
+    sized = {
+        "vocabulary_size": vocabulary_size,
+        "num_layers": settings["num_layers"],
+        "hidden_dim": settings["hidden_dim"],
+        "intermediate_dim": settings["intermediate_dim"],
+        "max_sequence_length": settings["sequence_length"],
+        "num_heads": settings["num_heads"],
+        "embedding_dim": settings["embedding_dim"],
+    }
+    parameters = inspect.signature(family.backbone).parameters
+    arguments = {name: value for name, value in sized.items() if name in parameters}
+    for name, parameter in parameters.items():
+        required = parameter.default is inspect.Parameter.empty and parameter.kind in (
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            inspect.Parameter.KEYWORD_ONLY,
+        )
+        if required and name not in arguments:
+            if name not in family.tiny_config:
+                raise ValueError(
+                    f"pretrain can't size a {family.backbone.__name__}: its argument "
+                    f"{name!r} is neither a size setting nor in the family's tiny_config."
+                )
+            arguments[name] = family.tiny_config[name]
+    return arguments
+
+
+def _train_tokenizer(tokenizer_cls: type, sentences: list[str], vocabulary_size: int):
     import textbones
 
-    if family == "bert":
+    if issubclass(tokenizer_cls, textbones.tokenizers.WordPieceTokenizer):
         vocabulary = textbones.tokenizers.compute_word_piece_vocabulary(
             sentences, vocabulary_size, lowercase=True
         )
-        return textbones.models.BertTokenizer(vocabulary=vocabulary, lowercase=True)
+        return tokenizer_cls(vocabulary=vocabulary, lowercase=True)
+    if not issubclass(tokenizer_cls, textbones.tokenizers.SentencePieceTokenizer):
+        raise ValueError(
+            f"pretrain trains WordPiece and SentencePiece vocabularies only, not one for "
+            f"{tokenizer_cls.__name__}."
+        )
     proto = textbones.tokenizers.compute_sentence_piece_proto(
         sentences,
         vocabulary_size,
@@ -334,9 +375,6 @@ def _train_tokenizer(family: str, sentences: list[str], vocabulary_size: int):
         unk_id=1,
         control_symbols=["[CLS]", "[SEP]", "[MASK]"],
         hard_vocab_limit=False,
-    )
-    tokenizer_cls = (
-        textbones.models.AlbertTokenizer if family == "albert" else textbones.models.FNetTokenizer
     )
     return tokenizer_cls(proto=proto)
 

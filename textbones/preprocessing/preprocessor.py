@@ -200,8 +200,29 @@ class Preprocessor:
 
     @classproperty
     def presets(cls) -> dict[str, dict[str, Any]]:
-        """The built-in presets this preprocessor's tokenizer class can load."""
-        return cls.tokenizer_cls.presets
+        """The built-in presets this class can load, by name, as KerasHub lists them: those
+        of every family whose preprocessor for some task kind is this class or a subclass
+        of it, or that this class subclasses. Values are those of ``Backbone.presets``.
+
+        Example:
+
+        >>> import textbones
+        >>> sorted(textbones.models.AlbertMaskedLMPreprocessor.presets)[0]
+        'albert_base_en_uncased'
+        >>> len(Preprocessor.presets) == len(textbones.models.Backbone.presets)
+        True
+        """
+        from textbones.presets.registry import presets_for_class
+
+        owner = registry.family_of(cls)
+        return presets_for_class(
+            {
+                family.backbone.__name__
+                for family in registry.families()
+                if family is owner
+                or any(issubclass(klass, cls) for klass in family.preprocessors.values())
+            }
+        )
 
     @classmethod
     def from_preset(cls, preset, **kwargs) -> "Preprocessor":

@@ -267,15 +267,28 @@ class Tokenizer:
 
     @classproperty
     def presets(cls) -> dict[str, dict[str, Any]]:
-        """The built-in presets whose tokenizer is this class (or a subclass), by name."""
-        from textbones.presets.registry import builtin_presets
+        """The built-in presets this class can load, by name, as KerasHub lists them: those
+        of every family whose tokenizer is this class or a subclass of it, or whose
+        tokenizer this class subclasses. Values are those of ``Backbone.presets``.
 
-        return {
-            name: entry
-            for name, entry in builtin_presets().items()
-            if entry.get("tokenizer_class")
-            in {n for n, k in Tokenizer._registry.items() if issubclass(k, cls)}
-        }
+        Example:
+
+        >>> import textbones
+        >>> sorted(textbones.models.FNetTokenizer.presets)
+        ['f_net_base_en', 'f_net_large_en']
+        >>> len(Tokenizer.presets) == len(textbones.models.Backbone.presets)
+        True
+        """
+        from textbones.presets.registry import presets_for_class
+
+        owner = registry.family_of(cls)
+        return presets_for_class(
+            {
+                family.backbone.__name__
+                for family in registry.families()
+                if family is owner or issubclass(family.tokenizer, cls)
+            }
+        )
 
     @classmethod
     def from_preset(cls, preset, **kwargs) -> "Tokenizer":

@@ -1,34 +1,32 @@
 """The built-in presets: their Kaggle handles, descriptions and shipped backbone configs.
 
-The configs of every built-in preset ship inside the package (``builtin/*.json``), so
-``from_preset(name, load_weights=False)`` builds the right architecture with no download.
+Each family ships its presets in its own folder (``models/<family>/presets.json``, read by
+its ``family.py``), so ``from_preset(name, load_weights=False)`` builds the right
+architecture with no download; this module reads them from ``textbones.registry``.
 """
 
-import functools
-import importlib.resources
-import json
+from collections.abc import Mapping
 from typing import Any
 
+from textbones import registry
 
-@functools.cache
-def builtin_presets() -> dict[str, dict[str, Any]]:
-    """Every built-in preset by name.
 
-    Each entry holds ``family`` (``"bert"``, ``"albert"`` or ``"f_net"``), ``class_name``
+def builtin_presets() -> dict[str, Mapping[str, Any]]:
+    """Every built-in preset by name, over the registered families.
+
+    Each entry holds ``family`` (the family's name, such as ``"f_net"``), ``class_name``
     (the backbone class), ``parameter_count``, ``description``, ``kaggle_handle``, the
     backbone constructor arguments under ``config``, and ``task`` for task presets.
 
     Example:
 
+    >>> import textbones
     >>> builtin_presets()["bert_tiny_en_uncased"]["parameter_count"]
     4385920
+    >>> builtin_presets()["f_net_base_en"]["family"]
+    'f_net'
     """
-    presets = {}
-    folder = importlib.resources.files("textbones.presets").joinpath("builtin")
-    for entry in sorted(folder.iterdir(), key=lambda item: item.name):
-        if entry.name.endswith(".json"):
-            presets.update(json.loads(entry.read_text(encoding="utf-8")))
-    return presets
+    return registry.builtin_presets()
 
 
 def presets_for_class(class_names: set[str]) -> dict[str, dict[str, Any]]:
@@ -36,6 +34,7 @@ def presets_for_class(class_names: set[str]) -> dict[str, dict[str, Any]]:
 
     Example:
 
+    >>> import textbones
     >>> sorted(presets_for_class({"FNetBackbone"}))
     ['f_net_base_en', 'f_net_large_en']
     """

@@ -36,9 +36,7 @@ FAMILY = registry.register_family(
             "classifier": AlbertTextClassifierPreprocessor,
         },
         presets=json.loads(
-            importlib.resources.files("textbones.presets")
-            .joinpath("builtin", "albert.json")
-            .read_text(encoding="utf-8")
+            importlib.resources.files(__package__).joinpath("presets.json").read_text("utf-8")
         ),
         # TruncatedNormal(stddev 0.02), the one AlbertBackbone builds its layers with.
         kernel_initializer=kernel_initializer,

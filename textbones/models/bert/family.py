@@ -34,9 +34,7 @@ FAMILY = registry.register_family(
             "classifier": BertTextClassifierPreprocessor,
         },
         presets=json.loads(
-            importlib.resources.files("textbones.presets")
-            .joinpath("builtin", "bert.json")
-            .read_text(encoding="utf-8")
+            importlib.resources.files(__package__).joinpath("presets.json").read_text("utf-8")
         ),
         # TruncatedNormal(stddev 0.02), the one BertBackbone builds its layers with.
         kernel_initializer=kernel_initializer,

@@ -34,9 +34,7 @@ FAMILY = registry.register_family(
             "classifier": FNetTextClassifierPreprocessor,
         },
         presets=json.loads(
-            importlib.resources.files("textbones.presets")
-            .joinpath("builtin", "f_net.json")
-            .read_text(encoding="utf-8")
+            importlib.resources.files(__package__).joinpath("presets.json").read_text("utf-8")
         ),
         # RandomNormal(stddev 0.02), the one FNetBackbone builds kernels, biases and
         # embeddings with.
