@@ -22,7 +22,7 @@ import pytest
 import textbones
 from tests.conftest import make_tiny_backbone, to_numpy
 from textbones.models import Backbone
-from textbones.presets import atomic_directory, consistent_read, loader
+from textbones.presets import atomic_directory, consistent_read, formats, loader
 from textbones.presets.atomic_directory import SAVE_STEPS, staged_directory
 from textbones.presets.consistent_read import PresetChangedError
 
@@ -409,7 +409,7 @@ def test_a_load_that_a_save_overtook_runs_again_and_sees_one_version(tmp_path, m
     old = make_tiny_backbone("bert", seed=1, dropout=0.1)
     new = make_tiny_backbone("bert", seed=2, dropout=0.2)
     configs_read = []
-    original = loader.read_json
+    original = formats.read_json  # where the format is chosen, reading config.json once
 
     def read_then_save_after_the_first_config(folder, name):
         content = original(folder, name)
@@ -418,7 +418,7 @@ def test_a_load_that_a_save_overtook_runs_again_and_sees_one_version(tmp_path, m
             new.save_to_preset(target)  # after this load read config.json, before its weights
         return content
 
-    monkeypatch.setattr(loader, "read_json", read_then_save_after_the_first_config)
+    monkeypatch.setattr(formats, "read_json", read_then_save_after_the_first_config)
     old.save_to_preset(target)
     unprotected = loader.load_backbone.__wrapped__(Backbone, target)
     assert (unprotected.dropout, same_weights(unprotected, new)) == (

@@ -20,11 +20,19 @@ from textbones.tokenizers import BertTokenizer, Tokenizer
 VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "fox", "ran"]
 
 
-class UserBert(BertBackbone):
-    """A user's backbone: BERT with nothing changed, under another name."""
+@pytest.fixture(scope="module")
+def UserBert():
+    """A user's backbone: BERT with nothing changed, under another name (registered while
+    this module's tests run only, so other tests see the registry as textbones fills it)."""
+
+    class UserBert(BertBackbone):
+        pass
+
+    yield UserBert
+    registry._classes["backbone"].pop("UserBert", None)
 
 
-def _user_backbone() -> UserBert:
+def _user_backbone(UserBert):
     return UserBert(len(VOCABULARY), 2, 2, 8, 16, max_sequence_length=32)
 
 
@@ -148,13 +156,13 @@ def test_a_third_format_needs_no_change_to_the_callers(tmp_path):
 # -- a user's subclass of a family's backbone --------------------------------------------------
 
 
-def test_a_user_subclass_of_a_family_backbone_belongs_to_the_family():
+def test_a_user_subclass_of_a_family_backbone_belongs_to_the_family(UserBert):
     assert registry.family_of(UserBert).name == "bert"
     assert registry.classes("backbone")["UserBert"] is UserBert
 
 
-def test_a_user_backbone_round_trips_through_a_keras_preset(tmp_path):
-    backbone = _user_backbone()
+def test_a_user_backbone_round_trips_through_a_keras_preset(tmp_path, UserBert):
+    backbone = _user_backbone(UserBert)
     backbone.save_to_preset(tmp_path)
     metadata = json.loads((tmp_path / "metadata.json").read_text())
     assert metadata["tasks"] == ["MaskedLM", "TextClassifier"]
@@ -165,8 +173,8 @@ def test_a_user_backbone_round_trips_through_a_keras_preset(tmp_path):
     assert type(task) is BertMaskedLM and type(task.backbone) is UserBert
 
 
-def test_a_user_backbone_exports_to_transformers_and_reloads(tmp_path):
-    backbone = _user_backbone()
+def test_a_user_backbone_exports_to_transformers_and_reloads(tmp_path, UserBert):
+    backbone = _user_backbone(UserBert)
     backbone.save_to_preset(tmp_path, format="transformers")
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["model_type"] == "bert" and config["architectures"] == ["BertModel"]
@@ -178,10 +186,12 @@ def test_a_user_backbone_exports_to_transformers_and_reloads(tmp_path):
     _assert_same_weights(as_user, backbone)
 
 
-def test_a_task_on_a_user_backbone_exports_to_transformers_with_its_head(tmp_path):
+def test_a_task_on_a_user_backbone_exports_to_transformers_with_its_head(tmp_path, UserBert):
     tokenizer = BertTokenizer(vocabulary=VOCABULARY)
     preprocessor = textbones.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=8)
-    task = textbones.models.BertTextClassifier(_user_backbone(), 3, preprocessor=preprocessor)
+    task = textbones.models.BertTextClassifier(
+        _user_backbone(UserBert), 3, preprocessor=preprocessor
+    )
     task.save_to_preset(tmp_path / "keras")
     assert textbones.presets.convert(tmp_path / "keras", tmp_path / "hf") == "BertTextClassifier"
     config = json.loads((tmp_path / "hf" / "config.json").read_text())

@@ -52,8 +52,15 @@ class KerasPreset(PresetFormat):
         return config is None or "registered_name" in config
 
     # -- loading ---------------------------------------------------------------------------
+    def backbone_config(self) -> dict[str, Any]:
+        """``config.json``, as read when the format was chosen (an error naming the file if
+        the folder has none)."""
+        if self.config is None:
+            return read_json(self.directory, CONFIG_FILE)  # raises, listing what is there
+        return self.config
+
     def load_backbone(self, cls: type, load_weights: bool, overrides: dict[str, Any]):
-        preset_dir, config = self.directory, read_json(self.directory, CONFIG_FILE)
+        preset_dir, config = self.directory, self.backbone_config()
         source = f"the preset at {preset_dir}"
         klass = class_named(
             "backbone", class_name_of(config, preset_dir / CONFIG_FILE), cls, source

@@ -142,13 +142,14 @@ def load_task(cls: type, preset, load_weights: bool = True, **kwargs):
 
 
 def load_keras_task(preset: PresetFormat, cls: type, load_weights: bool, kwargs: dict):
-    """The task of the Keras-format preset ``preset`` (see this module's rules)."""
+    """The task of the Keras-format preset ``preset`` (a ``KerasPreset``; see this
+    module's rules)."""
     preset_dir = preset.directory
     source = f"the preset at {preset_dir}"
     saved = _read_saved_task(preset_dir)
     if saved is not None and not issubclass(saved.klass, cls):
         saved = None  # another kind of task (a classifier preset loaded as a masked LM)
-    backbone_name = class_name_of(read_json(preset_dir, CONFIG_FILE), preset_dir / CONFIG_FILE)
+    backbone_name = class_name_of(preset.backbone_config(), preset_dir / CONFIG_FILE)
     backbone_cls = _backbone_class(backbone_name, source)
     if saved is None:
         klass = task_class_for(cls, backbone_cls, source)
