@@ -4,6 +4,8 @@ Written from the papers' equations, not from textbones' layers, so that a test c
 the two checks the math rather than the code against itself.
 """
 
+import importlib
+
 import numpy as np
 
 
@@ -95,13 +97,24 @@ def f_net_forward(backbone, inputs):
 
 
 class _Forwards(dict):
-    """The forward pass of each family by name; a family without one is named in the error."""
+    """The forward pass of each family by name.
+
+    A family whose pass is not written here has it in its own tests folder, as
+    ``tests/models/<name>/numpy_forward.py``'s ``forward``; one with neither is named in the
+    error.
+    """
 
     def __missing__(self, name):
-        raise KeyError(
-            f"tests/helpers/numpy_reference.py has no NumPy forward pass of the {name!r} "
-            "family: write one from its paper's equations (each family's math is its own)."
-        )
+        try:
+            module = importlib.import_module(f"tests.models.{name}.numpy_forward")
+        except ModuleNotFoundError:
+            raise KeyError(
+                f"No NumPy forward pass of the {name!r} family: write one from its paper's "
+                f"equations in tests/models/{name}/numpy_forward.py (a `forward(backbone, "
+                "inputs)` returning the sequence and pooled features)."
+            ) from None
+        self[name] = module.forward
+        return module.forward
 
 
 #: The independent forward pass of each family, by family name: one entry per family, since

@@ -12,8 +12,17 @@ from tests.conftest import TINY_CONFIGS, backbone_class, make_inputs, make_tiny_
 from tests.helpers.numpy_reference import FORWARD
 
 
+def features(model, outputs) -> dict:
+    """The backbone's sequence and pooled features, read through its hooks (a BERT-like
+    backbone's two outputs; a one-tensor backbone's output and its first token)."""
+    return {
+        "sequence_output": model.sequence_features(outputs),
+        "pooled_output": model.pooled_features(outputs),
+    }
+
+
 def outputs_of(model, inputs) -> dict:
-    return {name: to_numpy(value) for name, value in model(inputs).items()}
+    return {name: to_numpy(value) for name, value in features(model, model(inputs)).items()}
 
 
 def test_forward_pass_matches_an_independent_numpy_implementation(family):
@@ -70,8 +79,9 @@ def test_get_config_holds_exactly_the_constructor_arguments(family):
         "trainable",
         "dtype",
         "dropout",
-        "num_segments",
-    } | ({"num_groups", "num_inner_repetitions"} if family == "albert" else set())
+    } | ({"num_segments"} if backbone_class(family).has_segment_ids else set()) | (
+        {"num_groups", "num_inner_repetitions"} if family == "albert" else set()
+    )
     for key, value in TINY_CONFIGS[family].items():
         assert config[key] == value
     rebuilt = type(model).from_config(config)
@@ -147,7 +157,7 @@ def test_dtype_policies(family, policy, compute, variable):
     assert model.dtype_policy.name == policy
     assert {w.dtype for w in model.weights} == {variable}
     inputs = make_inputs(family)
-    outputs = model(inputs)
+    outputs = features(model, model(inputs))
     assert keras.backend.standardize_dtype(outputs["sequence_output"].dtype) == compute
     expected = outputs_of(reference, inputs)["sequence_output"]
     got = to_numpy(keras.ops.cast(outputs["sequence_output"], "float32"))
@@ -224,9 +234,14 @@ class TestBadInput:
         with pytest.raises(ValueError, match=r"holds the id 97, outside the valid range \[0, 96\]"):
             model(inputs)
         inputs = make_inputs(family)
-        inputs["segment_ids"][0, 0] = -1
+        inputs["token_ids"][0, 0] = -1
         with pytest.raises(ValueError, match="holds the id -1"):
             model(inputs)
+        if backbone_class(family).has_segment_ids:
+            inputs = make_inputs(family)
+            inputs["segment_ids"][0, 0] = -1
+            with pytest.raises(ValueError, match="holds the id -1"):
+                model(inputs)
 
     def test_mismatched_shapes(self):
         inputs = make_inputs("bert")
@@ -258,7 +273,7 @@ class TestBadInput:
 def test_symbolic_call_inside_a_bigger_model(family):
     backbone = make_tiny_backbone(family)
     inputs = {name: keras.Input((None,), dtype="int32", name=name) for name in backbone.input_names}
-    head = keras.layers.Dense(3)(backbone(inputs)["pooled_output"])
+    head = keras.layers.Dense(3)(backbone.pooled_features(backbone(inputs)))
     model = keras.Model(inputs, head)
     assert tuple(model(make_inputs(family)).shape) == (3, 3)
 
@@ -266,9 +281,9 @@ def test_symbolic_call_inside_a_bigger_model(family):
 def test_training_mode_uses_dropout_and_inference_does_not(family):
     model = make_tiny_backbone(family, dropout=0.5)
     inputs = make_inputs(family)
-    a = to_numpy(model(inputs, training=False)["sequence_output"])
-    b = to_numpy(model(inputs, training=False)["sequence_output"])
-    c = to_numpy(model(inputs, training=True)["sequence_output"])
+    a = to_numpy(model.sequence_features(model(inputs, training=False)))
+    b = to_numpy(model.sequence_features(model(inputs, training=False)))
+    c = to_numpy(model.sequence_features(model(inputs, training=True)))
     np.testing.assert_array_equal(a, b)
     assert np.abs(a - c).max() > 1e-3
 
@@ -276,7 +291,7 @@ def test_training_mode_uses_dropout_and_inference_does_not(family):
 def test_predict_matches_call(family):
     model = make_tiny_backbone(family)
     inputs = make_inputs(family)
-    predicted = model.predict(inputs, verbose=0)
+    predicted = features(model, model.predict(inputs, verbose=0))
     for name, value in outputs_of(model, inputs).items():
         # Compiled and eager float32 may round differently; 1e-5 is the project's float32 bar.
         np.testing.assert_allclose(predicted[name], value, atol=1e-5, rtol=0)

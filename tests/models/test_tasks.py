@@ -511,6 +511,9 @@ def saved(kit, tmp_path_factory):
         classifier_outputs=forward(classifier, classifier.preprocessor(TEXTS)),
         head_kernel=to_numpy(classifier.output_dense.kernel).copy(),
         head_bias=to_numpy(classifier.output_dense.bias).copy(),
+        # The Dense layers of the head, in order (BERT's: the logits alone; a family may put a
+        # dense layer before them); Keras names them dense, dense_1, ... in the weights file.
+        head_dense_count=sum(isinstance(layer, keras.layers.Dense) for layer in classifier.layers),
         masked_lm=folder / "masked_lm",
         masked_lm_inputs=inputs,
         masked_lm_outputs=forward(masked_lm, inputs),
@@ -527,13 +530,14 @@ def assert_backbone_is_the_saved_one(task, saved):
 def test_task_preset_files_hold_only_the_head(kit, saved):
     # Only the head's weights (and the optimizer's step counters): none of the backbone's.
     classifier_paths = h5_paths(saved.classifier / "task.weights.h5")
+    dense_names = ["dense"] + [f"dense_{i}" for i in range(1, saved.head_dense_count)]
     assert sorted(path for path in classifier_paths if not path.startswith("optimizer/")) == [
-        "layers/dense/vars/0",
-        "layers/dense/vars/1",
+        f"layers/{name}/vars/{index}" for name in dense_names for index in (0, 1)
     ]
+    logits = dense_names[-1]
     with h5py.File(saved.classifier / "task.weights.h5", "r") as file:
-        np.testing.assert_array_equal(file["layers/dense/vars/0"][()], saved.head_kernel)
-        np.testing.assert_array_equal(file["layers/dense/vars/1"][()], saved.head_bias)
+        np.testing.assert_array_equal(file[f"layers/{logits}/vars/0"][()], saved.head_kernel)
+        np.testing.assert_array_equal(file[f"layers/{logits}/vars/1"][()], saved.head_bias)
     masked_lm_paths = sorted(
         path
         for path in h5_paths(saved.masked_lm / "task.weights.h5")

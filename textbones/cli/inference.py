@@ -128,11 +128,9 @@ def fill_mask(preset: str, text: str, top_k: int = 5) -> list[list[tuple[str, fl
         raise ValueError(
             f"The text is too long: some {mask_token} fall beyond the model's {preprocessor.sequence_length} tokens. Shorten it."
         )
-    inputs = {
-        "token_ids": token_ids,
-        "segment_ids": segment_ids,
-        "mask_positions": positions[None, :].astype(np.int32),
-    }
+    inputs = {"token_ids": token_ids, "mask_positions": positions[None, :].astype(np.int32)}
+    if preprocessor.has_segment_ids:
+        inputs["segment_ids"] = segment_ids
     if preprocessor.has_padding_mask:
         inputs["padding_mask"] = token_ids != tokenizer.pad_token_id
     masked_lm.preprocessor = None

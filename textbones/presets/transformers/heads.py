@@ -71,7 +71,7 @@ def _export_masked_lm(task, config: dict[str, Any], mapping: TransformersMapping
         expected["head_activation"], "The encoder"
     ):
         differences.append(
-            f"activation {task.head_activation!r} (encoder: {task.backbone.activation!r})"
+            f"activation {task.head_activation!r} (transformers: {expected['head_activation']!r})"
         )
     if task.head_layer_norm_epsilon != expected["head_layer_norm_epsilon"]:
         differences.append(
