@@ -73,7 +73,10 @@ BERT_SMALL = dict(
 )
 BATCH = 32
 RESERVED = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-ONSETS = "b c d f g h j k l m n p r s t v w y z bl br ch cl cr dr fl fr gl gr pl pr sc sh sl sp st str th tr wh".split()
+ONSETS = (
+    "b c d f g h j k l m n p r s t v w y z "
+    "bl br ch cl cr dr fl fr gl gr pl pr sc sh sl sp st str th tr wh"
+).split()
 VOWELS = "a e i o u ai ea ee ie oo ou".split()
 CODAS = ["", "", "", "n", "r", "s", "t", "l", "m", "nd", "ng", "st", "ck", "rt"]
 PUNCTUATION = list(".,!?;:'\"()-")
@@ -264,7 +267,8 @@ def main() -> None:
                 wall, compiling = clock.measure(run)
                 timings[task][name].append((wall, compiling))
                 print(
-                    f"  {task:7s} {name:13s} {len(chunk):5d} sentences: {wall:7.1f} s (compile {compiling:5.1f} s)",
+                    f"  {task:7s} {name:13s} {len(chunk):5d} sentences: "
+                    f"{wall:7.1f} s (compile {compiling:5.1f} s)",
                     flush=True,
                 )
 
@@ -273,7 +277,8 @@ def main() -> None:
     lengths = np.array([len(sentence.split()) for sentence in sentences])
     print(
         f"\nbackend: {keras.backend.backend()}, BERT-small, {len(sentences)} sentences "
-        f"(words: median {int(np.median(lengths))}, {np.mean(lengths < 40):.0%} under 40, max {lengths.max()}), "
+        f"(words: median {int(np.median(lengths))}, {np.mean(lengths < 40):.0%} under 40, "
+        f"max {lengths.max()}), "
         f"batch {BATCH}, {len(chunks)} alternating chunks"
     )
     compile_note = "excluding compile" if clock.enabled else "compile included"
@@ -312,7 +317,8 @@ def main() -> None:
             ]
             line = (
                 f"textbones vs {name}: {totals[name] / totals['textbones']:.2f}x "
-                f"(per chunk: {', '.join(f'{ratio:.2f}' for ratio in per_chunk)}; median {np.median(per_chunk):.2f})"
+                f"(per chunk: {', '.join(f'{ratio:.2f}' for ratio in per_chunk)}; "
+                f"median {np.median(per_chunk):.2f})"
             )
             if clock.enabled:
                 line += f"; {with_compile[name] / with_compile['textbones']:.2f}x with compile"
@@ -320,7 +326,8 @@ def main() -> None:
 
     fit_wall = sum(net["fit"]["textbones"])
     print(
-        f"\ntextbones fit pipeline alone (tokenize, pack, mask, pad; one thread): {preprocessing:.1f} s "
+        "\ntextbones fit pipeline alone (tokenize, pack, mask, pad; one thread): "
+        f"{preprocessing:.1f} s "
         f"= {preprocessing / fit_wall:.0%} of its fit time ({compile_note})"
     )
     print(

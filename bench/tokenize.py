@@ -116,7 +116,8 @@ def main() -> None:
         results["KerasHub tf.data"] = timed(lambda: [None for _ in dataset], repeats=3)
 
     print(
-        f"{SENTENCES} sentences, batches of {BATCH}, packed to {LENGTH} (textbones {textbones.__version__})"
+        f"{SENTENCES} sentences, batches of {BATCH}, packed to {LENGTH} "
+        f"(textbones {textbones.__version__})"
     )
     for name, seconds in results.items():
         print(f"{name:>18}: {seconds:7.3f} s  ({SENTENCES / seconds:9.0f} sentences/s)")

@@ -130,11 +130,13 @@ def main() -> None:
     rate = 2 * 2048**3 / statistics.median(matmul_times) / 1e9
     flops = masked_lm_train_flops(BERT_BASE, BATCH, LENGTH, MASKS)
     print(
-        f"backend: {keras.backend.backend()}, BERT-base masked LM train step, batch {BATCH} x {LENGTH} "
+        f"backend: {keras.backend.backend()}, BERT-base masked LM train step, "
+        f"batch {BATCH} x {LENGTH} "
         f"tokens, {MASKS} mask slots, dropout 0.1, Adam"
     )
     print(
-        f"float32 matmul rate (2048^3, median of {args.rounds} rounds): {rate:.0f} GFLOP/s; one step: {flops / 1e9:.0f} GFLOP"
+        f"float32 matmul rate (2048^3, median of {args.rounds} rounds): {rate:.0f} GFLOP/s; "
+        f"one step: {flops / 1e9:.0f} GFLOP"
     )
     medians = {}
     for name, samples in times.items():

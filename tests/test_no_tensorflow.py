@@ -17,15 +17,18 @@ texts = ["The quick brown fox jumped.", "Zoë's café, naïve 東京!", "[MASK] 
 vocabulary = compute_word_piece_vocabulary(texts, 60, lowercase=True)
 bert = keras_nlp.models.BertTokenizer(vocabulary=vocabulary, lowercase=True)
 proto = compute_sentence_piece_proto(
-    texts, 40, bos_id=-1, eos_id=-1, control_symbols=["[CLS]", "[SEP]", "[MASK]"], pad_id=0, unk_id=1,
-    hard_vocab_limit=False,
+    texts, 40, bos_id=-1, eos_id=-1, control_symbols=["[CLS]", "[SEP]", "[MASK]"], pad_id=0,
+    unk_id=1, hard_vocab_limit=False,
 )
 albert = keras_nlp.models.AlbertTokenizer(proto=proto)
 fnet = keras_nlp.models.FNetTokenizer(proto=proto)
 for tokenizer, classifier, masked_lm in (
-    (bert, keras_nlp.models.BertTextClassifierPreprocessor, keras_nlp.models.BertMaskedLMPreprocessor),
-    (albert, keras_nlp.models.AlbertTextClassifierPreprocessor, keras_nlp.models.AlbertMaskedLMPreprocessor),
-    (fnet, keras_nlp.models.FNetTextClassifierPreprocessor, keras_nlp.models.FNetMaskedLMPreprocessor),
+    (bert, keras_nlp.models.BertTextClassifierPreprocessor,
+     keras_nlp.models.BertMaskedLMPreprocessor),
+    (albert, keras_nlp.models.AlbertTextClassifierPreprocessor,
+     keras_nlp.models.AlbertMaskedLMPreprocessor),
+    (fnet, keras_nlp.models.FNetTextClassifierPreprocessor,
+     keras_nlp.models.FNetMaskedLMPreprocessor),
 ):
     tokenizer.detokenize(tokenizer(texts))
     classifier(tokenizer, sequence_length=16)((texts, texts))
@@ -36,7 +39,9 @@ for tokenizer, classifier, masked_lm in (
 # The layers a KerasHub user maps over a tf.data pipeline, called directly on NumPy.
 packer = keras_nlp.layers.MultiSegmentPacker(16, start_value=2, end_value=3)
 token_ids, segment_ids = packer((bert(texts[:4]), bert(texts[4:8])))
-masker = keras_nlp.layers.MaskedLMMaskGenerator(bert.vocabulary_size(), 0.5, 4, mask_selection_length=4, seed=0)
+masker = keras_nlp.layers.MaskedLMMaskGenerator(
+    bert.vocabulary_size(), 0.5, 4, mask_selection_length=4, seed=0
+)
 masker(token_ids)
 import textbones.preprocessing.tf_tensors
 print("tensorflow imported:", "tensorflow" in sys.modules)

@@ -1,4 +1,5 @@
-"""The code examples of the user's reference pages (backbones, AlbertMaskedLM) run against textbones.
+"""The code examples of the user's reference pages (backbones, AlbertMaskedLM) run against
+textbones.
 
 They run as written, for the families the pages name, and with the page's class names
 replaced by every registered family's (see the end of this module).
@@ -35,7 +36,8 @@ def page(name: str) -> str:
     path = SEEDS / name
     if not path.is_file():
         pytest.fail(
-            f"The reference page {path} is missing: these tests need ../shared beside the repository."
+            f"The reference page {path} is missing: "
+            "these tests need ../shared beside the repository."
         )
     return path.read_text(encoding="utf-8")
 
@@ -129,7 +131,8 @@ def test_custom_config_example_with_python_dash_c(name):
         + data
         + "\n"
         + custom
-        + "\nout = model(input_data)\nprint(tuple(out['sequence_output'].shape), tuple(out['pooled_output'].shape))"
+        + "\nout = model(input_data)\n"
+        "print(tuple(out['sequence_output'].shape), tuple(out['pooled_output'].shape))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=300

@@ -135,10 +135,12 @@ def deserialize(config: Any, expected: type | None = None, what: str = "a nested
     'keras_hub>BertTokenizer'
     >>> type(deserialize(config, textbones.tokenizers.Tokenizer)).__module__
     'textbones.models.bert.tokenizer'
-    >>> deserialize(config, textbones.models.Backbone, "the backbone")  # doctest: +ELLIPSIS
+    >>> deserialize(  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+    ...     config, textbones.models.Backbone, "the backbone")
     Traceback (most recent call last):
     ...
-    TypeError: the backbone must be a textbones.models.backbone.Backbone, but its config describes a textbones.models.bert.tokenizer.BertTokenizer. ...
+    TypeError: the backbone must be a textbones.models.backbone.Backbone, but its config
+    describes a textbones.models.bert.tokenizer.BertTokenizer. ...
     """
     if config is None:
         return None

@@ -73,7 +73,8 @@ def step_03_train_word_piece(s):
 
 
 def step_04_tokenize_one_review(s):
-    """Tokenizer: WordPieceTokenizer(vocab, lowercase=False, sequence_length) on one scalar review"""
+    """Tokenizer: WordPieceTokenizer(vocab, lowercase=False, sequence_length) on one scalar
+    review"""
     s.tokenizer = s.keras_nlp.tokenizers.WordPieceTokenizer(
         vocabulary=s.vocab,
         lowercase=False,
@@ -127,7 +128,8 @@ def classifier(s, encoder_layer, name):
 
 
 def step_06_build_fnet_classifier(s):
-    """Model: TokenAndPositionEmbedding(mask_zero=True) + 3 FNetEncoder + pooling + Dense(sigmoid)"""
+    """Model: TokenAndPositionEmbedding(mask_zero=True) + 3 FNetEncoder + pooling +
+    Dense(sigmoid)"""
     s.fnet_classifier = classifier(
         s,
         lambda: s.keras_nlp.layers.FNetEncoder(intermediate_dim=INTERMEDIATE_DIM),

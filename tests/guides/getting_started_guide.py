@@ -57,12 +57,14 @@ def step_03_pretrained_classifier_predict(s):
     # The guide shows float16 logits: the task is built under the global mixed_float16 policy.
     assert predictions.shape == (1, 2), f"predict gave shape {predictions.shape}"
     assert str(predictions.dtype) == "float16", (
-        f"predict gave {predictions.dtype} logits; under the global mixed_float16 policy they are float16"
+        f"predict gave {predictions.dtype} logits; "
+        "under the global mixed_float16 policy they are float16"
     )
 
 
 def step_04_pretrained_classifier_evaluate(s):
-    """Inference with a pretrained classifier: classifier.evaluate(imdb_test), compiled by default"""
+    """Inference with a pretrained classifier: classifier.evaluate(imdb_test), compiled by
+    default"""
     loss, accuracy = s.classifier.evaluate(s.imdb_test)
     assert 0.0 <= accuracy <= 1.0 and s.np.isfinite(loss), f"loss {loss}, accuracy {accuracy}"
 
@@ -79,7 +81,8 @@ def step_05_fine_tune_backbone_preset(s):
 
 
 def step_06_preprocessor_in_tf_data(s):
-    """Separate preprocessing: imdb_train.map(BertPreprocessor.from_preset(...)).cache(), preprocessor=None"""
+    """Separate preprocessing: imdb_train.map(BertPreprocessor.from_preset(...)).cache(),
+    preprocessor=None"""
     tf = s.tf
     preprocessor = s.keras_nlp.models.BertPreprocessor.from_preset(
         s.presets["bert_tiny_en_uncased"], sequence_length=SEQUENCE_LENGTH
@@ -253,7 +256,8 @@ def step_13_pretraining_model_fit(s):
 
 
 def step_14_train_word_piece_vocabulary(s):
-    """From scratch: compute_word_piece_vocabulary(imdb_train.map(lambda x, y: x)), WordPieceTokenizer"""
+    """From scratch: compute_word_piece_vocabulary(imdb_train.map(lambda x, y: x)),
+    WordPieceTokenizer"""
     keras_nlp = s.keras_nlp
     s.vocab = keras_nlp.tokenizers.compute_word_piece_vocabulary(
         s.imdb_train.map(lambda x, y: x),
@@ -295,7 +299,8 @@ def step_15_start_end_packer_pipeline(s):
 
 
 def step_16_tiny_transformer_build(s):
-    """From scratch: Input -> TokenAndPositionEmbedding -> TransformerEncoder -> Dense on position 0"""
+    """From scratch: Input -> TokenAndPositionEmbedding -> TransformerEncoder -> Dense on
+    position 0"""
     keras, keras_nlp = s.keras, s.keras_nlp
     token_id_input = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     outputs = keras_nlp.layers.TokenAndPositionEmbedding(

@@ -123,8 +123,10 @@ def run_guide(module, state: State) -> list[dict]:
     failed = []
     steps = guide_steps(module)
     for step in steps:
-        description = (step.__doc__ or "").strip().splitlines()
-        record = {"name": step.__name__, "title": description[0] if description else step.__name__}
+        # The title is the docstring's first paragraph, its lines joined (long ones are wrapped).
+        summary = (step.__doc__ or "").strip().split("\n\n")[0]
+        title = " ".join(line.strip() for line in summary.splitlines())
+        record = {"name": step.__name__, "title": title or step.__name__}
         started = time.perf_counter()
         try:
             # Progress bars and summaries go to stderr: the last stdout line is the summary.

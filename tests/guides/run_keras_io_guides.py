@@ -1,4 +1,5 @@
-"""Run every keras.io guide script here in one process: ``run_keras_io_guides.py LIBRARY [GUIDE ...]``.
+"""Run every keras.io guide script here in one process:
+``run_keras_io_guides.py LIBRARY [GUIDE ...]``.
 
 LIBRARY is ``textbones`` (the default) or ``keras_hub``; GUIDE names limit the run to some of
 them (``getting_started``, ``transformer_pretraining``, ``fnet_classification``,

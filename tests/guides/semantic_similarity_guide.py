@@ -77,7 +77,8 @@ def step_04_bert_baseline_evaluate(s):
 
 
 def step_05_recompile_with_adam(s):
-    """Recompile: SparseCategoricalCrossentropy(from_logits=True), Adam(5e-5), accuracy; fit, evaluate"""
+    """Recompile: SparseCategoricalCrossentropy(from_logits=True), Adam(5e-5), accuracy; fit,
+    evaluate"""
     keras = s.keras
     bert_classifier = s.keras_nlp.models.BertClassifier.from_preset(
         s.presets["bert_tiny_en_uncased"], num_classes=3

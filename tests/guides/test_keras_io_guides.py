@@ -72,6 +72,6 @@ def test_every_step_of_the_guide_passes_on_textbones(summary, name):
     assert len(guide["steps"]) >= 9, guide["steps"]
     failed = failures(guide)
     assert not failed, (
-        f"{len(failed)} of {len(guide['steps'])} steps of {guide['title']!r} did not pass on textbones:\n"
-        + "\n".join(failed)
+        f"{len(failed)} of {len(guide['steps'])} steps of {guide['title']!r} "
+        "did not pass on textbones:\n" + "\n".join(failed)
     )

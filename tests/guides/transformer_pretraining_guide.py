@@ -88,7 +88,8 @@ def step_03_bag_of_words_baseline(s):
 
 
 def step_04_mlm_preprocessing(s):
-    """MLM preprocessing: WordPieceTokenizer(vocab file, sequence_length) + MaskedLMMaskGenerator in map()"""
+    """MLM preprocessing: WordPieceTokenizer(vocab file, sequence_length) + MaskedLMMaskGenerator
+    in map()"""
     tf, keras_nlp = s.tf, s.keras_nlp
     tokenizer = s.tokenizer = keras_nlp.tokenizers.WordPieceTokenizer(
         vocabulary=s.vocab_file,

@@ -52,7 +52,8 @@ def step_01_data(s):
 
 
 def step_02_load_task(s):
-    """Task upload: MaskedLM.from_preset(bert preset) (the guide: CausalLM.from_preset("gpt2_base_en"))"""
+    """Task upload: MaskedLM.from_preset(bert preset) (the guide:
+    CausalLM.from_preset("gpt2_base_en"))"""
     s.task = s.keras_nlp.models.MaskedLM.from_preset(s.presets["bert_tiny_en_uncased"])
 
 
@@ -91,7 +92,8 @@ def step_05_load_saved_task(s):
 
 
 def step_06_load_backbone_and_tokenizer(s):
-    """Task upload: keras_nlp.models.Backbone.from_preset and keras_nlp.models.Tokenizer.from_preset"""
+    """Task upload: keras_nlp.models.Backbone.from_preset and
+    keras_nlp.models.Tokenizer.from_preset"""
     backbone = s.keras_nlp.models.Backbone.from_preset(s.preset_dir)
     tokenizer = s.keras_nlp.models.Tokenizer.from_preset(s.preset_dir)
     names = type(backbone).__name__, type(tokenizer).__name__
@@ -99,7 +101,8 @@ def step_06_load_backbone_and_tokenizer(s):
 
 
 def step_07_upload_to_kaggle(s):
-    """Upload to Kaggle: keras_nlp.upload_preset("kaggle://<user>/bert/keras/bert_imdb", preset_dir)"""
+    """Upload to Kaggle: keras_nlp.upload_preset("kaggle://<user>/bert/keras/bert_imdb",
+    preset_dir)"""
     import os
 
     if "KAGGLE_USERNAME" not in os.environ or "KAGGLE_KEY" not in os.environ:
@@ -114,7 +117,8 @@ def step_07_upload_to_kaggle(s):
 
 
 def step_08_upload_to_hugging_face(s):
-    """Upload to Hugging Face: keras_nlp.upload_preset(f"hf://{hf_username}/bert_imdb", preset_dir)"""
+    """Upload to Hugging Face: keras_nlp.upload_preset(f"hf://{hf_username}/bert_imdb",
+    preset_dir)"""
     import os
 
     import huggingface_hub
@@ -137,7 +141,8 @@ def step_09_load_uploaded_task(s):
 
 
 def step_10_classifier_upload(s):
-    """Classifier upload: Classifier.from_preset(..., num_classes=2), fit, save_to_preset, upload both"""
+    """Classifier upload: Classifier.from_preset(..., num_classes=2), fit, save_to_preset,
+    upload both"""
     s.classifier = s.keras_nlp.models.Classifier.from_preset(
         s.presets["bert_tiny_en_uncased"], num_classes=2
     )

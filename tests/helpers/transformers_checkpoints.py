@@ -60,7 +60,8 @@ def edit_config(folder: pathlib.Path, **changes) -> None:
 
 
 def shard(folder: pathlib.Path, parts: int = 2) -> None:
-    """Split ``model.safetensors`` into ``parts`` shards and an index, as ``save_pretrained`` does."""
+    """Split ``model.safetensors`` into ``parts`` shards and an index, as ``save_pretrained``
+    does."""
     tensors = read_all(folder / "model.safetensors")
     (folder / "model.safetensors").unlink()
     names = sorted(tensors)

@@ -384,7 +384,8 @@ class TestAttentionScores:
             ),
             (
                 {"attention_mask": np.ones((2, 5))},
-                r"`attention_mask` must have shape \[batch, sequence_length, sequence_length\], got shape \(2, 5\)",
+                r"`attention_mask` must have shape \[batch, sequence_length, sequence_length\], "
+                r"got shape \(2, 5\)",
             ),
         ],
     )

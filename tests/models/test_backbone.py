@@ -202,7 +202,8 @@ class TestBadInput:
         inputs["padding_masks"] = inputs.pop("padding_mask")
         with pytest.raises(
             ValueError,
-            match=r"missing 'padding_mask'; unexpected 'padding_masks' \(did you mean 'padding_mask'\?\)",
+            match=r"missing 'padding_mask'; unexpected 'padding_masks' "
+            r"\(did you mean 'padding_mask'\?\)",
         ):
             model(inputs)
 

@@ -159,7 +159,8 @@ def test_names_textbones_lacks_are_refused_by_name():
     config["backbone"]["registered_name"] = "keras_hub>GemmaBackbone"
     with pytest.raises(
         ValueError,
-        match="the backbone of BertTextClassifier is a keras_hub>GemmaBackbone, which textbones does not implement",
+        match="the backbone of BertTextClassifier is a keras_hub>GemmaBackbone, "
+        "which textbones does not implement",
     ):
         BertTextClassifier.from_config(config)
 

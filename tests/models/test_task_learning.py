@@ -17,9 +17,9 @@ model never saw:
 They run for every registered family whose tokenizer is a WordPiece one (a word list is a
 WordPiece vocabulary; BERT's, ...), the sentence-pair one for those whose backbone reads
 segment ids. The main suite (JAX) runs the full version; ``.ci/run`` also runs
-``tests/models`` on the torch and tensorflow backends, where the masked LM, the slowest, trains for fewer steps
-(120 instead of 200), with the same thresholds. The classifiers train as long everywhere
-(80 and 100 steps: cheap). The accuracies reached are printed (``-s``).
+``tests/models`` on the torch and tensorflow backends, where the masked LM, the slowest,
+trains for fewer steps (120 instead of 200), with the same thresholds. The classifiers train
+as long everywhere (80 and 100 steps: cheap). The accuracies reached are printed (``-s``).
 """
 
 from __future__ import annotations
@@ -111,7 +111,8 @@ def phrase(topic: int) -> str:
 
 
 def phrase_corpus() -> tuple[list[str], list[str]]:
-    """Training and held-out sentences: ``phrase(i) and phrase(j)``, 20 of the 100 pairs held out."""
+    """Training and held-out sentences: ``phrase(i) and phrase(j)``, 20 of the 100 pairs held
+    out."""
     pairs = [(i, j) for i in range(len(NOUNS)) for j in range(len(NOUNS))]
     random.Random(0).shuffle(pairs)
     held_out, train = pairs[:20], pairs[20:]
@@ -168,7 +169,8 @@ def test_masked_lm_learns_words_from_their_neighbours(family):
     print(
         f"\n[{keras.config.backend()}] {type(masked_lm).__name__}, {steps} steps: "
         f"loss {losses[0]:.2f} -> {losses[-1]:.2f}; "
-        f"held-out masked-token accuracy {evaluated['sparse_categorical_accuracy']:.3f} (evaluate), "
+        "held-out masked-token accuracy "
+        f"{evaluated['sparse_categorical_accuracy']:.3f} (evaluate), "
         f"{by_hand:.3f} (all [MASK], argmax)"
     )
     assert losses[-1] < 0.5 * losses[0]

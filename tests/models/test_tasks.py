@@ -301,7 +301,8 @@ def test_preprocessor_none_takes_dicts_and_the_setter_checks_types(kit):
     for wrong in ("a string", kit.tokenizer):
         with pytest.raises(
             TypeError,
-            match=rf"must be a textbones Preprocessor or None, got a {type(wrong).__name__}\. Build one with e\.g\. {preprocessor_name}",
+            match=rf"must be a textbones Preprocessor or None, got a {type(wrong).__name__}\. "
+            rf"Build one with e\.g\. {preprocessor_name}",
         ):
             classifier.preprocessor = wrong
     assert classifier.preprocessor is None
@@ -658,8 +659,9 @@ def test_a_family_task_refuses_another_familys_preset(kit, saved):
         for preset in (saved.classifier, saved.backbone_only):
             with pytest.raises(
                 ValueError,
-                match=rf"{task_cls.__name__}\.from_preset cannot load the preset at .*: it holds a {ours}, "
-                rf"and {task_cls.__name__} needs a {theirs}\. Call the task class of that family, or "
+                match=rf"{task_cls.__name__}\.from_preset cannot load the preset at .*: "
+                rf"it holds a {ours}, and {task_cls.__name__} needs a {theirs}\. "
+                r"Call the task class of that family, or "
                 rf"{generic}\.from_preset to pick it\.",
             ):
                 task_cls.from_preset(
@@ -742,7 +744,10 @@ def test_masked_lm_refuses_labels_for_raw_text_and_stays_usable(kit):
     masked_lm.train_on_batch(TEXTS[:4])
     inputs = fixed_masked_inputs(masked_lm.preprocessor)
     before = masked_lm.predict(inputs, verbose=0)
-    message = rf"{kit.masked_lm_cls.__name__} makes its own labels and weights from raw text; pass the text alone"
+    message = (
+        rf"{kit.masked_lm_cls.__name__} makes its own labels and weights from raw text; "
+        r"pass the text alone"
+    )
     with pytest.raises(ValueError, match=message):
         masked_lm.fit(TEXTS[:2], [1, 2], verbose=0)
     with pytest.raises(ValueError, match=message):
@@ -769,7 +774,10 @@ def test_missing_labels_without_a_preprocessor(kit):
 
 
 def test_mismatched_pair_lengths(kit):
-    message = r"The text segments have different numbers of rows \(\[1, 2\]\); a sentence pair needs one first and one second"
+    message = (
+        r"The text segments have different numbers of rows \(\[1, 2\]\); "
+        r"a sentence pair needs one first and one second"
+    )
     with pytest.raises(ValueError, match=message):
         kit.classifier.fit((["a", "b"], ["c"]), [0, 1], verbose=0)
     with pytest.raises(ValueError, match=message):
@@ -788,7 +796,8 @@ def test_preprocessed_inputs_must_be_complete(kit):
     names = sorted(kit.masked_lm.input)
     with pytest.raises(
         ValueError,
-        match=rf"{kit.masked_lm_cls.__name__} needs the inputs {re_list(names)}, but 'mask_positions' is missing",
+        match=rf"{kit.masked_lm_cls.__name__} needs the inputs {re_list(names)}, "
+        r"but 'mask_positions' is missing",
     ):
         kit.masked_lm.predict(inputs, verbose=0)
     incomplete = dict(kit.classifier.preprocessor(TEXTS[:2]))
@@ -815,7 +824,10 @@ def test_strings_without_a_preprocessor(kit):
     for task in (kit.classifier_cls(kit.backbone, num_classes=2), kit.masked_lm_cls(kit.backbone)):
         name = type(task).__name__
         hint = FAMILY_CLASSES[kit.family][3 if isinstance(task, TextClassifier) else 4].__name__
-        message = rf"{name} got raw text but has no preprocessor \(preprocessor=None\)\. Give it one \(e\.g\. `model\.preprocessor = {hint}\.from_preset"
+        message = (
+            rf"{name} got raw text but has no preprocessor \(preprocessor=None\)\. "
+            rf"Give it one \(e\.g\. `model\.preprocessor = {hint}\.from_preset"
+        )
         with pytest.raises(ValueError, match=message):
             task.predict(TEXTS[:2], verbose=0)
         with pytest.raises(ValueError, match=message):
@@ -834,12 +846,14 @@ def test_constructor_arguments_are_checked(kit):
     assert BACKBONE_NAMES[kit.family] in ours
     with pytest.raises(
         ValueError,
-        match=rf"{kit.classifier_cls.__name__} needs a {ours}, got a {theirs}\. Use the classifier class",
+        match=rf"{kit.classifier_cls.__name__} needs a {ours}, got a {theirs}\. "
+        r"Use the classifier class",
     ):
         kit.classifier_cls(other_backbone, num_classes=2)
     with pytest.raises(
         ValueError,
-        match=rf"{kit.masked_lm_cls.__name__} needs a {ours}, got a {theirs}\. Use the masked LM class",
+        match=rf"{kit.masked_lm_cls.__name__} needs a {ours}, got a {theirs}\. "
+        r"Use the masked LM class",
     ):
         kit.masked_lm_cls(other_backbone)
     for bad in (0, -2, 2.5, True, "3"):

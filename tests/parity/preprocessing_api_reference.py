@@ -74,8 +74,12 @@ PIECE_TEXTS = ["the quick brown fox.", "the lazy dog", "", "東京 😀"]
 DEVIATIONS = {
     "empty batch with sequence_length": "KerasHub gives shape (0,); textbones (0, sequence_length)",
     "SentencePiece strings padded": "KerasHub pads string rows with the int 0; textbones with ''",
-    "SentencePiece detokenize of one row of pieces": "KerasHub decodes each piece as a row of characters",
-    "StartEndPacker sequence_length too short": "KerasHub returns rows longer than sequence_length; textbones raises",
+    "SentencePiece detokenize of one row of pieces": (
+        "KerasHub decodes each piece as a row of characters"
+    ),
+    "StartEndPacker sequence_length too short": (
+        "KerasHub returns rows longer than sequence_length; textbones raises"
+    ),
 }
 
 
@@ -497,7 +501,8 @@ def compare_mask_generator(result: Comparison) -> dict:
                 lambda: hub(value),
                 lambda: ours(value),
             )
-    # Random cases: the same structure, and KerasHub's and textbones' outputs both hold the invariants.
+    # Random cases: the same structure, and KerasHub's and textbones' outputs both hold the
+    # invariants.
     invariants_checked = 0
     for trial in range(40):
         length = [None, 0, 4][trial % 3]

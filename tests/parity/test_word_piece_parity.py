@@ -65,9 +65,15 @@ CONTROL = (
     "(BERT deletes it; KerasHub splits there, or keeps it)"
 )
 WHITESPACE = "non-ASCII whitespace such as U+00A0 or U+3000 (BERT splits there; KerasHub does not)"
-DECOMPOSED = "accent or other mark when lowercasing: NFD changes it, or it is one (BERT strips it; KerasHub keeps it)"
+DECOMPOSED = (
+    "accent or other mark when lowercasing: NFD changes it, or it is one "
+    "(BERT strips it; KerasHub keeps it)"
+)
 CASEFOLD = "character whose NFKC case folding (KerasHub) differs from its lowercase (BERT)"
-LONG_WORD = f"word of at most {MAX_CHARS_PER_WORD} characters but more than {MAX_CHARS_PER_WORD} UTF-8 bytes"
+LONG_WORD = (
+    f"word of at most {MAX_CHARS_PER_WORD} characters but more than {MAX_CHARS_PER_WORD} "
+    "UTF-8 bytes"
+)
 TYPED_UNK = "[UNK] typed in the text (a special token for BERT, text for KerasHub)"
 KERAS_HUB_DEPARTURES = (CONTROL, WHITESPACE, DECOMPOSED, CASEFOLD, LONG_WORD, TYPED_UNK)
 
@@ -208,8 +214,10 @@ def exchange(tmp_path_factory) -> tuple[pathlib.Path, dict]:
     started = time.perf_counter()
     try:
         finished = subprocess.run(
-            [str(ref_python), str(SCRIPT), str(workdir / "request.json"), str(workdir / "response.json")],
-            capture_output=True, text=True, cwd=REPO, env=env, timeout=SUBPROCESS_TIMEOUT_S, check=False,
+            [str(ref_python), str(SCRIPT), str(workdir / "request.json"),
+             str(workdir / "response.json")],
+            capture_output=True, text=True, cwd=REPO, env=env, timeout=SUBPROCESS_TIMEOUT_S,
+            check=False,
         )  # fmt: skip
     except subprocess.TimeoutExpired:
         pytest.fail(
@@ -218,7 +226,8 @@ def exchange(tmp_path_factory) -> tuple[pathlib.Path, dict]:
     response_path = workdir / "response.json"
     if not response_path.is_file():
         pytest.fail(
-            f"the WordPiece reference run wrote no response (exit {finished.returncode}):\n{finished.stderr[-4000:]}",
+            f"the WordPiece reference run wrote no response (exit {finished.returncode}):\n"
+            f"{finished.stderr[-4000:]}",
             pytrace=False,
         )
     response = json.loads(response_path.read_text(encoding="utf-8"))
@@ -252,7 +261,8 @@ def test_ids_equal_bert_tokenizer_fast(name, exchange):
     _record("transformers", name, {"texts": len(TEXTS), "mismatches": len(mismatches)})
     vocabulary = trained_vocabulary(lowercase)
     assert not mismatches, "\n".join(
-        f"{TEXTS[i]!r}\n  ours: {_show(vocabulary, ours[i])}\n  BertTokenizerFast: {_show(vocabulary, theirs[i])}"
+        f"{TEXTS[i]!r}\n  ours: {_show(vocabulary, ours[i])}\n"
+        f"  BertTokenizerFast: {_show(vocabulary, theirs[i])}"
         for i in mismatches[:5]
     )
 
@@ -296,7 +306,8 @@ def test_ids_equal_keras_hub_apart_from_its_documented_departures(name, path, ex
 
     def describe(indices):
         return "\n".join(
-            f"{TEXTS[i]!r}\n  ours: {_show(vocabulary, ours[i])}\n  KerasHub: {_show(vocabulary, theirs[i])}"
+            f"{TEXTS[i]!r}\n  ours: {_show(vocabulary, ours[i])}\n"
+            f"  KerasHub: {_show(vocabulary, theirs[i])}"
             for i in indices[:5]
         )
 

@@ -162,7 +162,9 @@ def test_mismatched_pair_lengths():
 def test_wrong_tokenizer_family():
     with pytest.raises(
         ValueError,
-        match=r"AlbertTextClassifierPreprocessor needs a textbones\.models\.albert\.tokenizer\.AlbertTokenizer, got a textbones\.models\.bert\.tokenizer\.BertTokenizer\.",
+        match=r"AlbertTextClassifierPreprocessor needs a "
+        r"textbones\.models\.albert\.tokenizer\.AlbertTokenizer, "
+        r"got a textbones\.models\.bert\.tokenizer\.BertTokenizer\.",
     ):
         AlbertTextClassifierPreprocessor(bert_tokenizer())
 

@@ -80,7 +80,8 @@ def test_errors():
         StartEndPacker(4)([["a"], [5]])
     with pytest.raises(
         ValueError,
-        match=r"`start_value` must be an integer id, a token string, a list of them, or None; got 1.5",
+        match=r"`start_value` must be an integer id, a token string, a list of them, or None; "
+        r"got 1.5",
     ):
         StartEndPacker(4, start_value=1.5)
     with pytest.raises(

@@ -105,8 +105,9 @@ def test_as_text_columns_gives_lists_of_str():
 def test_as_text_columns_refuses_uneven_segments():
     with pytest.raises(
         ValueError,
-        match=r"The text segments have different numbers of rows \(\[1, 3\]\); a sentence pair needs "
-        r"one first and one second sentence per example\. Give every segment the same length\.",
+        match=r"The text segments have different numbers of rows \(\[1, 3\]\); "
+        r"a sentence pair needs one first and one second sentence per example\. "
+        r"Give every segment the same length\.",
     ):
         as_text_columns((["a", "b", "c"], ["d"]))
 

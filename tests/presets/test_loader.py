@@ -86,7 +86,8 @@ def test_base_class_dispatch_and_wrong_family(bert_preset):
     assert type(textbones.models.Backbone.from_preset(path)) is textbones.models.BertBackbone
     with pytest.raises(
         ValueError,
-        match=r"AlbertBackbone.from_preset cannot load .* holds a BertBackbone.*Call BertBackbone.from_preset",
+        match=r"AlbertBackbone.from_preset cannot load .* holds a BertBackbone"
+        r".*Call BertBackbone.from_preset",
     ):
         textbones.models.AlbertBackbone.from_preset(path)
     with pytest.raises(ValueError, match="FNetBackbone.from_preset cannot load"):
@@ -123,7 +124,8 @@ def test_config_of_an_unknown_class(bert_preset):
     (path / "config.json").write_text(json.dumps(config))
     with pytest.raises(
         ValueError,
-        match=r"holds a GemmaBackbone, which textbones does not implement \(it implements AlbertBackbone, BertBackbone, FNetBackbone\)",
+        match=r"holds a GemmaBackbone, which textbones does not implement "
+        r"\(it implements AlbertBackbone, BertBackbone, FNetBackbone\)",
     ):
         textbones.models.Backbone.from_preset(path)
 

@@ -1,4 +1,5 @@
-"""Reading ``transformers`` checkpoint files: safetensors (single and sharded), torch pickles, damage."""
+"""Reading ``transformers`` checkpoint files: safetensors (single and sharded), torch pickles,
+damage."""
 
 import json
 

@@ -115,7 +115,8 @@ def test_masked_lm_export_carries_tokenizer_files_and_loads_back_whole(tmp_path,
     text = ["The quick brown fox."]
     assert loaded.preprocessor.tokenizer(text) == task.preprocessor.tokenizer(text)
     inputs = dict(make_inputs(family), mask_positions=np.array([[1, 2]] * 3, "int32"))
-    # transformers has one activation and epsilon for encoder and head: the head now uses the encoder's.
+    # transformers has one activation and epsilon for encoder and head: the head now uses the
+    # encoder's.
     assert loaded.head_activation == backbone.activation
     np.testing.assert_allclose(to_numpy(loaded(inputs)), to_numpy(task(inputs)), atol=0.05)
 

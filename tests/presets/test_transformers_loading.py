@@ -1,4 +1,5 @@
-"""Loading ``transformers`` checkpoints: config mapping, refusals, key prefixes, task heads, tokenizers.
+"""Loading ``transformers`` checkpoints: config mapping, refusals, key prefixes, task heads,
+tokenizers.
 
 The checkpoints are written by textbones' exporter and then edited (see
 ``tests/helpers/transformers_checkpoints.py``); ``tests/parity/test_transformers_parity.py``

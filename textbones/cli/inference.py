@@ -31,10 +31,12 @@ def check_preset_fits(command: str, preset: str | os.PathLike, kind) -> None:
     >>> from textbones.presets.preset_kind import PresetKind
     >>> classifier = PresetKind("classifier", "BertTextClassifier", "BertBackbone", True)
     >>> check_preset_fits("classify", "./clf", classifier)
-    >>> check_preset_fits("fill-mask", "./clf", classifier)  # doctest: +ELLIPSIS
+    >>> check_preset_fits(  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+    ...     "fill-mask", "./clf", classifier)
     Traceback (most recent call last):
     ...
-    ValueError: ./clf is a text-classifier task preset (BertTextClassifier), not ... `textbones classify or embed` ...
+    ValueError: ./clf is a text-classifier task preset (BertTextClassifier), not ...
+    `textbones classify or embed` ...
     """
     wanted, needed = NEEDS[command]
     has_model = kind.backbone_class is not None
@@ -114,7 +116,8 @@ def fill_mask(preset: str, text: str, top_k: int = 5) -> list[list[tuple[str, fl
     pieces = text.split(mask_token)
     if len(pieces) < 2:
         raise ValueError(
-            f"The text has no {mask_token} to fill in. Write {mask_token} where a word should be predicted."
+            f"The text has no {mask_token} to fill in. "
+            f"Write {mask_token} where a word should be predicted."
         )
     ids: list[int] = []
     for index, piece in enumerate(pieces):
@@ -126,7 +129,8 @@ def fill_mask(preset: str, text: str, top_k: int = 5) -> list[list[tuple[str, fl
     positions = np.flatnonzero(token_ids[0] == tokenizer.mask_token_id)
     if len(positions) < text.count(mask_token):
         raise ValueError(
-            f"The text is too long: some {mask_token} fall beyond the model's {preprocessor.sequence_length} tokens. Shorten it."
+            f"The text is too long: some {mask_token} fall beyond the model's "
+            f"{preprocessor.sequence_length} tokens. Shorten it."
         )
     inputs = {"token_ids": token_ids, "mask_positions": positions[None, :].astype(np.int32)}
     if preprocessor.has_segment_ids:
@@ -151,7 +155,8 @@ def classify(preset: str, texts: list[str]) -> list[dict[str, Any]]:
     >>> tokenizer = textbones.models.BertTokenizer(
     ...     vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad"])
     >>> backbone = textbones.models.BertBackbone(7, 1, 2, 8, 16, max_sequence_length=16)
-    >>> preprocessor = textbones.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=16)
+    >>> preprocessor = textbones.models.BertTextClassifierPreprocessor(
+    ...     tokenizer, sequence_length=16)
     >>> folder = tempfile.mkdtemp()
     >>> textbones.models.BertTextClassifier(backbone, 3, preprocessor).save_to_preset(folder)
     >>> result = classify(folder, ["good", "bad"])

@@ -82,7 +82,8 @@ class MaskedLM(Task):
         if self.backbone_cls is not None and not isinstance(backbone, self.backbone_cls):
             raise ValueError(
                 f"{type(self).__name__} needs a {qualified_name(self.backbone_cls)}, got a "
-                f"{qualified_name(type(backbone))}. Use the masked LM class of the backbone's family."
+                f"{qualified_name(type(backbone))}. Use the masked LM class of the backbone's "
+                "family."
             )
         self._backbone = backbone
         inputs = dict(backbone.input)

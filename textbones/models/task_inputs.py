@@ -62,7 +62,8 @@ class TaskInputs:
     def _no_preprocessor_error(self) -> ValueError:
         return ValueError(
             f"{type(self).__name__} got raw text but has no preprocessor (preprocessor=None). "
-            f"Give it one (e.g. `model.preprocessor = {self.preprocessor_cls.__name__ if self.preprocessor_cls else 'Preprocessor'}"
+            "Give it one (e.g. `model.preprocessor = "
+            f"{self.preprocessor_cls.__name__ if self.preprocessor_cls else 'Preprocessor'}"
             ".from_preset(...)`) or pass the preprocessed integer dict the model takes "
             f"({', '.join(sorted(self.input))})."
         )

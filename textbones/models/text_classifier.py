@@ -70,7 +70,8 @@ class TextClassifier(Task):
         if self.backbone_cls is not None and not isinstance(backbone, self.backbone_cls):
             raise ValueError(
                 f"{type(self).__name__} needs a {qualified_name(self.backbone_cls)}, got a "
-                f"{qualified_name(type(backbone))}. Use the classifier class of the backbone's family."
+                f"{qualified_name(type(backbone))}. Use the classifier class of the backbone's "
+                "family."
             )
         if (
             isinstance(num_classes, bool)

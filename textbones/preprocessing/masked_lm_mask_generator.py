@@ -110,7 +110,8 @@ class MaskedLMMaskGenerator:
             )
         if not _is_int(mask_token_id) or not 0 <= mask_token_id < vocabulary_size:
             raise ValueError(
-                f"`mask_token_id` must be an id in [0, vocabulary_size - 1] = [0, {vocabulary_size - 1}], "
+                "`mask_token_id` must be an id in [0, vocabulary_size - 1] = "
+                f"[0, {vocabulary_size - 1}], "
                 f"got {mask_token_id!r}."
             )
         if mask_selection_length is not None and (
@@ -186,7 +187,8 @@ class MaskedLMMaskGenerator:
         >>> {name: value.shape for name, value in outputs.items()}
         {'token_ids': (6,), 'mask_positions': (3,), 'mask_ids': (3,), 'mask_weights': (3,)}
         >>> selected = outputs["mask_positions"][outputs["mask_weights"] > 0]
-        >>> bool(np.all(np.array([5, 6, 7, 8, 9, 10])[selected] == outputs["mask_ids"][: len(selected)]))
+        >>> bool(np.all(
+        ...     np.array([5, 6, 7, 8, 9, 10])[selected] == outputs["mask_ids"][: len(selected)]))
         True
         """
         rng = self._rng if rng is None else rng
@@ -251,7 +253,8 @@ class MaskedLMMaskGenerator:
         Example:
 
         >>> masker = MaskedLMMaskGenerator(30522, 0.15, 103, mask_selection_length=20, seed=7)
-        >>> MaskedLMMaskGenerator.from_config(masker.get_config()).get_config() == masker.get_config()
+        >>> MaskedLMMaskGenerator.from_config(
+        ...     masker.get_config()).get_config() == masker.get_config()
         True
         """
         return {
@@ -279,7 +282,8 @@ class MaskedLMMaskGenerator:
         return cls(**config)
 
     def __repr__(self) -> str:
-        return f"MaskedLMMaskGenerator({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
+        arguments = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"MaskedLMMaskGenerator({arguments})"
 
 
 register_keras_hub_aliases(MaskedLMMaskGenerator)

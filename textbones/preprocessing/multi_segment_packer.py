@@ -436,7 +436,8 @@ def _canonicalize_segment(segment: Any, index: int) -> tuple[_RaggedBatch, bool]
     if array.ndim == 2:
         return _RaggedBatch.from_dense(array), True
     raise ValueError(
-        f"Segment {index} must be 1-D (one example) or 2-D (a batch); got an array of shape {array.shape}."
+        f"Segment {index} must be 1-D (one example) or 2-D (a batch); "
+        f"got an array of shape {array.shape}."
     )
 
 

@@ -132,7 +132,8 @@ class Preprocessor:
             sizes = {len(segment) for segment in segments if not isinstance(segment, str)}
             if len(sizes) > 1:
                 raise ValueError(
-                    f"The segments of a pair must have the same number of rows, got {sorted(sizes)}. "
+                    "The segments of a pair must have the same number of rows, "
+                    f"got {sorted(sizes)}. "
                     "Give every segment one entry per example."
                 )
             # Checked here rather than by the tokenizer, so that a bad item is reported

@@ -30,7 +30,8 @@ def is_text(x: Any) -> bool:
 
     Example:
 
-    >>> is_text(["a", "b"]), is_text((["a"], ["b"])), is_text({"token_ids": [[1]]}), is_text([[1, 2]])
+    >>> (is_text(["a", "b"]), is_text((["a"], ["b"])),
+    ...  is_text({"token_ids": [[1]]}), is_text([[1, 2]]))
     (True, True, False, False)
     """
     if isinstance(x, (str, bytes)):
@@ -354,7 +355,8 @@ def preprocessed_generator(
 
     >>> from textbones.models import BertTextClassifierPreprocessor, BertTokenizer
     >>> tokenizer = BertTokenizer(vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hi"])
-    >>> batches = preprocessed_generator(iter([(["hi"], [0])]), BertTextClassifierPreprocessor(tokenizer))
+    >>> batches = preprocessed_generator(
+    ...     iter([(["hi"], [0])]), BertTextClassifierPreprocessor(tokenizer))
     >>> next(batches)[0]["token_ids"].shape
     (1, 16)
     """
@@ -375,7 +377,8 @@ class IterableBatches(keras.utils.PyDataset):
 
     >>> from textbones.models import BertTextClassifierPreprocessor, BertTokenizer
     >>> tokenizer = BertTokenizer(vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hi"])
-    >>> batches = IterableBatches(lambda: iter([(["hi"], [0])]), 1, BertTextClassifierPreprocessor(tokenizer))
+    >>> batches = IterableBatches(
+    ...     lambda: iter([(["hi"], [0])]), 1, BertTextClassifierPreprocessor(tokenizer))
     >>> batches[0][0]["token_ids"].shape
     (1, 16)
     """

@@ -262,7 +262,8 @@ class Tokenizer:
 
     @property
     def special_tokens(self) -> list[str]:
-        """This tokenizer's special tokens, e.g. ``["[CLS]", "[SEP]", "[PAD]", "[MASK]", "[UNK]"]``."""
+        """This tokenizer's special tokens, e.g.
+        ``["[CLS]", "[SEP]", "[PAD]", "[MASK]", "[UNK]"]``."""
         return [
             getattr(self, name)
             for name in self.special_token_names

@@ -9,7 +9,8 @@ from textbones.models.masked_lm import MaskedLM
 
 @keras.saving.register_keras_serializable(package="textbones")
 class AlbertMaskedLM(MaskedLM):
-    """A ``AlbertBackbone`` with a masked-LM head (tanh-approximate GELU in the head); see ``MaskedLM``.
+    """A ``AlbertBackbone`` with a masked-LM head (tanh-approximate GELU in the head); see
+    ``MaskedLM``.
 
     Args:
         backbone: a ``AlbertBackbone``.

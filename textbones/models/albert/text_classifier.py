@@ -14,7 +14,8 @@ class AlbertTextClassifier(TextClassifier):
     Args:
         backbone: a ``AlbertBackbone``.
         num_classes: number of classes.
-        preprocessor: a ``AlbertTextClassifierPreprocessor``, or ``None`` to feed preprocessed inputs.
+        preprocessor: a ``AlbertTextClassifierPreprocessor``, or ``None`` to feed preprocessed
+            inputs.
         activation: activation of the output layer; ``None`` gives logits.
         dropout: dropout rate on the pooled output during training.
         **kwargs: ``name``, ``compile`` and other ``keras.Model`` arguments.

@@ -15,7 +15,8 @@ class BertMaskedLMPreprocessor(MaskedLMPreprocessor):
     >>> from textbones.models import BertTokenizer
     >>> tokenizer = BertTokenizer(
     ...     vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "fox", "ran"])
-    >>> preprocessor = BertMaskedLMPreprocessor(tokenizer, sequence_length=8, mask_selection_length=2)
+    >>> preprocessor = BertMaskedLMPreprocessor(
+    ...     tokenizer, sequence_length=8, mask_selection_length=2)
     >>> x, y, weights = preprocessor(["the fox ran", "the dog sat"])
     >>> x["mask_positions"].shape, y.shape, weights.shape
     ((2, 2), (2, 2), (2, 2))

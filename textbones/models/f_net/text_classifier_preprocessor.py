@@ -16,7 +16,8 @@ class FNetTextClassifierPreprocessor(TextClassifierPreprocessor):
     >>> from textbones.tokenizers import compute_sentence_piece_proto
     >>> proto = compute_sentence_piece_proto(
     ...     ["the fox ran", "the dog sat"] * 20, 20, bos_id=-1, eos_id=-1,
-    ...     control_symbols=["[CLS]", "[SEP]", "[MASK]"], pad_id=0, unk_id=1, hard_vocab_limit=False)
+    ...     control_symbols=["[CLS]", "[SEP]", "[MASK]"], pad_id=0, unk_id=1,
+    ...     hard_vocab_limit=False)
     >>> tokenizer = FNetTokenizer(proto=proto)
     >>> inputs = FNetTextClassifierPreprocessor(tokenizer, sequence_length=8)(["the fox ran"])
     >>> sorted(inputs), inputs["token_ids"].shape
