@@ -148,11 +148,7 @@ def test_keras_format_round_trip_keeps_the_transformers_settings(tmp_path):
 
 
 def test_convert_between_formats_keeps_outputs(tmp_path, family):
-    classifier_class = {
-        "bert": textbones.models.BertTextClassifier,
-        "albert": textbones.models.AlbertTextClassifier,
-        "f_net": textbones.models.FNetTextClassifier,
-    }[family]
+    classifier_class = textbones.registry.family(family).tasks["classifier"]
     classifier = classifier_class(make_tiny_backbone(family), num_classes=3)
     classifier.save_to_preset(tmp_path / "keras")
     assert (

@@ -32,7 +32,12 @@ def _export_backbone(tmp_path, family="bert", **overrides):
 
 
 def _outputs(model, family):
-    return {key: to_numpy(value) for key, value in model(make_inputs(family)).items()}
+    """The backbone's sequence and pooled features, read through its hooks."""
+    outputs = model(make_inputs(family))
+    return {
+        "sequence_output": to_numpy(model.sequence_features(outputs)),
+        "pooled_output": to_numpy(model.pooled_features(outputs)),
+    }
 
 
 def test_config_fields_that_change_the_math_are_honoured(tmp_path, family):
