@@ -6,6 +6,7 @@ The checkpoints are written by textbones' exporter and then edited (see
 checks the same paths against ``transformers`` itself.
 """
 
+import inspect
 import json
 import warnings
 
@@ -15,6 +16,7 @@ import pytest
 
 import textbones
 from tests.conftest import TINY_CONFIGS, make_inputs, make_tiny_backbone, to_numpy
+from tests.helpers import families
 from tests.helpers.sentence_piece import tiny_proto
 from tests.helpers.transformers_checkpoints import edit_config, read_all, rewrite_weights, shard
 from textbones.models import Backbone, BertBackbone, MaskedLM, Task, TextClassifier
@@ -40,9 +42,17 @@ def _outputs(model, family):
     }
 
 
+def _has_activation_and_epsilon(family) -> bool:
+    parameters = inspect.signature(family.backbone.__init__).parameters
+    return "activation" in parameters and "layer_norm_epsilon" in parameters
+
+
+# For the families whose config sets `hidden_act` and `layer_norm_eps` (DistilBERT's fixes both;
+# its mapping tests cover the settings it refuses).
+@pytest.mark.parametrize("family", families.family_names(_has_activation_and_epsilon))
 def test_config_fields_that_change_the_math_are_honoured(tmp_path, family):
     _, folder = _export_backbone(tmp_path, family)
-    model_type = {"bert": "bert", "albert": "albert", "f_net": "fnet"}[family]
+    model_type = families.family(family).transformers.model_type
     edit_config(folder, model_type=model_type, hidden_act="gelu_pytorch_tanh", layer_norm_eps=1e-7)
     backbone = Backbone.from_preset(folder, load_weights=False)
     assert backbone.activation == "gelu_approximate"
