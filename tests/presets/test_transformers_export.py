@@ -78,32 +78,22 @@ def test_albert_and_fnet_keys(tmp_path, family, keys):
 
 
 def test_masked_lm_export_carries_tokenizer_files_and_loads_back_whole(tmp_path, family):
-    if family == "bert":
-        tokenizer = textbones.models.BertTokenizer(BERT_VOCABULARY, lowercase=True)
+    fam = textbones.registry.family(family)
+    word_piece = issubclass(fam.tokenizer, textbones.tokenizers.WordPieceTokenizer)
+    if word_piece:
+        tokenizer = fam.tokenizer(BERT_VOCABULARY, lowercase=True)
     else:
-        tokenizer_class = {
-            "albert": textbones.models.AlbertTokenizer,
-            "f_net": textbones.models.FNetTokenizer,
-        }[family]
-        tokenizer = tokenizer_class(tiny_proto("albert"))
+        tokenizer = fam.tokenizer(tiny_proto("albert"))
     # An embedding row for every id the tokenizer gives (a larger vocabulary is refused).
     rows = max(TINY_CONFIGS[family]["vocabulary_size"], tokenizer.vocabulary_size())
     backbone = make_tiny_backbone(family, vocabulary_size=rows)
-    preprocessor_class = {
-        "bert": textbones.models.BertMaskedLMPreprocessor,
-        "albert": textbones.models.AlbertMaskedLMPreprocessor,
-        "f_net": textbones.models.FNetMaskedLMPreprocessor,
-    }[family]
-    masked_lm_class = {
-        "bert": textbones.models.BertMaskedLM,
-        "albert": textbones.models.AlbertMaskedLM,
-        "f_net": textbones.models.FNetMaskedLM,
-    }[family]
+    preprocessor_class = fam.preprocessors["masked_lm"]
+    masked_lm_class = fam.tasks["masked_lm"]
     task = masked_lm_class(backbone, preprocessor_class(tokenizer, sequence_length=12))
     with pytest.warns(UserWarning, match="masked-LM head"):
         task.save_to_preset(tmp_path / "hf", format="transformers")
     names = sorted(path.name for path in (tmp_path / "hf").iterdir())
-    vocabulary_file = "vocab.txt" if family == "bert" else "spiece.model"
+    vocabulary_file = "vocab.txt" if word_piece else "spiece.model"
     assert names == sorted(
         ["config.json", "model.safetensors", "tokenizer_config.json", vocabulary_file]
     )
@@ -117,7 +107,9 @@ def test_masked_lm_export_carries_tokenizer_files_and_loads_back_whole(tmp_path,
     inputs = dict(make_inputs(family), mask_positions=np.array([[1, 2]] * 3, "int32"))
     # transformers has one activation and epsilon for encoder and head: the head now uses the
     # encoder's.
-    assert loaded.head_activation == backbone.activation
+    config = json.loads((tmp_path / "hf" / "config.json").read_text())
+    head = fam.transformers.masked_lm_head_arguments(config, "the exported config")
+    assert loaded.head_activation == head["head_activation"]
     np.testing.assert_allclose(to_numpy(loaded(inputs)), to_numpy(task(inputs)), atol=0.05)
 
 
