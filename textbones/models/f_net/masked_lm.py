@@ -29,8 +29,3 @@ class FNetMaskedLM(MaskedLM):
 
     backbone_cls = FNetBackbone
     preprocessor_cls = FNetMaskedLMPreprocessor
-
-    @staticmethod
-    def _kernel_initializer():
-        # FNet draws its kernels from a plain normal distribution, not a truncated one.
-        return keras.initializers.RandomNormal(stddev=0.02)

@@ -32,8 +32,3 @@ class FNetTextClassifier(TextClassifier):
 
     backbone_cls = FNetBackbone
     preprocessor_cls = FNetTextClassifierPreprocessor
-
-    @staticmethod
-    def _kernel_initializer():
-        # FNet draws its kernels from a plain normal distribution, not a truncated one.
-        return keras.initializers.RandomNormal(stddev=0.02)
