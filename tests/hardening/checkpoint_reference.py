@@ -11,6 +11,12 @@ the folder (torch installed, so the pickle path is taken). Prints, as JSON, whet
 file is a legacy one and the largest difference between each loaded variable and a load of
 the original safetensors checkpoint.
 
+``checkpoint_reference.py legacy-layouts FOLDER``: writes, in torch's legacy format, a
+state dict of awkward tensors (a transposed view, a slice at an offset, two tensors sharing
+one storage, bfloat16, float16, int64, an empty one) and prints, as JSON, for each whether
+textbones read it from its place in the file (not through a whole-file load) and equal to
+torch's own load; then the error textbones gives for the same file cut short.
+
 ``checkpoint_reference.py torch-errors FOLDER``: writes damaged and hostile
 ``pytorch_model.bin`` files (a text file holding a secret, a pickle naming a function to
 call) into copies of the checkpoint in FOLDER and prints, as JSON, the error textbones
@@ -69,12 +75,54 @@ def legacy_torch(folder: pathlib.Path) -> dict:
     with TransformersCheckpoint(folder) as checkpoint:
         key = sorted(checkpoint.keys())[0]
         first, second = checkpoint.read(key), checkpoint.read(key)
+        located = len(checkpoint._legacy) == len(checkpoint.keys())
     return {
+        "located": located,
         "read_twice_equal": bool(np.array_equal(first, second)) and first.size > 0,
         "legacy": not zipfile.is_zipfile(target),
         "variables": len(differences),
         "max_difference": max(differences),
     }
+
+
+def legacy_layouts(folder: pathlib.Path) -> dict:
+    import numpy as np
+    import torch
+
+    from textbones.presets.transformers.checkpoint import TransformersCheckpoint
+
+    shared = torch.arange(24, dtype=torch.float32)
+    state = {
+        "transposed": torch.arange(12, dtype=torch.float32).reshape(3, 4).t(),
+        "offset_slice": torch.arange(20, dtype=torch.float32).reshape(4, 5)[1:, 2:],
+        "shared_a": shared[:12].view(3, 4),
+        "shared_b": shared[12:],
+        "bfloat16": torch.linspace(-2, 2, 7).to(torch.bfloat16),
+        "float16": torch.linspace(-2, 2, 5).to(torch.float16),
+        "int64": torch.arange(6, dtype=torch.int64).reshape(2, 3),
+        "empty": torch.zeros(0, 3),
+    }
+    (folder / "config.json").write_text(json.dumps({"model_type": "bert"}))
+    torch.save(state, folder / "pytorch_model.bin", _use_new_zipfile_serialization=False)
+    result = {}
+    with TransformersCheckpoint(folder) as checkpoint:
+        for name, tensor in state.items():
+            expected = tensor.float().numpy() if tensor.dtype == torch.bfloat16 else tensor.numpy()
+            read = checkpoint.read(name)
+            result[name] = {
+                "located": name in checkpoint._legacy,
+                "equal": read.shape == expected.shape
+                and bool(np.array_equal(read.astype(expected.dtype), expected)),
+                "dtype": str(read.dtype),
+            }
+    data = (folder / "pytorch_model.bin").read_bytes()
+    (folder / "pytorch_model.bin").write_bytes(data[:-10])
+    try:
+        TransformersCheckpoint(folder)
+        result["truncated"] = None
+    except Exception as error:  # noqa: BLE001
+        result["truncated"] = [type(error).__name__, str(error)]
+    return result
 
 
 SECRET = "root:x:0:0:TOPSECRET-7f3a:/root:/bin/bash\n"
@@ -125,6 +173,7 @@ if __name__ == "__main__":
     commands = {
         "safetensors": safetensors_verdicts,
         "legacy-torch": legacy_torch,
+        "legacy-layouts": legacy_layouts,
         "torch-errors": torch_errors,
     }
     print(json.dumps(commands[command](folder)))

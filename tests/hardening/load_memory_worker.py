@@ -26,6 +26,18 @@ def _status_bytes(field: str) -> int:
     raise RuntimeError(f"/proc/self/status has no {field}")
 
 
+def _return_freed_memory() -> None:
+    """Hand memory freed by the warm-up back to the system (glibc's ``malloc_trim``), so
+    that the load cannot reuse it unseen and the figure is the load's own."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def measure(folder: pathlib.Path, warm_up: pathlib.Path) -> dict:
     os.environ.setdefault("KERAS_BACKEND", "jax")
     import gc
@@ -37,6 +49,7 @@ def measure(folder: pathlib.Path, warm_up: pathlib.Path) -> dict:
         import torch  # noqa: F401
     textbones.models.Backbone.from_preset(warm_up)
     gc.collect()
+    _return_freed_memory()
     before = _status_bytes("VmRSS")
     pathlib.Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
     backbone = textbones.models.Backbone.from_preset(folder)

@@ -343,9 +343,23 @@ def test_legacy_pytorch_bin_loads_like_the_safetensors_it_came_from(hf_checkpoin
         (folder / path.name).write_bytes(path.read_bytes())
     result = _run_reference("legacy-torch", str(folder))
     assert result["legacy"] is True
+    assert result["located"] is True  # read tensor by tensor from the file, not whole
     assert result["read_twice_equal"] is True
     assert result["variables"] == len(hf_checkpoint[1].weights)
     assert result["max_difference"] == 0.0
+
+
+@pytest.mark.parity
+def test_legacy_pytorch_bin_tensors_are_read_from_their_place_in_the_file(tmp_path):
+    result = _run_reference("legacy-layouts", str(tmp_path))
+    kind, message = result.pop("truncated")
+    assert kind == "ValueError" and "torch cannot read" in message
+    assert "is damaged or is not a PyTorch checkpoint" in message
+    dtypes = {name: case.pop("dtype") for name, case in result.items()}
+    assert result == {name: {"located": True, "equal": True} for name in result}
+    assert len(result) == 8
+    assert dtypes["bfloat16"] == "bfloat16" and dtypes["float16"] == "float16"
+    assert dtypes["int64"] == "int64" and dtypes["transposed"] == "float32"
 
 
 @pytest.mark.parity

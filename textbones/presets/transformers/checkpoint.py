@@ -9,7 +9,9 @@ Every shard an index names must lie inside the checkpoint's folder
 (:func:`~textbones.presets.preset_files.contained_file`), and no error quotes the bytes of
 a file. A zip-format ``pytorch_model.bin`` is memory-mapped and each tensor's pages are
 dropped from memory once it is read, so memory holds the model plus one tensor; a legacy
-(pre-zip) one cannot be mapped: it is read whole and each tensor freed once read.
+(pre-zip) one cannot be mapped: its tensors are located in the file and read one at a time
+(:mod:`~textbones.presets.transformers.legacy_torch`), or, for a layout that module does not
+know, the file is read whole and each tensor freed once read.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from textbones.presets.files import (
     HF_TORCH_INDEX,
 )
 from textbones.presets.preset_files import read_json, weight_map_files
+from textbones.presets.transformers.legacy_torch import LegacyTensor, locate, meta_state
 from textbones.presets.transformers.safetensors_file import TensorEntry, read_header, read_tensor
 
 
@@ -78,6 +81,7 @@ class TransformersCheckpoint(contextlib.AbstractContextManager):
         self._torch_state: dict[str, Any] | None = None
         self._mapped: list[tuple[int, int]] = []
         self._unmapped: dict[str, pathlib.Path] = {}
+        self._legacy: dict[str, LegacyTensor] = {}
         self._handles: dict[pathlib.Path, Any] = {}
         self.weights_description = "no weights"
         if load_weights:
@@ -99,7 +103,8 @@ class TransformersCheckpoint(contextlib.AbstractContextManager):
                 if (directory / HF_TORCH_FILE).is_file()
                 else self._shards(HF_TORCH_INDEX)
             )
-            self._torch_state, self._mapped, self._unmapped = _load_torch_files(files)
+            loaded = _load_torch_files(files)
+            self._torch_state, self._mapped, self._unmapped, self._legacy = loaded
             self.weights_description = ", ".join(str(path) for path in files)
         else:
             others = [name for name in HF_OTHER_WEIGHTS_FILES if (directory / name).is_file()]
@@ -137,6 +142,8 @@ class TransformersCheckpoint(contextlib.AbstractContextManager):
     def read(self, key: str) -> np.ndarray:
         """One stored tensor as a NumPy array (bfloat16 as ``ml_dtypes.bfloat16``)."""
         if self._torch_state is not None:
+            if key in self._legacy:
+                return self._legacy[key].read()
             tensor = self._torch_state[key]
             if tensor.is_meta:  # read before and released: read its file again
                 tensor = _load_torch_files([self._unmapped[key]])[0][key]
@@ -162,8 +169,8 @@ class TransformersCheckpoint(contextlib.AbstractContextManager):
 
 
 def _load_torch_files(files: list[pathlib.Path]):
-    """The tensors of ``files`` by name, the address ranges the mapped files occupy, and
-    the file of each tensor read whole (a legacy file, which cannot be mapped)."""
+    """The tensors of ``files`` by name, the address ranges the mapped files occupy, the
+    file of each tensor read whole, and where each located tensor of a legacy file lies."""
     try:
         import torch
     except ImportError:
@@ -175,12 +182,19 @@ def _load_torch_files(files: list[pathlib.Path]):
         ) from None
     state: dict[str, Any] = {}
     unmapped: dict[str, pathlib.Path] = {}
+    legacy: dict[str, LegacyTensor] = {}
     for path in files:
-        # A zip file (torch >= 1.6) is mapped: tensors stay in the file until read. The
-        # legacy format cannot be mapped and is read whole. Never anything but tensors.
+        # A zip file (torch >= 1.6) is mapped: tensors stay in the file until read. A file
+        # in the legacy format cannot be mapped: its tensors are located in it and read one
+        # at a time, or if that fails it is read whole. Never anything but tensors.
         mapped = zipfile.is_zipfile(path)
+        located = None
         try:
-            loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=mapped)
+            if not mapped:
+                loaded = meta_state(path)
+                located = None if loaded is None else locate(path, loaded)
+            if located is None:
+                loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=mapped)
         except Exception as error:  # torch raises many kinds for a damaged pickle
             raise ValueError(_torch_failure(path, error)) from None
         tensors = isinstance(loaded, dict) and all(
@@ -193,9 +207,11 @@ def _load_torch_files(files: list[pathlib.Path]):
                 "state dict, or its safetensors (`save_pretrained`)."
             )
         state.update(loaded)
-        if not mapped:
+        if located is not None:
+            legacy.update(located)
+        elif not mapped:
             unmapped.update(dict.fromkeys(loaded, path))
-    return state, _mappings_of(files), unmapped
+    return state, _mappings_of(files), unmapped, legacy
 
 
 def _torch_failure(path: pathlib.Path, error: Exception) -> str:
