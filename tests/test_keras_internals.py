@@ -121,6 +121,47 @@ def test_convert_for_variable_casts_as_assign_does():
     assert keras.backend.standardize_dtype(value.dtype) == "bfloat16"
 
 
+class _CountedBatches(keras.utils.PyDataset):
+    """Four batches of a regression; records which it is asked for."""
+
+    def __init__(self):
+        super().__init__(workers=2)
+        self.reads = []
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, index):
+        self.reads.append(index)
+        rng = np.random.default_rng(index)
+        return rng.normal(size=(2, 3)).astype("float32"), np.zeros((2, 1), "float32")
+
+
+def _compiled_model():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    return model
+
+
+def test_fit_builds_from_a_batch_of_its_data_unless_built_for_training_first():
+    if keras.backend.backend() == "tensorflow":
+        # Keras builds when it traces the step (no distribution strategy): nothing to do.
+        assert keras_internals.build_for_training(_compiled_model(), lambda: 1 / 0) is False
+        return
+    # Pinned: an unbuilt model's first fit takes a batch, and what its workers prefetched
+    # meanwhile is served in the epoch: more reads than the epoch holds.
+    data = _CountedBatches()
+    _compiled_model().fit(data, epochs=1, verbose=0)
+    assert len(data.reads) > 4
+    model, data = _compiled_model(), _CountedBatches()
+    batch = data[0]
+    data.reads.clear()
+    assert keras_internals.build_for_training(model, lambda: batch) is True
+    model.fit(data, epochs=2, verbose=0)
+    assert sorted(data.reads) == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert keras_internals.build_for_training(model, lambda: 1 / 0) is False
+
+
 # -- the fallbacks ---------------------------------------------------------------------------
 
 
@@ -172,3 +213,13 @@ def test_without_safe_mode_internals_nothing_counts_as_safe_mode_and_a_warning_s
             assert keras_internals.in_safe_mode() is False
     finally:
         keras_internals._warn_safe_mode_unknown.cache_clear()
+
+
+def test_without_the_training_build_fit_builds_as_before(monkeypatch):
+    model = _compiled_model()
+    for name in ("_maybe_symbolic_build", "_symbolic_build"):
+        monkeypatch.setattr(type(model), name, None, raising=False)
+    assert keras_internals.build_for_training(model, lambda: 1 / 0) is False
+    monkeypatch.undo()
+    history = model.fit(_CountedBatches(), epochs=1, verbose=0)
+    assert set(history.history) == {"loss", "mae"} and model.built

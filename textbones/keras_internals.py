@@ -1,6 +1,6 @@
 """Every use of Keras' internals in textbones, each with a fallback for when Keras changes it.
 
-Three things textbones needs have no public Keras API:
+Four things textbones needs have no public Keras API:
 
 * **deferred variables** (the fast loaders of ``presets/``): a model built inside
   ``keras.StatelessScope(initialize_variables=False)`` gets variables without a value
@@ -18,6 +18,14 @@ Three things textbones needs have no public Keras API:
 * **safe mode** (``keras.src.saving.serialization_lib.in_safe_mode``): whether a config
   is being deserialized in safe mode right now. Fallback: not in safe mode, with a
   warning once (a tokenizer then reads a file its config names, as outside Keras).
+
+* **building for training** (``Trainer._symbolic_build``; ``_maybe_symbolic_build`` on
+  TensorFlow): before its first step, ``fit`` builds the model, compiled loss and metrics
+  from a batch it takes from the data, which starts a ``PyDataset``'s prefetching and then
+  restarts the epoch: the batch prefetched meanwhile is served first in the first epoch,
+  so a model's first ``fit`` reads its batches out of place and differs from a later
+  ``fit`` under the same seed (JAX and torch). :func:`build_for_training` builds from a
+  batch the caller makes. Fallback (no such method): nothing is built, and ``fit`` builds as before.
 
 ``tests/test_keras_internals.py`` pins each on the installed Keras and runs the fallbacks.
 
@@ -258,3 +266,41 @@ def _warn_safe_mode_unknown() -> None:
         RuntimeWarning,
         stacklevel=3,
     )
+
+
+def build_for_training(model, make_batch: Callable[[], Any]) -> bool:
+    """Build ``model`` for ``fit`` (layers, compiled loss and metrics) from the batch
+    ``make_batch()`` returns, if it is not built yet; ``make_batch`` is called only then.
+
+    Returns whether the model was built here. ``False`` too when this Keras has no such
+    build (``fit`` then builds from its first batch as before), and on TensorFlow without
+    a distribution strategy, where Keras builds when it traces the step and takes no batch.
+
+    Example:
+
+    >>> import numpy as np
+    >>> model = keras.Sequential([keras.layers.Dense(1)])
+    >>> model.compile(loss="mse")
+    >>> build_for_training(model, lambda: (np.zeros((2, 3)), np.zeros((2, 1))))
+    True
+    >>> model.built, build_for_training(model, lambda: 1 / 0)  # built: nothing to do
+    (True, False)
+    """
+    build = getattr(model, "_maybe_symbolic_build", None) or getattr(model, "_symbolic_build", None)
+    if (
+        keras.backend.backend() == "tensorflow"
+        and getattr(model, "_distribute_strategy", None) is None
+    ):
+        return False  # Keras builds when it traces the step, from no batch
+    if build is None or not _needs_training_build(model):
+        return False
+    build(data_batch=make_batch())
+    return not _needs_training_build(model)
+
+
+def _needs_training_build(model) -> bool:
+    unbuilt = [not layer.built for layer in model._flatten_layers()]
+    for compiled in ("_compile_metrics", "_compile_loss"):
+        part = getattr(model, compiled, None)
+        unbuilt.append(part is not None and not part.built)
+    return any(unbuilt)

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import keras
 
-from textbones import registry
+from textbones import keras_internals, registry
 from textbones.classproperty import classproperty
 from textbones.models.backbone import Backbone
 from textbones.models.task_inputs import (
@@ -343,6 +343,10 @@ class Task(TaskInputs, keras.Model):
             validation_data = as_validation(val_arguments)
             if "y" not in val_arguments:
                 validation_batch_size = None
+        if isinstance(data["x"], text_batches.TextBatches) and len(data["x"]):
+            # A batch is a function of its index and epoch alone: building from one here
+            # keeps Keras from taking one of the epoch's own (see keras_internals).
+            keras_internals.build_for_training(self, lambda: data["x"][0])
         return super().fit(
             **data,
             validation_split=validation_split,
