@@ -1,17 +1,12 @@
 """DistilBERT's tokenizer: WordPiece with BERT's ``[CLS] [SEP] [PAD] [MASK] [UNK]`` tokens."""
 
-import os
-from collections.abc import Iterable
-from typing import Any
-
 import keras
 
-from textbones.preprocessing.tokenizer import special_token_id
-from textbones.preprocessing.word_piece_tokenizer import VOCABULARY_FILE, WordPieceTokenizer
+from textbones.preprocessing.bert_style_word_piece_tokenizer import BertStyleWordPieceTokenizer
 
 
 @keras.saving.register_keras_serializable(package="textbones")
-class DistilBertTokenizer(WordPieceTokenizer):
+class DistilBertTokenizer(BertStyleWordPieceTokenizer):
     """The WordPiece tokenizer of DistilBERT models (BERT's vocabularies and special tokens).
 
     A ``WordPieceTokenizer`` whose vocabulary must hold ``[CLS]``, ``[SEP]``, ``[PAD]``,
@@ -41,41 +36,3 @@ class DistilBertTokenizer(WordPieceTokenizer):
     >>> tokenizer.detokenize([2, 5, 6, 7, 3])
     '[CLS] a cats [SEP]'
     """
-
-    special_token_names = ("cls_token", "sep_token", "pad_token", "mask_token", "unk_token")
-    asset_file = VOCABULARY_FILE
-
-    def __init__(
-        self,
-        vocabulary: str | os.PathLike | Iterable[str] | None = None,
-        lowercase: bool = False,
-        **kwargs: Any,
-    ):
-        self.cls_token = "[CLS]"
-        self.sep_token = "[SEP]"
-        self.pad_token = "[PAD]"
-        self.mask_token = "[MASK]"
-        super().__init__(vocabulary=vocabulary, lowercase=lowercase, **kwargs)
-
-    @property
-    def unk_token(self) -> str:
-        """The out-of-vocabulary token (``oov_token``)."""
-        return self.oov_token
-
-    @property
-    def start_token(self) -> str:
-        """The token that starts a packed sequence: ``[CLS]``."""
-        return self.cls_token
-
-    @property
-    def end_token(self) -> str:
-        """The token that ends each packed segment: ``[SEP]``."""
-        return self.sep_token
-
-    cls_token_id = special_token_id("cls_token")
-    sep_token_id = special_token_id("sep_token")
-    pad_token_id = special_token_id("pad_token")
-    mask_token_id = special_token_id("mask_token")
-    unk_token_id = special_token_id("unk_token")
-    start_token_id = special_token_id("start_token")
-    end_token_id = special_token_id("end_token")
