@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import re
 import warnings
 from collections.abc import Mapping
@@ -10,22 +9,16 @@ from typing import Any, ClassVar
 
 import keras
 
-from textbones import keras_internals, registry
+from textbones import registry
 from textbones.classproperty import classproperty
 from textbones.models.backbone import Backbone
-from textbones.models.task_inputs import (
-    TaskInputs,
-    as_validation,
-    split_text,
-    unpack_validation,
-)
-from textbones.preprocessing import text_batches
+from textbones.models.task_training import TaskTraining
 from textbones.preprocessing.preprocessor import Preprocessor
 from textbones.presets.vocabulary_fit import check_vocabulary_fits
 from textbones.serialization import deserialize, register_keras_hub_aliases
 
 
-class Task(TaskInputs, keras.Model):
+class Task(TaskTraining, keras.Model):
     """Base class of the end-to-end models: ``MaskedLM`` and ``TextClassifier``.
 
     A task is a functional Keras model made of a ``backbone`` and a head, plus an
@@ -256,201 +249,6 @@ class Task(TaskInputs, keras.Model):
             # Built now so that the saved optimizer state has variables to load into.
             self.optimizer.build(self.trainable_variables)
 
-    # Keras entry points -------------------------------------------------------------
-
-    def fit(
-        self,
-        x=None,
-        y=None,
-        batch_size=None,
-        *args,
-        workers: int | None = None,
-        use_multiprocessing: bool = False,
-        max_queue_size: int = 10,
-        **kwargs,
-    ):
-        """Train on raw text (with a preprocessor) or preprocessed dicts; see ``keras.Model.fit``.
-
-        Every argument of ``keras.Model.fit`` is taken, by position (in Keras' order) or by
-        name, and passed to it; textbones reads only the ones it adapts. ``x``, ``y``,
-        ``sample_weight`` and ``batch_size`` become batches prepared beside the training
-        step. Raw text is shuffled row by row each epoch (``shuffle=True``), and a masked
-        LM draws new masks every epoch. ``validation_split`` on raw text keeps the last
-        rows for validation, as Keras does for arrays; ``validation_data`` (with
-        ``validation_batch_size``) is adapted as ``x`` is, masked with a fixed seed.
-
-        ``workers`` (2 threads by default), ``use_multiprocessing`` and ``max_queue_size``
-        set how batches are prepared ahead of the training step.
-
-        Example:
-
-        >>> import numpy as np, textbones
-        >>> backbone = textbones.models.FNetBackbone(30, 1, 8, 16, max_sequence_length=8)
-        >>> classifier = textbones.models.FNetTextClassifier(backbone, num_classes=2)
-        >>> x = {"token_ids": np.full((4, 8), 5), "segment_ids": np.zeros((4, 8), "int32")}
-        >>> history = classifier.fit(x, np.array([0, 1, 0, 1]), 2, 3, 0)  # batch 2, 3 epochs
-        >>> len(history.history["loss"])
-        3
-        """
-        arguments = _keras_arguments(
-            keras.Model.fit, self._named("fit"), (x, y, batch_size, *args), kwargs
-        )
-        x, y, batch_size = (arguments.pop(name, None) for name in ("x", "y", "batch_size"))
-        sample_weight = arguments.pop("sample_weight", None)
-        validation_data = arguments.pop("validation_data", None)
-        validation_split = arguments.pop("validation_split", 0.0)
-        shuffle = arguments.pop("shuffle", True)
-        validation_batch_size = arguments.pop("validation_batch_size", None)
-        pipeline = {
-            "workers": workers,
-            "use_multiprocessing": use_multiprocessing,
-            "max_queue_size": max_queue_size,
-        }
-        if validation_split and text_batches.is_text(x) and validation_data is None:
-            x, y, sample_weight, validation_data = split_text(
-                x, y, sample_weight, validation_split, type(self).__name__
-            )
-            validation_split = 0.0
-        data, _ = self._adapt_data(
-            x,
-            y,
-            sample_weight,
-            batch_size=batch_size,
-            shuffle=shuffle,
-            needs_labels=True,
-            purpose="fit",
-            **pipeline,
-        )
-        # Keras's `shuffle` reorders a PyDataset's batches: as asked for the caller's own;
-        # never for raw text (TextBatches shuffles its rows itself, or keeps them in order)
-        # nor for a tf.data.Dataset (IterableBatches must be read in order).
-        ordered = isinstance(data["x"], (text_batches.TextBatches, text_batches.IterableBatches))
-        data.setdefault("shuffle", shuffle and not ordered)
-        if validation_data is not None:
-            val_x, val_y, val_weight = unpack_validation(validation_data)
-            # A fixed seed: the validation masks stay the same from epoch to epoch, so
-            # the validation loss of different epochs can be compared.
-            val_arguments, _ = self._adapt_data(
-                val_x,
-                val_y,
-                val_weight,
-                batch_size=validation_batch_size or batch_size,
-                needs_labels=True,
-                seed=0,
-                purpose="evaluate",
-                **pipeline,
-            )
-            validation_data = as_validation(val_arguments)
-            if "y" not in val_arguments:
-                validation_batch_size = None
-        if isinstance(data["x"], text_batches.TextBatches) and len(data["x"]):
-            # A batch is a function of its index and epoch alone: building from one here
-            # keeps Keras from taking one of the epoch's own (see keras_internals).
-            keras_internals.build_for_training(self, lambda: data["x"][0])
-        return super().fit(
-            **data,
-            validation_split=validation_split,
-            validation_data=validation_data,
-            validation_batch_size=validation_batch_size,
-            **arguments,
-        )
-
-    def evaluate(
-        self,
-        x=None,
-        y=None,
-        batch_size=None,
-        *args,
-        workers: int | None = None,
-        use_multiprocessing: bool = False,
-        max_queue_size: int = 10,
-        **kwargs,
-    ):
-        """Evaluate on raw text (with a preprocessor) or preprocessed dicts; see
-        ``keras.Model.evaluate``.
-
-        Every argument of ``keras.Model.evaluate`` is taken, by position or by name, and
-        passed to it; ``x``, ``y``, ``sample_weight`` and ``batch_size`` are adapted as
-        ``fit`` adapts them (a masked LM draws its masks with a fresh seed), and the
-        pipeline options are ``fit``'s.
-        """
-        if kwargs.get("_use_cached_eval_dataset"):
-            # Called by `fit` for validation, on data `fit` has already adapted.
-            return super().evaluate(x, y, batch_size, *args, **kwargs)
-        arguments = _keras_arguments(
-            keras.Model.evaluate, self._named("evaluate"), (x, y, batch_size, *args), kwargs
-        )
-        x, y, batch_size = (arguments.pop(name, None) for name in ("x", "y", "batch_size"))
-        data, _ = self._adapt_data(
-            x,
-            y,
-            arguments.pop("sample_weight", None),
-            batch_size=batch_size,
-            needs_labels=True,
-            purpose="evaluate",
-            workers=workers,
-            use_multiprocessing=use_multiprocessing,
-            max_queue_size=max_queue_size,
-        )
-        data.pop("shuffle", None)
-        return super().evaluate(**data, **arguments)
-
-    def predict(
-        self,
-        x,
-        batch_size=None,
-        *args,
-        workers: int | None = None,
-        use_multiprocessing: bool = False,
-        max_queue_size: int = 10,
-        **kwargs,
-    ):
-        """Predict on raw text (with a preprocessor) or preprocessed dicts; see
-        ``keras.Model.predict``.
-
-        Every argument of ``keras.Model.predict`` is taken, by position or by name, and
-        passed to it; ``x`` and ``batch_size`` are adapted. Raw text is grouped into
-        batches of similar length (less padding) and the outputs come back in the order
-        of ``x``. The pipeline options are ``fit``'s.
-        """
-        arguments = _keras_arguments(
-            keras.Model.predict, self._named("predict"), (x, batch_size, *args), kwargs
-        )
-        x, batch_size = arguments.pop("x"), arguments.pop("batch_size", None)
-        data, batches = self._adapt_data(
-            x,
-            batch_size=batch_size,
-            sort_by_length=True,
-            purpose="predict",
-            workers=workers,
-            use_multiprocessing=use_multiprocessing,
-            max_queue_size=max_queue_size,
-        )
-        for unused in ("y", "sample_weight", "shuffle"):
-            data.pop(unused, None)
-        outputs = super().predict(**data, **arguments)
-        return batches.restore_order(outputs) if batches is not None else outputs
-
-    def _named(self, method: str) -> str:
-        return f"{type(self).__name__}.{method}"
-
-    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
-        """One gradient step on one batch of raw text or preprocessed inputs."""
-        x, y, sample_weight = self._preprocess_batch(x, y, sample_weight, "fit")
-        return super().train_on_batch(
-            x, y, sample_weight=sample_weight, class_weight=class_weight, return_dict=return_dict
-        )
-
-    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
-        """Loss and metrics on one batch of raw text or preprocessed inputs."""
-        x, y, sample_weight = self._preprocess_batch(x, y, sample_weight, "evaluate")
-        return super().test_on_batch(x, y, sample_weight=sample_weight, return_dict=return_dict)
-
-    def predict_on_batch(self, x):
-        """Outputs for one batch of raw text or preprocessed inputs."""
-        x, _, _ = self._preprocess_batch(x, purpose="predict")
-        return super().predict_on_batch(x)
-
     # Serialization and presets ------------------------------------------------------
 
     def get_config(self) -> dict[str, Any]:
@@ -562,39 +360,6 @@ class Task(TaskInputs, keras.Model):
         from textbones.presets.saver import save_task
 
         save_task(self, preset_dir, format=format)
-
-
-def _keras_arguments(method, name: str, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The arguments of a call to Keras' ``method`` as keywords: ``args`` named in the order
-    of its parameters, then ``kwargs``. Keras itself refuses names it does not take.
-
-    Example:
-
-    >>> def fit(self, x=None, y=None, batch_size=None, epochs=1):
-    ...     pass
-    >>> _keras_arguments(fit, "Task.fit", ([1], None, 32, 2), {"verbose": 0})
-    {'x': [1], 'y': None, 'batch_size': 32, 'epochs': 2, 'verbose': 0}
-    >>> _keras_arguments(fit, "Task.fit", ([1], None, 32), {"batch_size": 8})
-    Traceback (most recent call last):
-    ...
-    TypeError: Task.fit() got multiple values for argument 'batch_size'
-    """
-    order = [
-        parameter.name
-        for parameter in list(inspect.signature(method).parameters.values())[1:]
-        if parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
-    ]
-    if len(args) > len(order):
-        raise TypeError(
-            f"{name}() takes at most {len(order)} positional arguments ({', '.join(order)}), "
-            f"got {len(args)}."
-        )
-    arguments = dict(zip(order, args))
-    for key, value in kwargs.items():
-        if key in arguments:
-            raise TypeError(f"{name}() got multiple values for argument {key!r}")
-        arguments[key] = value
-    return arguments
 
 
 #: Set in a task's ``__dict__`` once ``Task.__init__`` starts building the Keras model.
