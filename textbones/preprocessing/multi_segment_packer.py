@@ -11,6 +11,17 @@ from typing import Any
 import keras
 import numpy as np
 
+from textbones.preprocessing.segments import (
+    RaggedBatch,
+    as_ids,
+    canonicalize_segments,
+    holds_strings,
+    is_int,
+    listed,
+    numbered_segment,
+    round_robin_lengths,
+    waterfall_lengths,
+)
 from textbones.preprocessing.tf_tensors import accepts_tf_tensors
 from textbones.serialization import register_keras_hub_aliases
 
@@ -98,7 +109,7 @@ class MultiSegmentPacker:
             raise ValueError(
                 f"`padding_side` must be one of {PADDING_SIDES}, got {padding_side!r}."
             )
-        if pad_value is not None and not (_is_int(pad_value) or isinstance(pad_value, str)):
+        if pad_value is not None and not (is_int(pad_value) or isinstance(pad_value, str)):
             raise TypeError(
                 f"`pad_value` must be an integer id, a token string or None, got {pad_value!r}."
             )
@@ -113,16 +124,16 @@ class MultiSegmentPacker:
         self.truncate = truncate
         self.padding_side = padding_side
 
-        self._start_ids = _as_ids(self.start_value)
-        self._end_ids = _as_ids(self.end_value)
-        self._sep_ids = self._end_ids if self.sep_value is None else _as_ids(self.sep_value)
+        self._start_ids = as_ids(self.start_value)
+        self._end_ids = as_ids(self.end_value)
+        self._sep_ids = self._end_ids if self.sep_value is None else as_ids(self.sep_value)
         kinds = {
             "string" if isinstance(value, str) else "int"
             for value in (
-                *_listed(self.start_value),
-                *_listed(self.end_value),
-                *_listed(self.sep_value),
-                *_listed(self.pad_value),
+                *listed(self.start_value),
+                *listed(self.end_value),
+                *listed(self.sep_value),
+                *listed(self.pad_value),
             )
         }
         if len(kinds) > 1:
@@ -182,10 +193,10 @@ class MultiSegmentPacker:
         )
         raw_segments = inputs if isinstance(inputs, tuple) else (inputs,)
         if self._token_kind == "string" or (
-            self._token_kind is None and _holds_strings(raw_segments)
+            self._token_kind is None and holds_strings(raw_segments)
         ):
             return self._pack_strings(raw_segments, length, add_start_value, add_end_value)
-        segments, batched = _canonicalize_segments(inputs)
+        segments, batched = canonicalize_segments(inputs)
         specials = (
             self._start_ids,
             self._end_ids,
@@ -207,18 +218,18 @@ class MultiSegmentPacker:
             return [numbering.setdefault(token, len(numbering)) for token in tokens]
 
         numbered = tuple(
-            _numbered_segment(segment, index, number) for index, segment in enumerate(raw_segments)
+            numbered_segment(segment, index, number) for index, segment in enumerate(raw_segments)
         )
         specials = (
-            np.array(number(_listed(self.start_value)), dtype=np.int32),
-            np.array(number(_listed(self.end_value)), dtype=np.int32),
+            np.array(number(listed(self.start_value)), dtype=np.int32),
+            np.array(number(listed(self.end_value)), dtype=np.int32),
             np.array(
-                number(_listed(self.end_value if self.sep_value is None else self.sep_value)),
+                number(listed(self.end_value if self.sep_value is None else self.sep_value)),
                 dtype=np.int32,
             ),
             number(["" if self.pad_value is None else self.pad_value])[0],
         )
-        segments, batched = _canonicalize_segments(numbered)
+        segments, batched = canonicalize_segments(numbered)
         token_ids, segment_ids = self._pack(
             segments, length, add_start_value, add_end_value, specials
         )
@@ -232,9 +243,9 @@ class MultiSegmentPacker:
 
         lengths = np.stack([segment.lengths for segment in segments])
         if self.truncate == "round_robin":
-            kept = _round_robin_lengths(lengths, budget)
+            kept = round_robin_lengths(lengths, budget)
         else:
-            kept = _waterfall_lengths(lengths, budget)
+            kept = waterfall_lengths(lengths, budget)
         return self._assemble(segments, kept, length, add_start_value, add_end_value, specials)
 
     def _check_room(
@@ -255,7 +266,7 @@ class MultiSegmentPacker:
 
     def _assemble(
         self,
-        segments: list["_RaggedBatch"],
+        segments: list["RaggedBatch"],
         kept: np.ndarray,
         sequence_length: int,
         add_start_value: bool,
@@ -340,151 +351,19 @@ class MultiSegmentPacker:
 register_keras_hub_aliases(MultiSegmentPacker)
 
 
-class _RaggedBatch:
-    """One segment of a batch: all rows' ids end to end, with per-token row and position."""
-
-    def __init__(self, rows: list[np.ndarray]):
-        self.lengths = np.fromiter((len(row) for row in rows), dtype=np.int64, count=len(rows))
-        nonempty = [row for row in rows if len(row)]
-        self.values = np.concatenate(nonempty) if nonempty else np.zeros(0, dtype=np.int64)
-        self.rows = np.repeat(np.arange(len(rows)), self.lengths)
-        row_offsets = np.cumsum(self.lengths) - self.lengths
-        self.positions = np.arange(len(self.values)) - np.repeat(row_offsets, self.lengths)
-
-    @classmethod
-    def from_dense(cls, array: np.ndarray) -> "_RaggedBatch":
-        batch = cls.__new__(cls)
-        batch_size, width = array.shape
-        batch.lengths = np.full(batch_size, width, dtype=np.int64)
-        batch.values = array.reshape(-1)
-        batch.rows = np.repeat(np.arange(batch_size), width)
-        batch.positions = np.tile(np.arange(width), batch_size)
-        return batch
-
-
-def _round_robin_lengths(lengths: np.ndarray, budget: int) -> np.ndarray:
-    """How many leading tokens each segment keeps when room is dealt out in turn.
-
-    Dealing one token at a time to the segments in turn hands out token ``k`` of segment
-    ``s`` at step ``k * num_segments + s``; the kept tokens are the ``budget`` earliest.
-    A vectorised binary search over all rows finds the step where that count is reached.
-
-    Args:
-        lengths: ``[num_segments, batch]`` segment lengths.
-        budget: tokens that fit in one row.
-
-    Returns:
-        ``[num_segments, batch]`` kept lengths.
-    """
-    num_segments, batch_size = lengths.shape
-    segment_index = np.arange(num_segments)[:, None]
-    target = np.minimum(lengths.sum(axis=0), budget)
-
-    def dealt_before(step: np.ndarray) -> np.ndarray:
-        return np.minimum(
-            lengths, np.maximum(step - segment_index + num_segments - 1, 0) // num_segments
-        )
-
-    low = np.zeros(batch_size, dtype=np.int64)
-    high = np.full(batch_size, num_segments * int(lengths.max(initial=0)), dtype=np.int64)
-    while np.any(low < high):
-        middle = (low + high) // 2
-        enough = dealt_before(middle).sum(axis=0) >= target
-        high = np.where(enough, middle, high)
-        low = np.where(enough, low, middle + 1)
-    return dealt_before(low)
-
-
-def _waterfall_lengths(lengths: np.ndarray, budget: int) -> np.ndarray:
-    """How many leading tokens each segment keeps when earlier segments fill up first."""
-    used_before = np.cumsum(lengths, axis=0) - lengths
-    return np.clip(budget - used_before, 0, lengths)
-
-
-def _canonicalize_segments(inputs: Any) -> tuple[list[_RaggedBatch], bool]:
-    """The segments of ``inputs`` as ragged batches, and whether the input was batched."""
-    raw_segments = inputs if isinstance(inputs, tuple) else (inputs,)
-    if not raw_segments:
-        raise ValueError("MultiSegmentPacker needs at least one segment; got an empty tuple.")
-    converted = [
-        _canonicalize_segment(segment, index) for index, segment in enumerate(raw_segments)
-    ]
-    if len({batched for _, batched in converted}) > 1:
-        kinds = ", ".join(
-            f"segment {i}: {'batched' if b else 'single example'}"
-            for i, (_, b) in enumerate(converted)
-        )
-        raise ValueError(f"All segments must be batched, or all single examples; got {kinds}.")
-    segments = [segment for segment, _ in converted]
-    batch_sizes = [len(segment.lengths) for segment in segments]
-    if len(set(batch_sizes)) > 1:
-        raise ValueError(
-            f"All segments must have the same batch size; got batch sizes {batch_sizes}."
-        )
-    return segments, converted[0][1]
-
-
-def _canonicalize_segment(segment: Any, index: int) -> tuple[_RaggedBatch, bool]:
-    if isinstance(segment, (list, tuple)):
-        if not segment or _is_scalar(segment[0]):
-            return _RaggedBatch([_as_row(segment, index)]), False
-        return _RaggedBatch([_as_row(row, index) for row in segment]), True
-    array = np.asarray(segment)
-    _check_integer(array, index)
-    if array.ndim == 1:
-        return _RaggedBatch([array]), False
-    if array.ndim == 2:
-        return _RaggedBatch.from_dense(array), True
-    raise ValueError(
-        f"Segment {index} must be 1-D (one example) or 2-D (a batch); "
-        f"got an array of shape {array.shape}."
-    )
-
-
-def _as_row(row: Any, index: int) -> np.ndarray:
-    array = np.asarray(row)
-    if array.ndim != 1:
-        hint = " Several segments go in a tuple, not a list." if array.ndim == 2 else ""
-        raise ValueError(
-            f"Each example of segment {index} must be a 1-D sequence of ids; got {row!r} "
-            f"(shape {array.shape}).{hint}"
-        )
-    _check_integer(array, index)
-    return array
-
-
-def _check_integer(array: np.ndarray, index: int) -> None:
-    # An empty list becomes a float array in NumPy; it holds no ids, so it is fine.
-    if array.size and array.dtype.kind not in "iu":
-        raise TypeError(
-            f"Segment {index} must hold integer token ids; got dtype {array.dtype}. "
-            "Tokenize strings first (or, to pack token strings, give the packer string "
-            'special values such as `start_value="[CLS]"`); cast integral floats with '
-            "`.astype('int32')`."
-        )
-
-
-def _is_scalar(value: Any) -> bool:
-    return isinstance(value, (int, float, str, bytes, np.generic))
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
 def _check_sequence_length(sequence_length: Any) -> int:
-    if not _is_int(sequence_length) or sequence_length <= 0:
+    if not is_int(sequence_length) or sequence_length <= 0:
         raise ValueError(f"`sequence_length` must be a positive integer, got {sequence_length!r}.")
     return int(sequence_length)
 
 
 def _config_value(value: Any, name: str) -> int | str | list[int] | list[str]:
     """A special value as a JSON-friendly int, str or list of them, after checking its type."""
-    if _is_int(value):
+    if is_int(value):
         return int(value)
     if isinstance(value, str):
         return value
-    if isinstance(value, (list, tuple)) and all(_is_int(item) for item in value):
+    if isinstance(value, (list, tuple)) and all(is_int(item) for item in value):
         return [int(item) for item in value]
     if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
         return list(value)
@@ -492,68 +371,3 @@ def _config_value(value: Any, name: str) -> int | str | list[int] | list[str]:
         f"`{name}` must be an integer id, a token string, or a list of ids or of token "
         f"strings, got {value!r}."
     )
-
-
-def _listed(value) -> list:
-    """A special value as a list of its tokens (``None`` gives none)."""
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]
-
-
-def _as_ids(value) -> np.ndarray:
-    """The ids of an integer special value (an empty placeholder for token strings, whose
-    ids are given per call)."""
-    tokens = _listed(value)
-    if any(isinstance(token, str) for token in tokens):
-        return np.zeros(len(tokens), dtype=np.int32)
-    return np.array(tokens, dtype=np.int32).reshape(-1)
-
-
-def _holds_strings(raw_segments) -> bool:
-    """Whether the first token found in the segments is a string."""
-    for segment in raw_segments:
-        if isinstance(segment, np.ndarray):
-            if segment.size:
-                return segment.dtype.kind in "USO" and isinstance(segment.flat[0], (str, np.str_))
-            continue
-        if isinstance(segment, (list, tuple)):
-            for item in segment:
-                if isinstance(item, (str, np.str_)):
-                    return True
-                if isinstance(item, (list, tuple, np.ndarray)) and len(item):
-                    return isinstance(item[0], (str, np.str_))
-                if not isinstance(item, (list, tuple, np.ndarray)):
-                    return False
-    return False
-
-
-def _numbered_segment(segment, index: int, number):
-    """A segment of token strings (one row or a batch) with each token replaced by its number."""
-    if isinstance(segment, np.ndarray):
-        if segment.ndim not in (1, 2):
-            raise ValueError(
-                f"Segment {index} must be 1-D (one example) or 2-D (a batch); got an array of "
-                f"shape {segment.shape}."
-            )
-        segment = segment.tolist()
-    if not isinstance(segment, (list, tuple)):
-        raise ValueError(
-            f"Segment {index} must be a list of token strings or a batch of such lists, got "
-            f"{type(segment).__name__}."
-        )
-    if not segment or not isinstance(segment[0], (list, tuple, np.ndarray)):
-        return np.array(number(_checked_strings(segment, index)), dtype=np.int64)
-    return [np.array(number(_checked_strings(row, index)), dtype=np.int64) for row in segment]
-
-
-def _checked_strings(row, index: int) -> list[str]:
-    tokens = row.tolist() if isinstance(row, np.ndarray) else list(row)
-    for token in tokens:
-        if not isinstance(token, str):
-            raise TypeError(
-                f"Segment {index} holds {token!r} among token strings; a packer with string "
-                'special values packs token strings only (tokenize with `dtype="string"`), '
-                "and one with integer special values packs ids."
-            )
-    return tokens
