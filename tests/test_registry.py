@@ -115,7 +115,15 @@ def test_the_transformers_mappings():
         "f_net": "fnet",
     }
     for family in FAMILIES:
-        assert family.transformers.backbone_class == family.backbone.__name__
+        # The bare model is named as the backbone (the class lives on the family alone),
+        # and each task kind's architecture by the kind's transformers suffix.
+        architectures = family.transformers.architectures
+        stem = family.backbone.__name__.removesuffix("Backbone")
+        assert architectures["backbone"].lower() == f"{stem}Model".lower()
+        for kind in registry.task_kinds():
+            if kind.transformers_suffix:
+                prefix = architectures["backbone"].removesuffix("Model")
+                assert architectures[kind.name] == prefix + kind.transformers_suffix
 
 
 def test_an_unknown_family_names_the_known_ones():

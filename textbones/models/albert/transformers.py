@@ -98,7 +98,6 @@ def _backbone_rules(backbone):
 
 ALBERT = TransformersMapping(
     model_type="albert",
-    backbone_class="AlbertBackbone",
     base_prefix="albert",
     architectures={
         "backbone": "AlbertModel",

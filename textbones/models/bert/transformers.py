@@ -83,7 +83,6 @@ def _backbone_rules(backbone):
 
 BERT = TransformersMapping(
     model_type="bert",
-    backbone_class="BertBackbone",
     base_prefix="bert",
     architectures={
         "backbone": "BertModel",

@@ -207,7 +207,6 @@ def backbone_rules(backbone) -> list:
 
 DISTIL_BERT = TransformersMapping(
     model_type="distilbert",
-    backbone_class="DistilBertBackbone",
     base_prefix="distilbert",
     architectures={
         "backbone": "DistilBertModel",

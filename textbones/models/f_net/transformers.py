@@ -48,7 +48,6 @@ def _backbone_rules(backbone):
 
 F_NET = TransformersMapping(
     model_type="fnet",
-    backbone_class="FNetBackbone",
     base_prefix="fnet",
     architectures={
         "backbone": "FNetModel",

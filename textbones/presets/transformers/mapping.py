@@ -45,7 +45,6 @@ class TransformersMapping:
 
     Attributes:
         model_type: ``config.json``'s ``model_type``.
-        backbone_class: the textbones backbone's class name.
         base_prefix: the attribute holding the encoder in ``*For...`` models
             (``"bert"``), which prefixes its keys there.
         architectures: the ``transformers`` class names of the bare encoder, the masked LM
@@ -72,7 +71,6 @@ class TransformersMapping:
     """
 
     model_type: str
-    backbone_class: str
     base_prefix: str
     architectures: dict[str, str]
     defaults: dict[str, Any]
