@@ -1274,28 +1274,18 @@ def test_classifier_batch_methods_on_raw_strings(kit):
 
 def test_masked_lm_fit_evaluate_and_batch_methods(kit):
     masked_lm = kit.masked_lm
-    with recorded_batches(masked_lm.preprocessor) as batches:
-        history = masked_lm.fit(TEXTS, batch_size=4, epochs=2, verbose=0)
+    history = masked_lm.fit(TEXTS, batch_size=4, epochs=2, verbose=0)
     assert set(history.history) == {"loss", "sparse_categorical_accuracy"}
     assert len(history.history["loss"]) == 2
     # Random guessing over the vocabulary costs about log(vocabulary size) per masked
     # token. The masks are drawn anew each epoch, and an epoch of these short texts can
-    # draw none: its loss is then 0 (every weight is 0), with nothing to compare.
-    per_epoch = math.ceil(len(TEXTS) / 4)
-    # (An unbuilt model is first built from one more batch; the epochs' are the last ones.)
-    assert len(batches) - 2 * per_epoch in (0, 1)
-    epochs = batches[-2 * per_epoch :]
-    masked = [
-        sum(float(np.sum(weights)) for _, _, weights in epochs[i : i + per_epoch])
-        for i in (0, per_epoch)
-    ]
-    assert any(masked)
-    for loss, tokens in zip(history.history["loss"], masked, strict=True):
-        if tokens:
-            vocabulary = kit.tokenizer.vocabulary_size()
-            assert 0.5 * math.log(vocabulary) < loss < 3 * math.log(vocabulary)
-        else:
-            assert loss == 0.0
+    # draw none: its loss is then exactly 0 (every weight is 0; a random model's loss on a
+    # masked token never is). At least one epoch must have drawn masks.
+    vocabulary = kit.tokenizer.vocabulary_size()
+    losses = history.history["loss"]
+    assert any(loss > 0.0 for loss in losses)
+    for loss in losses:
+        assert loss == 0.0 or 0.5 * math.log(vocabulary) < loss < 3 * math.log(vocabulary)
 
     loss, accuracy = masked_lm.evaluate(TEXTS, batch_size=4, verbose=0)
     assert np.isfinite(loss) and 0.0 <= accuracy <= 1.0
