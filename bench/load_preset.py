@@ -5,7 +5,9 @@ under ``build/bench/``:
 
 * ``bert_base_keras``: a Keras preset (``config.json`` + ``model.weights.h5``, KerasHub's layout);
 * ``bert_base_hf``: a ``transformers`` checkpoint (``config.json`` + ``model.safetensors``);
-* ``bert_base_bin``: the same checkpoint with a zip-format ``pytorch_model.bin`` (needs torch).
+* ``bert_base_bin``: the same checkpoint with a zip-format ``pytorch_model.bin`` (needs torch);
+* ``bert_base_legacy_bin``: the same in torch's legacy (pre-zip) format, which cannot be
+  memory-mapped (textbones reads its tensors one at a time from their place in the file).
 
 Each library then loads each format it can read with ``BertBackbone.from_preset(directory)``
 in a fresh subprocess of its own, so no load inherits another's memory (KerasHub reads no
@@ -50,6 +52,7 @@ FORMATS = {
     "model.weights.h5": (BENCH / "bert_base_keras", "model.weights.h5"),
     "model.safetensors": (BENCH / "bert_base_hf", "model.safetensors"),
     "pytorch_model.bin": (BENCH / "bert_base_bin", "pytorch_model.bin"),
+    "legacy .bin": (BENCH / "bert_base_legacy_bin", "pytorch_model.bin"),
 }
 BERT_BASE = dict(
     vocabulary_size=30522,
@@ -110,7 +113,6 @@ def write_presets(with_torch: bool) -> None:
     """The BERT-base presets, written once by textbones (random weights), in a subprocess."""
     keras_dir, _ = FORMATS["model.weights.h5"]
     hf_dir, _ = FORMATS["model.safetensors"]
-    bin_dir, _ = FORMATS["pytorch_model.bin"]
     written = (keras_dir / "model.weights.h5").is_file() and (
         hf_dir / "model.safetensors"
     ).is_file()
@@ -122,13 +124,16 @@ def write_presets(with_torch: bool) -> None:
             f"model.save_to_preset({str(hf_dir)!r}, format='transformers')"
         )
         subprocess.run([sys.executable, "-c", code], check=True)
-    if with_torch and not (bin_dir / "pytorch_model.bin").is_file():
+    for name, zipped in (("pytorch_model.bin", True), ("legacy .bin", False)):
+        bin_dir, _ = FORMATS[name]
+        if not with_torch or (bin_dir / "pytorch_model.bin").is_file():
+            continue
         bin_dir.mkdir(parents=True, exist_ok=True)
         (bin_dir / "config.json").write_bytes((hf_dir / "config.json").read_bytes())
         code = (
             "import torch; from safetensors.torch import load_file; "
             f"torch.save(load_file({str(hf_dir / 'model.safetensors')!r}), "
-            f"{str(bin_dir / 'pytorch_model.bin')!r})"
+            f"{str(bin_dir / 'pytorch_model.bin')!r}, _use_new_zipfile_serialization={zipped})"
         )
         subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -169,7 +174,8 @@ def main() -> None:
             continue
         weights_mib = (folder / weights_file).stat().st_size / MIB
         libraries = ["textbones"]
-        if not arguments.textbones_only and name != "pytorch_model.bin":  # KerasHub reads no .bin
+        # KerasHub reads no pytorch_model.bin.
+        if not arguments.textbones_only and weights_file != "pytorch_model.bin":
             libraries.append("keras_hub")
         results = [run_measurement(library, folder) for library in libraries]
         for result in results:
