@@ -1289,8 +1289,11 @@ def test_masked_lm_fit_evaluate_and_batch_methods(kit):
 
     loss, accuracy = masked_lm.evaluate(TEXTS, batch_size=4, verbose=0)
     assert np.isfinite(loss) and 0.0 <= accuracy <= 1.0
-    loss = masked_lm.test_on_batch(TEXTS[:4])[0]
-    assert np.isfinite(loss) and loss > 0.0
+    with recorded_batches(masked_lm.preprocessor) as batches:
+        loss = masked_lm.test_on_batch(TEXTS[:4])[0]
+    # As above: positive when the batch drew masks, exactly 0 when it drew none.
+    ((_, _, weights),) = batches
+    assert np.isfinite(loss) and (loss > 0.0 if np.sum(weights) else loss == 0.0)
     logs = masked_lm.train_on_batch(TEXTS[:4], return_dict=True)
     assert set(logs) == {"loss", "sparse_categorical_accuracy"}
     outputs = masked_lm.predict_on_batch(TEXTS[:4])
