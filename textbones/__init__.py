@@ -16,8 +16,8 @@ from textbones.backend_choice import choose_default_backend
 
 choose_default_backend()
 
-from textbones import layers, models, tokenizers  # noqa: E402
+from textbones import layers, losses, models, tokenizers  # noqa: E402
 from textbones.presets.upload import upload_preset  # noqa: E402
 from textbones.version import __version__  # noqa: E402
 
-__all__ = ["__version__", "layers", "models", "tokenizers", "upload_preset"]
+__all__ = ["__version__", "layers", "losses", "models", "tokenizers", "upload_preset"]

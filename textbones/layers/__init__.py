@@ -1,6 +1,7 @@
 """Reusable Keras layers: the building blocks of the textbones backbones and tasks."""
 
 from textbones.layers.activations import gelu_approximate
+from textbones.layers.embedding_pooling import EmbeddingPooling
 from textbones.layers.f_net_encoder import FNetEncoder
 from textbones.layers.masked_lm_head import MaskedLMHead
 from textbones.layers.position_embedding import PositionEmbedding
@@ -13,6 +14,7 @@ from textbones.preprocessing.multi_segment_packer import MultiSegmentPacker
 from textbones.preprocessing.start_end_packer import StartEndPacker
 
 __all__ = [
+    "EmbeddingPooling",
     "FNetEncoder",
     "MaskedLMHead",
     "MaskedLMMaskGenerator",

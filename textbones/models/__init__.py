@@ -16,9 +16,11 @@ from textbones.models.causal_lm import CausalLM
 from textbones.models.masked_lm import MaskedLM
 from textbones.models.task import Task
 from textbones.models.text_classifier import TextClassifier
+from textbones.models.text_embedder import TextEmbedder
 from textbones.preprocessing.masked_lm_preprocessor import MaskedLMPreprocessor
 from textbones.preprocessing.preprocessor import Preprocessor
 from textbones.preprocessing.text_classifier_preprocessor import TextClassifierPreprocessor
+from textbones.preprocessing.text_embedder_preprocessor import TextEmbedderPreprocessor
 from textbones.preprocessing.tokenizer import Tokenizer
 
 # The registry lines: one per family, in the order `registry.families()` lists them.
@@ -42,6 +44,8 @@ __all__ = [
     "Task",
     "TextClassifier",
     "TextClassifierPreprocessor",
+    "TextEmbedder",
+    "TextEmbedderPreprocessor",
     "Tokenizer",
     # Each family folder's public names (its `__all__`).
     *(

@@ -192,6 +192,7 @@ class TextBatches(keras.utils.PyDataset):
         self.preprocess_options = dict(preprocess_options or {})
         self.seed = int(np.random.randint(0, 2**31 - 1)) if seed is None else int(seed)
         self.epoch = 0
+        self.no_duplicate_texts = False
         if sort_by_length:
             # Characters are a good enough proxy for tokens to group rows, and cost no tokenizing.
             lengths = np.array(
@@ -203,9 +204,21 @@ class TextBatches(keras.utils.PyDataset):
         self._epoch_order = self._order_for(self.epoch)
 
     def _order_for(self, epoch: int) -> np.ndarray:
-        if not self.shuffle:
-            return self.order
-        return np.random.default_rng((self.seed, epoch)).permutation(self.order)
+        order = self.order
+        if self.shuffle:
+            order = np.random.default_rng((self.seed, epoch)).permutation(self.order)
+        if self.no_duplicate_texts:
+            order = without_duplicate_texts(order, self.columns, self.batch_size)
+        return order
+
+    def avoid_duplicate_texts(self) -> None:
+        """Arrange every epoch's rows so that no batch holds one text twice, in any column.
+
+        For in-batch negatives: a text met twice in a batch would be taken as its own
+        negative. See ``without_duplicate_texts``.
+        """
+        self.no_duplicate_texts = True
+        self._epoch_order = self._order_for(self.epoch)
 
     def __len__(self) -> int:
         return math.ceil(self.num_rows / self.batch_size)
@@ -235,6 +248,49 @@ class TextBatches(keras.utils.PyDataset):
         inverse = np.empty_like(self.order)
         inverse[self.order] = np.arange(self.num_rows)
         return keras.tree.map_structure(lambda value: np.asarray(value)[inverse], outputs)
+
+
+def without_duplicate_texts(
+    order: np.ndarray, columns: Sequence[Sequence[str]], batch_size: int
+) -> np.ndarray:
+    """``order`` rearranged so that each run of ``batch_size`` rows holds no text twice.
+
+    Rows are taken in ``order``; a row that shares a text (in any column) with the batch
+    being filled waits for a later batch, and is placed as soon as one has room for it.
+    Every row is kept and the batches keep their size; where no arrangement exists (a text
+    on more rows than there are batches), the last batches take the remaining rows as
+    they are.
+
+    Example:
+
+    >>> columns = (["a", "a", "b", "c"], ["x", "y", "z", "w"])
+    >>> without_duplicate_texts(np.arange(4), columns, 2).tolist()
+    [0, 2, 1, 3]
+    """
+    pending = [int(row) for row in order]
+    arranged: list[int] = []
+    while pending:
+        batch: list[int] = []
+        seen: set[str] = set()
+        waiting: list[int] = []
+        for position, row in enumerate(pending):
+            if len(batch) == batch_size:
+                waiting.extend(pending[position:])
+                break
+            texts = {column[row] for column in columns}
+            if texts & seen:
+                waiting.append(row)
+                continue
+            batch.append(row)
+            seen |= texts
+        if not batch or (len(batch) < batch_size and waiting):
+            # No room without a repeat: fill the batch up in order.
+            room = batch_size - len(batch)
+            batch.extend(waiting[:room])
+            waiting = waiting[room:]
+        arranged.extend(batch)
+        pending = waiting
+    return np.asarray(arranged, dtype=np.asarray(order).dtype)
 
 
 def rows_per_example(values: Any, num_rows: int, name: str, dtype=None) -> np.ndarray:

@@ -6,6 +6,8 @@ from textbones.models.albert.masked_lm import AlbertMaskedLM
 from textbones.models.albert.masked_lm_preprocessor import AlbertMaskedLMPreprocessor
 from textbones.models.albert.text_classifier import AlbertTextClassifier
 from textbones.models.albert.text_classifier_preprocessor import AlbertTextClassifierPreprocessor
+from textbones.models.albert.text_embedder import AlbertTextEmbedder
+from textbones.models.albert.text_embedder_preprocessor import AlbertTextEmbedderPreprocessor
 from textbones.models.albert.tokenizer import AlbertTokenizer
 
 # KerasHub's older names for the classifier and its preprocessor.
@@ -20,5 +22,7 @@ __all__ = [
     "AlbertPreprocessor",
     "AlbertTextClassifier",
     "AlbertTextClassifierPreprocessor",
+    "AlbertTextEmbedder",
+    "AlbertTextEmbedderPreprocessor",
     "AlbertTokenizer",
 ]

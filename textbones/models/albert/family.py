@@ -21,6 +21,8 @@ from textbones.models.albert.text_classifier import AlbertTextClassifier
 from textbones.models.albert.text_classifier_preprocessor import (
     AlbertTextClassifierPreprocessor,
 )
+from textbones.models.albert.text_embedder import AlbertTextEmbedder
+from textbones.models.albert.text_embedder_preprocessor import AlbertTextEmbedderPreprocessor
 from textbones.models.albert.tokenizer import AlbertTokenizer
 from textbones.models.albert.transformers import ALBERT
 
@@ -30,10 +32,15 @@ FAMILY = registry.register_family(
         display_name="Albert",
         backbone=AlbertBackbone,
         tokenizer=AlbertTokenizer,
-        tasks={"masked_lm": AlbertMaskedLM, "classifier": AlbertTextClassifier},
+        tasks={
+            "masked_lm": AlbertMaskedLM,
+            "classifier": AlbertTextClassifier,
+            "text_embedder": AlbertTextEmbedder,
+        },
         preprocessors={
             "masked_lm": AlbertMaskedLMPreprocessor,
             "classifier": AlbertTextClassifierPreprocessor,
+            "text_embedder": AlbertTextEmbedderPreprocessor,
         },
         presets=json.loads(
             importlib.resources.files(__package__).joinpath("presets.json").read_text("utf-8")

@@ -6,6 +6,8 @@ from textbones.models.bert.masked_lm import BertMaskedLM
 from textbones.models.bert.masked_lm_preprocessor import BertMaskedLMPreprocessor
 from textbones.models.bert.text_classifier import BertTextClassifier
 from textbones.models.bert.text_classifier_preprocessor import BertTextClassifierPreprocessor
+from textbones.models.bert.text_embedder import BertTextEmbedder
+from textbones.models.bert.text_embedder_preprocessor import BertTextEmbedderPreprocessor
 from textbones.models.bert.tokenizer import BertTokenizer
 
 # KerasHub's older names for the classifier and its preprocessor.
@@ -20,5 +22,7 @@ __all__ = [
     "BertPreprocessor",
     "BertTextClassifier",
     "BertTextClassifierPreprocessor",
+    "BertTextEmbedder",
+    "BertTextEmbedderPreprocessor",
     "BertTokenizer",
 ]

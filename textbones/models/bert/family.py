@@ -19,6 +19,8 @@ from textbones.models.bert.masked_lm import BertMaskedLM
 from textbones.models.bert.masked_lm_preprocessor import BertMaskedLMPreprocessor
 from textbones.models.bert.text_classifier import BertTextClassifier
 from textbones.models.bert.text_classifier_preprocessor import BertTextClassifierPreprocessor
+from textbones.models.bert.text_embedder import BertTextEmbedder
+from textbones.models.bert.text_embedder_preprocessor import BertTextEmbedderPreprocessor
 from textbones.models.bert.tokenizer import BertTokenizer
 from textbones.models.bert.transformers import BERT
 
@@ -28,10 +30,15 @@ FAMILY = registry.register_family(
         display_name="Bert",
         backbone=BertBackbone,
         tokenizer=BertTokenizer,
-        tasks={"masked_lm": BertMaskedLM, "classifier": BertTextClassifier},
+        tasks={
+            "masked_lm": BertMaskedLM,
+            "classifier": BertTextClassifier,
+            "text_embedder": BertTextEmbedder,
+        },
         preprocessors={
             "masked_lm": BertMaskedLMPreprocessor,
             "classifier": BertTextClassifierPreprocessor,
+            "text_embedder": BertTextEmbedderPreprocessor,
         },
         presets=json.loads(
             importlib.resources.files(__package__).joinpath("presets.json").read_text("utf-8")

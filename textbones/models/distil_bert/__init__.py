@@ -16,6 +16,10 @@ from textbones.models.distil_bert.text_classifier import DistilBertTextClassifie
 from textbones.models.distil_bert.text_classifier_preprocessor import (
     DistilBertTextClassifierPreprocessor,
 )
+from textbones.models.distil_bert.text_embedder import DistilBertTextEmbedder
+from textbones.models.distil_bert.text_embedder_preprocessor import (
+    DistilBertTextEmbedderPreprocessor,
+)
 from textbones.models.distil_bert.tokenizer import DistilBertTokenizer
 
 # KerasHub's older names for the classifier and its preprocessor.
@@ -30,5 +34,7 @@ __all__ = [
     "DistilBertPreprocessor",
     "DistilBertTextClassifier",
     "DistilBertTextClassifierPreprocessor",
+    "DistilBertTextEmbedder",
+    "DistilBertTextEmbedderPreprocessor",
     "DistilBertTokenizer",
 ]

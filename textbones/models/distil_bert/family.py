@@ -26,6 +26,10 @@ from textbones.models.distil_bert.text_classifier import DistilBertTextClassifie
 from textbones.models.distil_bert.text_classifier_preprocessor import (
     DistilBertTextClassifierPreprocessor,
 )
+from textbones.models.distil_bert.text_embedder import DistilBertTextEmbedder
+from textbones.models.distil_bert.text_embedder_preprocessor import (
+    DistilBertTextEmbedderPreprocessor,
+)
 from textbones.models.distil_bert.tokenizer import DistilBertTokenizer
 from textbones.models.distil_bert.transformers import DISTIL_BERT
 
@@ -35,10 +39,15 @@ FAMILY = registry.register_family(
         display_name="DistilBert",
         backbone=DistilBertBackbone,
         tokenizer=DistilBertTokenizer,
-        tasks={"masked_lm": DistilBertMaskedLM, "classifier": DistilBertTextClassifier},
+        tasks={
+            "masked_lm": DistilBertMaskedLM,
+            "classifier": DistilBertTextClassifier,
+            "text_embedder": DistilBertTextEmbedder,
+        },
         preprocessors={
             "masked_lm": DistilBertMaskedLMPreprocessor,
             "classifier": DistilBertTextClassifierPreprocessor,
+            "text_embedder": DistilBertTextEmbedderPreprocessor,
         },
         presets=json.loads(
             importlib.resources.files(__package__).joinpath("presets.json").read_text("utf-8")

@@ -6,6 +6,8 @@ from textbones.models.f_net.masked_lm import FNetMaskedLM
 from textbones.models.f_net.masked_lm_preprocessor import FNetMaskedLMPreprocessor
 from textbones.models.f_net.text_classifier import FNetTextClassifier
 from textbones.models.f_net.text_classifier_preprocessor import FNetTextClassifierPreprocessor
+from textbones.models.f_net.text_embedder import FNetTextEmbedder
+from textbones.models.f_net.text_embedder_preprocessor import FNetTextEmbedderPreprocessor
 from textbones.models.f_net.tokenizer import FNetTokenizer
 
 # KerasHub's older names for the classifier and its preprocessor.
@@ -20,5 +22,7 @@ __all__ = [
     "FNetPreprocessor",
     "FNetTextClassifier",
     "FNetTextClassifierPreprocessor",
+    "FNetTextEmbedder",
+    "FNetTextEmbedderPreprocessor",
     "FNetTokenizer",
 ]

@@ -19,6 +19,8 @@ from textbones.models.f_net.masked_lm import FNetMaskedLM
 from textbones.models.f_net.masked_lm_preprocessor import FNetMaskedLMPreprocessor
 from textbones.models.f_net.text_classifier import FNetTextClassifier
 from textbones.models.f_net.text_classifier_preprocessor import FNetTextClassifierPreprocessor
+from textbones.models.f_net.text_embedder import FNetTextEmbedder
+from textbones.models.f_net.text_embedder_preprocessor import FNetTextEmbedderPreprocessor
 from textbones.models.f_net.tokenizer import FNetTokenizer
 from textbones.models.f_net.transformers import F_NET
 
@@ -28,10 +30,15 @@ FAMILY = registry.register_family(
         display_name="FNet",
         backbone=FNetBackbone,
         tokenizer=FNetTokenizer,
-        tasks={"masked_lm": FNetMaskedLM, "classifier": FNetTextClassifier},
+        tasks={
+            "masked_lm": FNetMaskedLM,
+            "classifier": FNetTextClassifier,
+            "text_embedder": FNetTextEmbedder,
+        },
         preprocessors={
             "masked_lm": FNetMaskedLMPreprocessor,
             "classifier": FNetTextClassifierPreprocessor,
+            "text_embedder": FNetTextEmbedderPreprocessor,
         },
         presets=json.loads(
             importlib.resources.files(__package__).joinpath("presets.json").read_text("utf-8")

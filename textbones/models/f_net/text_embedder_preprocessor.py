@@ -1,0 +1,27 @@
+"""FNet's text-embedder preprocessor: the generic one, with the FNet tokenizer."""
+
+import keras
+
+from textbones.models.f_net.tokenizer import FNetTokenizer
+from textbones.preprocessing.text_embedder_preprocessor import TextEmbedderPreprocessor
+
+
+@keras.saving.register_keras_serializable(package="textbones")
+class FNetTextEmbedderPreprocessor(TextEmbedderPreprocessor):
+    """Raw text to FNetBackbone inputs for embedding; see ``TextEmbedderPreprocessor``.
+
+    Example:
+
+    >>> from textbones.models import FNetTokenizer
+    >>> from textbones.tokenizers import compute_sentence_piece_proto
+    >>> proto = compute_sentence_piece_proto(
+    ...     ["the fox ran", "the dog sat"] * 20, 20, bos_id=-1, eos_id=-1,
+    ...     control_symbols=["[CLS]", "[SEP]", "[MASK]"], pad_id=0, unk_id=1,
+    ...     hard_vocab_limit=False)
+    >>> tokenizer = FNetTokenizer(proto=proto)
+    >>> inputs = FNetTextEmbedderPreprocessor(tokenizer, sequence_length=8)(["the fox ran"])
+    >>> sorted(inputs), inputs["token_ids"].shape
+    (['padding_mask', 'segment_ids', 'token_ids'], (1, 8))
+    """
+
+    tokenizer_cls = FNetTokenizer
