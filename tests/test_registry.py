@@ -21,10 +21,11 @@ BASES = (
     "Backbone",
     "Tokenizer",
     "Preprocessor",
-    "MaskedLM",
-    "MaskedLMPreprocessor",
-    "TextClassifier",
-    "TextClassifierPreprocessor",
+    *(
+        klass.__name__
+        for kind in registry.task_kinds()
+        for klass in (kind.task_base, kind.preprocessor_base)
+    ),
 )
 
 
