@@ -554,3 +554,68 @@ def test_trim_columns_cuts_only_the_named_arrays():
     np.testing.assert_array_equal(trimmed["c"], [0, 1, 2])
     assert trim_columns(arrays, (), 3).keys() == arrays.keys()
     assert trim_columns(arrays, ("a",), 20)["a"].shape == (2, 8)
+
+
+# Batches without duplicate texts (in-batch negatives) ------------------------------------
+
+
+def batch_texts(order, columns, batch_size):
+    return [
+        [column[row] for row in order[start : start + batch_size] for column in columns]
+        for start in range(0, len(order), batch_size)
+    ]
+
+
+def test_without_duplicate_texts_keeps_every_row_and_repeats_no_text_in_a_batch():
+    rng = np.random.default_rng(0)
+    # 60 rows over 20 anchors: each anchor on 3 rows; positives unique except a few.
+    anchors = [f"a{i % 20}" for i in range(60)]
+    positives = [f"p{i}" if i % 13 else "shared" for i in range(60)]
+    columns = (anchors, positives)
+    order = rng.permutation(60)
+    arranged = text_batches.without_duplicate_texts(order, columns, 8)
+    assert sorted(arranged.tolist()) == list(range(60))
+    for texts in batch_texts(arranged, columns, 8):
+        assert len(texts) == len(set(texts)), texts
+    # Rows that meet no repeat keep their order.
+    unique = (["x", "y", "z", "w"], ["1", "2", "3", "4"])
+    assert text_batches.without_duplicate_texts(np.arange(4), unique, 2).tolist() == [0, 1, 2, 3]
+
+
+def test_without_duplicate_texts_fills_up_where_no_arrangement_exists():
+    # "a" is on 4 rows but there are only 3 batches: the last one holds it twice.
+    columns = (["a", "a", "a", "a", "b"],)
+    arranged = text_batches.without_duplicate_texts(np.arange(5), columns, 2)
+    assert arranged.tolist() == [0, 4, 1, 2, 3]
+    assert len(arranged) == 5
+
+
+def test_text_batches_avoid_duplicates_in_every_epoch_and_keep_their_length():
+    anchors = [f"the fox {i % 3}" for i in range(12)]
+    positives = [f"a dog {i}" for i in range(12)]
+    from textbones.models import BertTextEmbedderPreprocessor
+
+    batches = TextBatches(
+        (anchors, positives),
+        preprocessor=BertTextEmbedderPreprocessor(tokenizer()),
+        batch_size=3,
+        shuffle=True,
+        seed=4,
+        preprocess_options={"separate_columns": True},
+        workers=1,
+    )
+    batches.avoid_duplicate_texts()
+    assert len(batches) == 4
+    orders = []
+    for epoch in range(3):
+        order = batches._epoch_order
+        orders.append(order.tolist())
+        assert sorted(order.tolist()) == list(range(12))
+        for texts in batch_texts(order, (anchors, positives), 3):
+            assert len(texts) == len(set(texts))
+        x, y = batches[0]
+        # Anchors then positives, each packed on its own row; y says each row's column.
+        assert x["token_ids"].shape[0] == 6
+        assert y.tolist() == [[1, 0]] * 3 + [[0, 1]] * 3
+        batches.on_epoch_end()
+    assert orders[0] != orders[1]
