@@ -60,7 +60,9 @@ class MultipleNegativesRankingLoss(keras.losses.Loss):
 
     def call(self, y_true, y_pred):
         columns = y_true.shape[-1]
-        if columns is None or columns < 2:
+        if columns is None:  # a graph traced with the labels' width unknown (TensorFlow)
+            columns = ops.shape(y_true)[-1]
+        elif columns < 2:
             raise ValueError(
                 "MultipleNegativesRankingLoss needs at least two columns of texts (anchors and "
                 f"positives), but the labels name {columns}. Train on a tuple "

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -208,6 +211,30 @@ class TextEmbedder(Task):
             )
         return super()._adapt_data(x, y, sample_weight, **kwargs)
 
+    def fit(self, *args, **kwargs):
+        """Train; see ``Task.fit`` and the class docstring for the default loss."""
+        with self._unread_variables_quiet():
+            return super().fit(*args, **kwargs)
+
+    def train_on_batch(self, *args, **kwargs):
+        """One gradient step on one batch; see ``Task.train_on_batch``."""
+        with self._unread_variables_quiet():
+            return super().train_on_batch(*args, **kwargs)
+
+    @contextlib.contextmanager
+    def _unread_variables_quiet(self):
+        # The pooling reads the backbone's per-token features only, so its pooler (BERT's
+        # `pooled_dense`) gets no gradient, and Keras warns about it on every step on torch
+        # and TensorFlow. That one expected message is silenced; any other is shown.
+        paths = _unread_backbone_variables(self.backbone)
+        with warnings.catch_warnings():
+            if paths:
+                warnings.filterwarnings(
+                    "ignore",
+                    message=re.escape(f"Gradients do not exist for variables {paths} when"),
+                )
+            yield
+
     # Encoding and similarity -----------------------------------------------------------
 
     def encode_text(
@@ -321,6 +348,22 @@ class TextEmbedder(Task):
             if value != default:
                 config[key] = dict(value) if isinstance(value, Mapping) else value
         return config
+
+
+def _unread_backbone_variables(backbone: Backbone) -> list[str]:
+    """The paths of the backbone's trainable variables its per-token features do not read
+    (a pooler's), in the backbone's order.
+
+    Example:
+
+    >>> import textbones
+    >>> backbone = textbones.models.BertBackbone(30, 1, 2, 8, 16, max_sequence_length=8)
+    >>> _unread_backbone_variables(backbone)
+    ['pooled_dense/kernel', 'pooled_dense/bias']
+    """
+    features = backbone.sequence_features(backbone.output)
+    read = {id(variable) for variable in keras.Model(backbone.input, features).weights}
+    return [variable.path for variable in backbone.trainable_weights if id(variable) not in read]
 
 
 def _checked_prompts(prompts, default_prompt_name) -> dict[str, str] | None:
