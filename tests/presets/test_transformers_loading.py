@@ -343,3 +343,24 @@ def test_dtype_override_reaches_the_backbone(tmp_path):
     _, folder = _export_backbone(tmp_path, "bert")
     backbone = Backbone.from_preset(folder, dtype="bfloat16")
     assert keras.backend.standardize_dtype(backbone.token_embedding.embeddings.dtype) == "bfloat16"
+
+
+@pytest.mark.parametrize("family", families.family_names(lambda f: f.transformers is not None))
+def test_a_transformers_encoder_loads_as_a_text_embedder_and_is_not_exported_as_one(
+    tmp_path, family
+):
+    backbone, folder = _export_backbone(tmp_path, family)
+    embedder = textbones.models.TextEmbedder.from_preset(folder, preprocessor=None)
+    fam = families.family(family)
+    assert type(embedder) is fam.tasks["text_embedder"]
+    assert (embedder.pooling_mode, embedder.normalize) == ("mean", True)
+    direct = fam.tasks["text_embedder"](backbone)
+    inputs = make_inputs(family)
+    inputs["padding_mask"] = inputs.get("padding_mask", np.ones_like(inputs["token_ids"]))
+    np.testing.assert_allclose(to_numpy(embedder(inputs)), to_numpy(direct(inputs)), atol=1e-6)
+    with pytest.raises(ValueError, match='format="sentence-transformers"'):
+        embedder.save_to_preset(tmp_path / "out", format="transformers")
+    assert not (tmp_path / "out").exists()
+    # A bare encoder still names no task of its own for the generic loader.
+    with pytest.raises(ValueError, match="cannot tell which task"):
+        Task.from_preset(folder, preprocessor=None)

@@ -386,7 +386,7 @@ def _checked_prompts(prompts, default_prompt_name) -> dict[str, str] | None:
 
 class LateProgressBar(keras.callbacks.Callback):
     """A ``predict`` progress bar that shows itself only once the work has taken ``delay``
-    seconds, so that short calls print nothing.
+    seconds and batches remain, so that short calls print nothing.
 
     Example:
 
@@ -406,10 +406,11 @@ class LateProgressBar(keras.callbacks.Callback):
         self._bar = None
 
     def on_predict_batch_end(self, batch, logs=None):
-        if self._bar is None and time.monotonic() - self._start < self.delay:
-            return
+        steps = self.params.get("steps")
         if self._bar is None:
-            self._bar = keras.utils.Progbar(self.params.get("steps"), unit_name="batch")
+            if time.monotonic() - self._start < self.delay or (steps and batch + 1 >= steps):
+                return  # short work, or nothing left to wait for
+            self._bar = keras.utils.Progbar(steps, unit_name="batch")
         self._bar.update(batch + 1)
 
     def on_predict_end(self, logs=None):

@@ -98,9 +98,12 @@ def save_task(task, preset_dir) -> None:
     backbone = task.backbone
     mapping = family_of_model(backbone).transformers
     kind = registry.task_kind_of(task)
-    if kind is None or kind.name not in mapping.head_rules:
+    if kind is None:
         raise ValueError(f"textbones cannot write a {type(task).__name__} in transformers format.")
     head = head_conversion(kind)
+    if kind.name not in mapping.head_rules:
+        head.export_config(task, {}, mapping)  # a kind with no weights to write says why
+        raise ValueError(f"textbones cannot write a {type(task).__name__} in transformers format.")
     encoder_rules = mapping.backbone_rules(backbone) + mapping.pooler_rules
     tensors = _tensors(task, encoder_rules, mapping.base_prefix + ".")
     architecture = mapping.architecture(kind.name, kind.transformers_suffix)

@@ -123,6 +123,20 @@ def _export_classifier(task, config: dict[str, Any], mapping: TransformersMappin
         config[mapping.classifier_dropout_field] = task.dropout
 
 
+def _embedder_arguments(source, kwargs: dict[str, Any], has_head: bool, prefix: str) -> bool:
+    return False  # the pooling has no weights: the encoder is all a checkpoint holds
+
+
+def _export_embedder(task, config: dict[str, Any], mapping: TransformersMapping) -> None:
+    raise ValueError(
+        f"A transformers checkpoint holds the encoder of this {type(task).__name__} but not "
+        "its pooling, normalization or prompts, which would be lost. Save it with "
+        '`save_to_preset(folder, format="sentence-transformers")`, or save its backbone '
+        '(`task.backbone.save_to_preset(folder, format="transformers")`) for the encoder '
+        "alone."
+    )
+
+
 #: The head conversion of each task kind, by ``TaskKind.name``.
 HEADS = {
     "masked_lm": HeadConversion(
@@ -139,6 +153,13 @@ HEADS = {
         export_config=_export_classifier,
         warn_without_pooler=True,
     ),
+    # A text embedder loads from the bare encoder (``*Model``): its head has no weights.
+    "text_embedder": HeadConversion(
+        task_arguments=_embedder_arguments,
+        asks_for_a_fresh_head=lambda config, kwargs: False,
+        export_config=_export_embedder,
+        warn_without_pooler=False,
+    ),
 }
 
 
@@ -151,7 +172,7 @@ def head_conversion(kind: registry.TaskKind) -> HeadConversion:
     >>> head_conversion(registry.task_kind("classifier")).warn_without_pooler
     True
     """
-    if kind.name not in HEADS or kind.transformers_suffix is None:
+    if kind.name not in HEADS:
         raise ValueError(
             f"textbones cannot convert the head of {kind.task_base.__name__} tasks to or from "
             f"transformers; it converts {', '.join(sorted(HEADS))} heads."

@@ -308,9 +308,13 @@ def load_task(cls: type, preset_dir: pathlib.Path, load_weights: bool, kwargs: d
         routed = route_arguments(klass, kwargs)
         kwargs, overrides = dict(routed.task), routed.backbone
         head_rules = source.mapping.head_rules.get(kind.name, [])
-        architecture = source.mapping.architecture(kind.name, kind.transformers_suffix)
         named = source.config.get("architectures") or []
-        if load_weights and architecture in named and kind not in trained:
+        architecture = (
+            source.mapping.architecture(kind.name, kind.transformers_suffix)
+            if kind.transformers_suffix is not None or kind.name in source.mapping.architectures
+            else None
+        )
+        if load_weights and architecture in named and kind not in trained and head_rules:
             _require_the_trained_head(source, klass, kind, head_prefix, kwargs)
         load_head = head.task_arguments(source, kwargs, kind in trained, head_prefix)
         if "preprocessor" not in kwargs:
