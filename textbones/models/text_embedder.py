@@ -414,10 +414,8 @@ class LateProgressBar(keras.callbacks.Callback):
         self._bar.update(batch + 1)
 
     def on_predict_end(self, logs=None):
-        if self._bar is not None:
-            steps = self.params.get("steps")
-            if steps:
-                self._bar.update(steps, finalize=True)
+        if self._bar is not None and not self.params.get("steps"):
+            self._bar.update(self._bar._seen_so_far, finalize=True)  # close an open-ended bar
 
 
 registry.register_task_kind(
