@@ -7,7 +7,7 @@ a ``transformers`` checkpoint, then a Keras preset (KerasHub's layout).
 
 from textbones.presets import keras_preset  # noqa: F401  (registers the Keras format)
 from textbones.presets.conversion import convert
-from textbones.presets.transformers import checkpoint_format  # noqa: F401  (and transformers')
 from textbones.presets.sentence_transformers import st_format  # noqa: F401  (sentence-transformers')
+from textbones.presets.transformers import checkpoint_format  # noqa: F401  (and transformers')
 
 __all__ = ["convert"]

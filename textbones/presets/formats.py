@@ -8,8 +8,8 @@ tokenizer, preprocessor, task and kind), and every save calls the format it is a
 (:func:`format_named`), so no caller asks which format a folder is in.
 
 A format is a :class:`PresetFormat` subclass registered with :func:`register_format`;
-a new one is one more subclass, without a change to the callers. ``textbones.presets`` registers the built-in formats
-when it is imported.
+a new one is one more subclass, without a change to the callers. ``textbones.presets``
+registers the built-in formats when it is imported.
 
 Example:
 

@@ -247,11 +247,15 @@ def read_model(directory: pathlib.Path) -> SentenceTransformersModel:
 
     >>> import json, pathlib, tempfile
     >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-    ...            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]
+    >>> kind = "sentence_transformers.models."
+    >>> modules = [
+    ...     {"idx": 0, "name": "0", "path": "", "type": kind + "Transformer"},
+    ...     {"idx": 1, "name": "1", "path": "1_Pooling", "type": kind + "Pooling"},
+    ... ]
     >>> _ = (folder / "modules.json").write_text(json.dumps(modules))
     >>> (folder / "1_Pooling").mkdir()
     >>> _ = (folder / "1_Pooling" / "config.json").write_text('{"pooling_mode": "max"}')
+    >>> _ = (folder / "config.json").write_text('{"model_type": "bert"}')
     >>> model = read_model(folder)
     >>> model.embedder_arguments["pooling_mode"], model.embedder_arguments["normalize"]
     ('max', False)
