@@ -65,8 +65,11 @@ def word_piece_arguments(family: TransformersMapping, directory: pathlib.Path) -
     if not isinstance(vocab, dict) or not vocab:
         raise _damaged(path, "has no 'vocab' object")
     by_id = {index: token for token, index in vocab.items() if isinstance(index, int)}
-    if len(by_id) != len(vocab) or sorted(by_id) != list(range(len(vocab))):
-        raise _damaged(path, "has ids that are not 0, 1, ... without gaps")
+    if len(by_id) != len(vocab) or min(by_id) < 0 or max(by_id) >= 4 * len(vocab) + 16:
+        raise _damaged(path, "has ids that are not distinct non-negative integers")
+    # An id no token has (a vocab.txt with a line twice leaves one) gets a placeholder that
+    # no text can produce: WordPiece splits "[" and "]" off every word.
+    size = max(by_id) + 1
     if model.get("continuing_subword_prefix", "##") != "##":
         raise _damaged(path, "continues words with a prefix other than '##'")
     config = {**family.tokenizer_defaults, **_tokenizer_config(directory)}
@@ -83,7 +86,7 @@ def word_piece_arguments(family: TransformersMapping, directory: pathlib.Path) -
     # null strips accents exactly when lowercasing (the tokenizers library's rule).
     strip = lowercase if strip_accents is None else bool(strip_accents)
     return {
-        "vocabulary": [by_id[index] for index in range(len(by_id))],
+        "vocabulary": [by_id.get(index, f"[no token {index}]") for index in range(size)],
         "lowercase": lowercase,
         "strip_accents": strip,
         "split_on_cjk": split_on_cjk,
