@@ -13,7 +13,8 @@ subprocess, once per subcommand::
     {"cases": {NAME: {"model_type", "word_piece", "tokenizer_class", "config": {...},
                       "pooling_mode", "normalize", "include_prompt", "prompts",
                       "prompt_name", "pooling_keys": "v6" | "v5",
-                      "layout": "tokenizer.json" | "vocab", "max_seq_length", "batch_size"}},
+                      "layout": "tokenizer.json" | "vocab", "max_seq_length", "batch_size",
+                      "texts" (optional: the case's own texts)}},
      "texts": [...], "vocabulary": "path/vocab.txt", "proto": "path/model.spm"}
 
 For every case it builds a ``transformers`` encoder of ``model_type`` from a seeded random
@@ -31,7 +32,7 @@ from ``tokenizer.json``).
 
 ``check`` reads ``WORKDIR/check.json``::
 
-    {"texts": [...], "exports": {NAME: {"path", "prompt_name", "batch_size"}}}
+    {"texts": [...], "exports": {NAME: {"path", "prompt_name", "batch_size", "texts"?}}}
 
 loads each folder textbones wrote with ``SentenceTransformer(path)``, encodes the texts
 into ``WORKDIR/check/NAME.npy`` and writes what it read (modules, similarity function,
@@ -157,7 +158,7 @@ def _make_one(workdir: pathlib.Path, name: str, case: dict, texts: list) -> dict
         warnings.simplefilter("always")
         reloaded = SentenceTransformer(str(folder), device="cpu")
     embeddings = reloaded.encode(
-        texts,
+        case.get("texts", texts),
         prompt_name=case["prompt_name"],
         batch_size=case["batch_size"],
         convert_to_numpy=True,
@@ -190,7 +191,7 @@ def _check_one(workdir: pathlib.Path, name: str, spec: dict, texts: list) -> dic
         warnings.simplefilter("always")
         model = SentenceTransformer(spec["path"], device="cpu")
         embeddings = model.encode(
-            texts,
+            spec.get("texts", texts),
             prompt_name=spec["prompt_name"],
             batch_size=spec["batch_size"],
             convert_to_numpy=True,
