@@ -159,8 +159,9 @@ def _max_diff(a, b) -> float:
 
 
 def _encode(embedder, case) -> np.ndarray:
+    texts = case.get("texts", TEXTS)
     return embedder.encode_text(
-        TEXTS, prompt_name=case["prompt_name"], batch_size=case["batch_size"]
+        texts, prompt_name=case["prompt_name"], batch_size=case["batch_size"]
     )
 
 
