@@ -196,7 +196,10 @@ def preset_format(preset_dir: str | os.PathLike) -> PresetFormat:
     for format_cls in sorted(_formats.values(), key=_asking_order):
         if format_cls.claims(directory, config):
             return format_cls(directory, config)
-    needs = "; ".join(format_cls.description for format_cls in _formats.values())
+    # What config.json needs; a refining format's folders need its base format's config.
+    needs = "; ".join(
+        format_cls.description for format_cls in _formats.values() if format_cls.refines is None
+    )
     raise ValueError(
         f"{directory / CONFIG_FILE} is in no format textbones reads: {needs}, and it has "
         f"neither (its keys: {json.dumps(sorted(config or {})[:6])}). Point `from_preset` at "
