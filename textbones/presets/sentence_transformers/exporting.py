@@ -17,6 +17,7 @@ from typing import Any
 from textbones import registry
 from textbones.presets.atomic_directory import replace_file, staged_directory
 from textbones.presets.files import (
+    HF_TOKENIZER_CONFIG_FILE,
     SENTENCE_TRANSFORMERS_BERT_CONFIG_FILE,
     SENTENCE_TRANSFORMERS_CONFIG_FILE,
     SENTENCE_TRANSFORMERS_MODULE_CONFIG_FILE,
@@ -40,6 +41,21 @@ MODULE_TYPES = {
     "Pooling": "sentence_transformers.sentence_transformer.modules.pooling.Pooling",
     "Normalize": "sentence_transformers.base.modules.normalize.Normalize",
 }
+
+
+#: transformers 5 builds a tokenizer that adds no [CLS] / [SEP] from a folder whose
+#: tokenizer_config.json names FNetTokenizer and that holds only spiece.model; the class it
+#: derives from, with the same SentencePiece pipeline, is built correctly. sentence-
+#: transformers loads the tokenizer through transformers, so its folders name that one.
+_TOKENIZER_CLASS_TO_WRITE = {"FNetTokenizer": "AlbertTokenizer"}
+
+
+def _fix_tokenizer_class(folder: pathlib.Path) -> None:
+    path = folder / HF_TOKENIZER_CONFIG_FILE
+    config = json.loads(path.read_text(encoding="utf-8"))
+    written = _TOKENIZER_CLASS_TO_WRITE.get(config.get("tokenizer_class"))
+    if written is not None:
+        _write_json(path, {**config, "tokenizer_class": written})
 
 
 def refuse_component(what: str, obj) -> None:
@@ -133,6 +149,7 @@ def save_task(task, preset_dir) -> None:
     written = [TRANSFORMERS_MODEL, TRANSFORMERS_TOKENIZER, SENTENCE_TRANSFORMERS]
     with staged_directory(preset_dir, written, whole=True) as staging:
         write_tokenizer_files(tokenizer, mapping, staging, task.preprocessor.sequence_length)
+        _fix_tokenizer_class(staging)
         _write(staging, config, _tensors(backbone, rules, ""))
         for relative, content in sentence_transformers_files(task).items():
             _write_json(staging / relative, content)
