@@ -96,26 +96,27 @@ def test_an_unknown_save_format_is_refused_before_anything_is_written(tmp_path):
         BertBackbone(len(VOCABULARY), 1, 2, 8, 16).save_to_preset(tmp_path / "x", format="onnx")
     assert str(raised.value) == (
         "Unknown preset format 'onnx': use \"keras\" (KerasHub's layout, the default) or "
-        '"transformers" (a Hugging Face checkpoint).'
+        '"transformers" (a Hugging Face checkpoint) or "sentence-transformers" (a '
+        "sentence-transformers model folder)."
     )
     assert not (tmp_path / "x").exists()
     assert format_named("keras") is KerasPreset
 
 
 def test_a_third_format_needs_no_change_to_the_callers(tmp_path):
-    """A format registered from outside (sentence-transformers folders are the next one) is
-    what ``from_preset`` and ``save_to_preset`` use for its folders."""
+    """A format registered from outside is what ``from_preset`` and ``save_to_preset`` use
+    for its folders."""
     tokenizer = BertTokenizer(vocabulary=VOCABULARY)
     saved = []
 
     class ModulesFolder(PresetFormat):
         name = "modules-test"
         label = "a test format"
-        description = "a modules-test folder has a modules.json"
+        description = "a modules-test folder has a modules-test.json"
 
         @classmethod
         def claims(cls, directory, config):
-            return (directory / "modules.json").is_file()
+            return (directory / "modules-test.json").is_file()
 
         def load_backbone(self, cls, load_weights, overrides):
             raise NotImplementedError
@@ -140,7 +141,7 @@ def test_a_third_format_needs_no_change_to_the_callers(tmp_path):
 
     formats.register_format(ModulesFolder)
     try:
-        (tmp_path / "modules.json").write_text("[]")
+        (tmp_path / "modules-test.json").write_text("[]")
         assert Tokenizer.from_preset(tmp_path) is tokenizer
         preprocessor = textbones.models.TextClassifierPreprocessor.from_preset(
             tmp_path, sequence_length=5
@@ -150,7 +151,11 @@ def test_a_third_format_needs_no_change_to_the_callers(tmp_path):
         assert saved == [("backbone", tmp_path)]
     finally:
         formats._formats.pop(ModulesFolder.name)
-    assert [format_cls.name for format_cls in formats.formats()] == ["keras", "transformers"]
+    assert [format_cls.name for format_cls in formats.formats()] == [
+        "keras",
+        "transformers",
+        "sentence-transformers",
+    ]
 
 
 # -- a user's subclass of a family's backbone --------------------------------------------------

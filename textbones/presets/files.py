@@ -81,5 +81,20 @@ HF_TOKENIZER_FILES = (
 
 # -- sentence-transformers folders ------------------------------------------------------------
 
-#: The list of a sentence-transformers model's modules (read by no format yet).
+#: The list of a sentence-transformers model's modules (``idx``, ``name``, ``path``, ``type``).
 SENTENCE_TRANSFORMERS_MODULES_FILE = "modules.json"
+#: The model-wide settings: ``prompts``, ``default_prompt_name``, ``similarity_fn_name``.
+SENTENCE_TRANSFORMERS_CONFIG_FILE = "config_sentence_transformers.json"
+#: The Transformer module's settings (``max_seq_length``, ``do_lower_case``), in its folder.
+SENTENCE_TRANSFORMERS_BERT_CONFIG_FILE = "sentence_bert_config.json"
+#: A module's own settings inside its folder (the Pooling module's pooling modes).
+SENTENCE_TRANSFORMERS_MODULE_CONFIG_FILE = "config.json"
+#: The folders sentence-transformers names its Pooling and Normalize modules by default.
+SENTENCE_TRANSFORMERS_POOLING_DIR = "1_Pooling"
+SENTENCE_TRANSFORMERS_NORMALIZE_DIR = "2_Normalize"
+#: The sentence-transformers files textbones writes beside a transformers checkpoint.
+SENTENCE_TRANSFORMERS_FILES = (
+    SENTENCE_TRANSFORMERS_MODULES_FILE,
+    SENTENCE_TRANSFORMERS_CONFIG_FILE,
+    SENTENCE_TRANSFORMERS_BERT_CONFIG_FILE,
+)

@@ -1,15 +1,15 @@
 """The formats a preset folder can be in, chosen once per load or save.
 
 :func:`preset_format` reads a folder's ``config.json`` once and returns the object of the
-format that claims it (:class:`PresetFormat`): a Keras preset (KerasHub's layout) or a
-``transformers`` checkpoint. Every loader then calls that object (its backbone,
+format that claims it (:class:`PresetFormat`): a Keras preset (KerasHub's layout), a
+``transformers`` checkpoint, or a sentence-transformers folder (a checkpoint with a
+``modules.json``). Every loader then calls that object (its backbone,
 tokenizer, preprocessor, task and kind), and every save calls the format it is asked for
 (:func:`format_named`), so no caller asks which format a folder is in.
 
 A format is a :class:`PresetFormat` subclass registered with :func:`register_format`;
-a new one (sentence-transformers' ``modules.json`` folders) is one more subclass,
-without a change to the callers. ``textbones.presets`` registers the built-in formats
-when it is imported.
+a new one is one more subclass, without a change to the callers. ``textbones.presets``
+registers the built-in formats when it is imported.
 
 Example:
 
@@ -59,6 +59,9 @@ class PresetFormat(abc.ABC):
     description: ClassVar[str]
     #: Whether the format claims folders no other format claims (asked after the others).
     catch_all: ClassVar[bool] = False
+    #: The name of a format whose folders this format's are a special case of (a
+    #: sentence-transformers folder is a ``transformers`` checkpoint): asked before the others.
+    refines: ClassVar[str | None] = None
 
     def __init__(self, directory: pathlib.Path, config: dict[str, Any] | None):
         self.directory = pathlib.Path(directory)
@@ -157,13 +160,17 @@ def formats() -> tuple[type[PresetFormat], ...]:
 
     >>> import textbones
     >>> [format_cls.name for format_cls in formats()]
-    ['keras', 'transformers']
+    ['keras', 'transformers', 'sentence-transformers']
     """
     return tuple(_formats.values())
 
 
 def _read_config(directory: pathlib.Path) -> dict[str, Any] | None:
     return read_json(directory, CONFIG_FILE) if (directory / CONFIG_FILE).is_file() else None
+
+
+def _asking_order(format_cls: type[PresetFormat]) -> tuple[bool, bool]:
+    return format_cls.catch_all, format_cls.refines is None
 
 
 def preset_format(preset_dir: str | os.PathLike) -> PresetFormat:
@@ -184,11 +191,15 @@ def preset_format(preset_dir: str | os.PathLike) -> PresetFormat:
     """
     directory = pathlib.Path(preset_dir)
     config = _read_config(directory)
-    # Formats that take what no other claims (a Keras folder without config.json) come last.
-    for format_cls in sorted(_formats.values(), key=lambda format_cls: format_cls.catch_all):
+    # Formats that refine another (sentence-transformers') come first; formats that take
+    # what no other claims (a Keras folder without config.json) come last.
+    for format_cls in sorted(_formats.values(), key=_asking_order):
         if format_cls.claims(directory, config):
             return format_cls(directory, config)
-    needs = "; ".join(format_cls.description for format_cls in _formats.values())
+    # What config.json needs; a refining format's folders need its base format's config.
+    needs = "; ".join(
+        format_cls.description for format_cls in _formats.values() if format_cls.refines is None
+    )
     raise ValueError(
         f"{directory / CONFIG_FILE} is in no format textbones reads: {needs}, and it has "
         f"neither (its keys: {json.dumps(sorted(config or {})[:6])}). Point `from_preset` at "

@@ -11,7 +11,10 @@ preset can be written in:
   preprocessor, and is a whole model;
 * ``transformers-model``: ``config.json`` and the weights files of every framework;
 * ``transformers-tokenizer``: ``vocab.txt`` or ``spiece.model``, ``tokenizer_config.json``,
-  ``special_tokens_map.json``, ``tokenizer.json``, ``added_tokens.json``.
+  ``special_tokens_map.json``, ``tokenizer.json``, ``added_tokens.json``;
+* ``sentence-transformers``: ``modules.json``, ``config_sentence_transformers.json``,
+  ``sentence_bert_config.json``, ``1_Pooling/`` and ``2_Normalize/``; it needs both
+  ``transformers`` components (the checkpoint it describes).
 
 Two names belong to both formats (``config.json``, ``tokenizer.json``): such a file is the
 Keras format's when its JSON names a ``registered_name``, else the ``transformers`` one's.
@@ -47,6 +50,9 @@ from textbones.presets.files import (
     HF_TORCH_PATTERN,
     METADATA_FILE,
     PREPROCESSOR_CONFIG_FILE,
+    SENTENCE_TRANSFORMERS_FILES,
+    SENTENCE_TRANSFORMERS_NORMALIZE_DIR,
+    SENTENCE_TRANSFORMERS_POOLING_DIR,
     SHARDED_WEIGHTS_INDEX,
     SHARDED_WEIGHTS_PATTERN,
     TASK_CONFIG_FILE,
@@ -65,6 +71,7 @@ PREPROCESSOR = "preprocessor"
 TASK = "task"
 TRANSFORMERS_MODEL = "transformers-model"
 TRANSFORMERS_TOKENIZER = "transformers-tokenizer"
+SENTENCE_TRANSFORMERS = "sentence-transformers"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,6 +161,18 @@ def components() -> dict[str, Component]:
             TRANSFORMERS_TOKENIZER,
             TRANSFORMERS,
             (*HF_TOKENIZER_FILES, HF_FAST_TOKENIZER_FILE, HF_ADDED_TOKENS_FILE),
+        ),
+        # A sentence-transformers folder: a transformers checkpoint plus these; they
+        # describe that checkpoint, so they go when it is replaced.
+        Component(
+            SENTENCE_TRANSFORMERS,
+            TRANSFORMERS,
+            (
+                *SENTENCE_TRANSFORMERS_FILES,
+                SENTENCE_TRANSFORMERS_POOLING_DIR + "/",
+                SENTENCE_TRANSFORMERS_NORMALIZE_DIR + "/",
+            ),
+            needs=(TRANSFORMERS_MODEL, TRANSFORMERS_TOKENIZER),
         ),
     )
     return {component.name: component for component in table}
