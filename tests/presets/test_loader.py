@@ -30,7 +30,7 @@ def test_presets_listing():
         "albert_extra_large_en_uncased",
         "albert_large_en_uncased",
     ]
-    assert len(textbones.models.BertBackbone.presets) == 10
+    assert len(textbones.models.BertBackbone.presets) == 36  # 10 BERT, 26 embedders
     entry = textbones.models.BertBackbone.presets["bert_base_en_uncased"]
     assert entry["parameter_count"] == 109482240
     assert entry["kaggle_handle"] == "kaggle://keras/bert/keras/bert_base_en_uncased/3"

@@ -16,7 +16,9 @@ def builtin_presets() -> dict[str, Mapping[str, Any]]:
 
     Each entry holds ``family`` (the family's name, such as ``"f_net"``), ``class_name``
     (the backbone class), ``parameter_count``, ``description``, ``kaggle_handle``, the
-    backbone constructor arguments under ``config``, and ``task`` for task presets.
+    backbone constructor arguments under ``config``, and for task presets ``task`` (the
+    task's base class, such as ``"TextEmbedder"``) and optionally ``task_config`` (head
+    arguments that task is built with, such as an embedder's ``pooling_mode``).
 
     Example:
 
@@ -25,6 +27,8 @@ def builtin_presets() -> dict[str, Mapping[str, Any]]:
     4385920
     >>> builtin_presets()["f_net_base_en"]["family"]
     'f_net'
+    >>> builtin_presets()["bge_small_en"]["task_config"]
+    {'pooling_mode': 'cls', 'normalize': True}
     """
     return registry.builtin_presets()
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import inspect
 import pathlib
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from textbones import registry
@@ -263,7 +264,8 @@ def _builtin_task(cls: type, name: str, kwargs: dict[str, Any]):
     routed = route_arguments(klass, kwargs)
     _refuse_preprocessor_arguments(klass, routed.preprocessor, None)
     backbone = load_backbone(klass.backbone_cls, name, load_weights=False, **routed.backbone)
-    preprocessor = routed.task["preprocessor"]
+    arguments = {**_builtin_head_arguments(entry, klass), **routed.task}
+    preprocessor = arguments["preprocessor"]
     if preprocessor is not None:
         check_vocabulary_fits(
             preprocessor.tokenizer,
@@ -271,8 +273,29 @@ def _builtin_task(cls: type, name: str, kwargs: dict[str, Any]):
             type(backbone).__name__,
             f"the built-in preset {name!r}",
         )
-    _check_required_arguments(klass, routed.task, None, name)
-    return klass(backbone=backbone, **routed.task)
+    _check_required_arguments(klass, arguments, None, name)
+    return klass(backbone=backbone, **arguments)
+
+
+def _builtin_head_arguments(entry: Mapping[str, Any], klass: type) -> dict[str, Any]:
+    """The head arguments a built-in task preset's entry ships (``task_config``, such as an
+    embedder's pooling), for a task of the kind the entry names (``task``); none for another
+    kind (a ``MaskedLM`` built on an embedder preset gets a fresh head of its own).
+
+    Example:
+
+    >>> import textbones
+    >>> from textbones.models import BertMaskedLM, BertTextEmbedder
+    >>> entry = builtin_presets()["multi_qa_minilm_l6_dot_v1_en"]
+    >>> _builtin_head_arguments(entry, BertTextEmbedder)
+    {'pooling_mode': 'cls', 'normalize': False}
+    >>> _builtin_head_arguments(entry, BertMaskedLM)
+    {}
+    """
+    kind = registry.task_kind_of(klass)
+    if kind is None or kind.task_base.__name__ != entry.get("task"):
+        return {}
+    return dict(entry.get("task_config", {}))
 
 
 def _resolve_for_the_vocabulary(cls: type, name: str) -> pathlib.Path:
