@@ -26,7 +26,8 @@ def tiny_parts():
 @pytest.fixture(scope="module")
 def presets(tmp_path_factory):
     """Three presets of one backbone: bare (backbone + tokenizer), a text embedder with
-    query/document prompts (mean_sqrt_len_tokens pooling, a default prompt), and one with a passage prompt."""
+    query/document prompts (mean_sqrt_len_tokens pooling, a default prompt), and one with
+    a passage prompt (max pooling, not normalized, euclidean)."""
     import textbones
 
     folder = tmp_path_factory.mktemp("embed")
