@@ -58,7 +58,7 @@ def check_preset_fits(command: str, preset: str | os.PathLike, kind) -> None:
     if not has_model:
         advice = "`textbones inspect` shows what it holds"
     elif kind.task == "unknown":
-        advice = "`textbones embed` can still use its backbone"
+        advice = "`textbones embed` and `textbones search` can still use its backbone"
     else:
         advice = f"Use `textbones {FITTING.get(kind.task, 'embed or search')}` with it"
     untrained = " (its head would be untrained, the predictions random)" if wanted else ""
