@@ -70,7 +70,16 @@ def pretrained(tmp_path_factory):
 def test_help_of_every_subcommand():
     status, out, _ = run_cli_process("--help")
     assert status == 0 and "pretrain" in out and "fill-mask" in out
-    for command in ("presets", "inspect", "pretrain", "fill-mask", "classify", "embed", "convert"):
+    for command in (
+        "presets",
+        "inspect",
+        "pretrain",
+        "fill-mask",
+        "classify",
+        "embed",
+        "search",
+        "convert",
+    ):
         status, out, _ = run_cli(command, "--help")
         assert status == 0 and f"usage: textbones {command}" in out
 

@@ -49,39 +49,78 @@ def read_corpus_files(paths: Iterable[str | os.PathLike]) -> list[str]:
     return lines
 
 
-def _text_lines(path: pathlib.Path) -> list[str]:
-    """The non-blank lines of one corpus file, stripped; refuses what is not text."""
-    fix = "Give UTF-8 text files, one sentence or paragraph per line."
-    if path.is_dir():
-        raise IsADirectoryError(
-            f"Corpus path {path} is a folder, not a file: --corpus takes text files. Name "
-            f"the files inside it (e.g. --corpus {path / '*.txt'})."
+def numbered_lines(
+    path: str | os.PathLike, fix: str = "Give a UTF-8 text file, one text per line."
+) -> list[tuple[int, str]]:
+    """The non-blank lines of one UTF-8 text file, stripped, with their line numbers
+    (counted from 1, blank lines included); refuses what is not text.
+
+    A missing path, a folder, a file that is not UTF-8 or holds NUL bytes (a binary
+    file), and a file with no text are refused with an error that names the file and the
+    problem, then ``fix``.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "texts.txt"
+    >>> _ = path.write_text("first\\n\\n  second  \\n")
+    >>> numbered_lines(path)
+    [(1, 'first'), (3, 'second')]
+    >>> _ = path.write_text("\\n")
+    >>> numbered_lines(path)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Corpus file ... holds no text (it is empty or only blank lines). ...
+    """
+    path = pathlib.Path(path)
+    lines = _read_lines(path, fix, "--corpus takes one text file.")
+    if not lines:
+        raise ValueError(
+            f"Corpus file {path} holds no text (it is empty or only blank lines). {fix}"
         )
+    return lines
+
+
+def _read_lines(path: pathlib.Path, fix: str, folder_hint: str) -> list[tuple[int, str]]:
+    """The numbered non-blank lines of ``path`` (perhaps none); refuses what is not text."""
+    noun = "Corpus"
+    if path.is_dir():
+        raise IsADirectoryError(f"{noun} path {path} is a folder, not a file: {folder_hint}")
     if not path.exists():
         problem = "is a broken symbolic link" if path.is_symlink() else "does not exist"
-        raise FileNotFoundError(f"Corpus file {path} {problem}. {fix}")
-    lines: list[str] = []
+        raise FileNotFoundError(f"{noun} file {path} {problem}. {fix}")
+    lines: list[tuple[int, str]] = []
     try:
         with path.open("rb") as handle:
             for number, raw in enumerate(handle, start=1):
                 if b"\0" in raw:
                     raise ValueError(
-                        f"Corpus file {path} is not text: line {number} holds a NUL byte "
+                        f"{noun} file {path} is not text: line {number} holds a NUL byte "
                         f"(a binary file?). {fix}"
                     )
                 try:
                     line = raw.decode("utf-8")
                 except UnicodeDecodeError as error:
                     raise ValueError(
-                        f"Corpus file {path} is not UTF-8 text: line {number} holds a byte "
+                        f"{noun} file {path} is not UTF-8 text: line {number} holds a byte "
                         f"UTF-8 does not allow (column {error.start + 1}). Convert the file "
                         "to UTF-8 first (e.g. with iconv), or leave it out."
                     ) from None
                 line = line.removeprefix("\ufeff").strip() if number == 1 else line.strip()
                 if line:
-                    lines.append(line)
+                    lines.append((number, line))
     except PermissionError:
-        raise PermissionError(f"Corpus file {path} can't be read (permission denied).") from None
+        raise PermissionError(f"{noun} file {path} can't be read (permission denied).") from None
+    return lines
+
+
+def _text_lines(path: pathlib.Path) -> list[str]:
+    """The non-blank lines of one pretraining corpus file, stripped; refuses what is not text."""
+    fix = "Give UTF-8 text files, one sentence or paragraph per line."
+    folder_hint = (
+        f"--corpus takes text files. Name the files inside it (e.g. --corpus {path / '*.txt'})."
+    )
+    lines = [line for _, line in _read_lines(path, fix, folder_hint)]
     if not lines:
         raise ValueError(
             f"The corpus is empty: {path} holds no text (it is empty or only blank lines). "

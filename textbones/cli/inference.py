@@ -1,9 +1,11 @@
-"""``fill-mask``, ``classify`` and ``embed``: using a preset on a few texts from the shell."""
+"""``fill-mask``, ``classify``, ``embed`` and ``search``: using a preset from the shell."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
+import sys
 import tempfile
 from typing import Any
 
@@ -17,9 +19,15 @@ NEEDS = {
         "a text-classifier task preset (a TextClassifier saved with its head)",
     ),
     "embed": (None, "a preset with a backbone"),
+    "search": (None, "a preset with a backbone"),
 }
 #: The subcommands that fit each task kind.
-FITTING = {"masked_lm": "fill-mask or embed", "classifier": "classify or embed", None: "embed"}
+FITTING = {
+    "masked_lm": "fill-mask, embed or search",
+    "classifier": "classify, embed or search",
+    "text_embedder": "embed or search",
+    None: "embed or search",
+}
 
 
 def check_preset_fits(command: str, preset: str | os.PathLike, kind) -> None:
@@ -36,7 +44,7 @@ def check_preset_fits(command: str, preset: str | os.PathLike, kind) -> None:
     Traceback (most recent call last):
     ...
     ValueError: ./clf is a text-classifier task preset (BertTextClassifier), not ...
-    `textbones classify or embed` ...
+    `textbones classify, embed or search` ...
     """
     wanted, needed = NEEDS[command]
     has_model = kind.backbone_class is not None
@@ -50,9 +58,9 @@ def check_preset_fits(command: str, preset: str | os.PathLike, kind) -> None:
     if not has_model:
         advice = "`textbones inspect` shows what it holds"
     elif kind.task == "unknown":
-        advice = "`textbones embed` can still use its backbone"
+        advice = "`textbones embed` and `textbones search` can still use its backbone"
     else:
-        advice = f"Use `textbones {FITTING[kind.task]}` with it"
+        advice = f"Use `textbones {FITTING.get(kind.task, 'embed or search')}` with it"
     untrained = " (its head would be untrained, the predictions random)" if wanted else ""
     raise ValueError(
         f"{preset} is {kind.describe()}, not {needed}, so `textbones {command}` can't use "
@@ -184,8 +192,79 @@ def classify(preset: str, texts: list[str]) -> list[dict[str, Any]]:
     ]
 
 
-def embed(preset: str, texts: list[str]) -> np.ndarray:
-    """The backbone's pooled output for each text, ``[len(texts), hidden_dim]``.
+#: Prompt names ``search`` applies when none is given and the preset has them.
+QUERY_PROMPT_NAMES = ("query",)
+CORPUS_PROMPT_NAMES = ("document", "passage")
+
+
+def load_embedder(command: str, preset: str | os.PathLike):
+    """The ``TextEmbedder`` of ``preset`` for ``command``: a text-embedder preset (or a
+    sentence-transformers folder) with its pooling, prompts and normalization; any other
+    preset with a backbone and a tokenizer with the defaults (mean pooling, normalized).
+
+    Example:
+
+    >>> import tempfile, textbones
+    >>> folder = tempfile.mkdtemp()
+    >>> textbones.models.BertBackbone(6, 1, 2, 8, 16).save_to_preset(folder)
+    >>> load_embedder("embed", folder)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: The preset ... has no tokenizer, so it can't read text. ...
+    """
+    import textbones
+
+    directory = preset_directory_for(command, preset)
+    embedder = textbones.models.TextEmbedder.from_preset(directory)
+    preprocessor = embedder.preprocessor
+    if preprocessor is None:
+        raise ValueError(f"The preset {preset} has no tokenizer, so it can't read text.")
+    limit = getattr(embedder.backbone, "max_sequence_length", None)
+    if limit is not None:
+        preprocessor.sequence_length = min(preprocessor.sequence_length, limit)
+    return embedder
+
+
+def check_prompt_name(embedder, name: str | None, option: str = "--prompt-name") -> None:
+    """Refuse a prompt ``name`` the embedder does not have (``None`` passes).
+
+    Example:
+
+    >>> import textbones
+    >>> embedder = textbones.models.FNetTextEmbedder(
+    ...     textbones.models.FNetBackbone(30, 1, 8, 16), prompts={"query": "query: "})
+    >>> check_prompt_name(embedder, "query")
+    >>> check_prompt_name(embedder, "title")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: --prompt-name 'title': the preset has no prompt of that name (its prompts: ...
+    """
+    prompts = embedder.prompts or {}
+    if name is not None and name not in prompts:
+        known = ", ".join(map(repr, prompts)) or "none"
+        text_option = option.replace("-name", "")
+        raise ValueError(
+            f"{option} {name!r}: the preset has no prompt of that name (its prompts: {known}). "
+            f"Name one of them, or give the prompt text with {text_option}."
+        )
+
+
+def _encode(embedder, texts: list[str], **kwargs) -> np.ndarray:
+    """``encode_text`` with its late progress bar on stderr, so stdout keeps only results."""
+    with contextlib.redirect_stdout(sys.stderr):
+        return embedder.encode_text(texts, **kwargs)
+
+
+def embed(
+    preset: str,
+    texts: list[str],
+    prompt_name: str | None = None,
+    prompt: str | None = None,
+    batch_size: int | None = None,
+) -> np.ndarray:
+    """The embedding of each text, ``[len(texts), embedding_dim]``, by the preset's
+    ``TextEmbedder`` (see :func:`load_embedder`), with the prompt named ``prompt_name`` or
+    the text ``prompt`` (neither: the preset's default prompt, if any).
 
     Example:
 
@@ -195,17 +274,97 @@ def embed(preset: str, texts: list[str]) -> np.ndarray:
     >>> folder = tempfile.mkdtemp()
     >>> textbones.models.BertBackbone(6, 1, 2, 8, 16).save_to_preset(folder)
     >>> tokenizer.save_to_preset(folder)
-    >>> embed(folder, ["hi", "hi hi"]).shape
-    (2, 8)
+    >>> vectors = embed(folder, ["hi", "hi hi"])
+    >>> vectors.shape, np.linalg.norm(vectors, axis=1).round(5).tolist()
+    ((2, 8), [1.0, 1.0])
     """
-    import textbones
+    embedder = load_embedder("embed", preset)
+    check_prompt_name(embedder, prompt_name)
+    return _encode(embedder, texts, prompt_name=prompt_name, prompt=prompt, batch_size=batch_size)
 
-    directory = preset_directory_for("embed", preset)
-    backbone = textbones.models.Backbone.from_preset(directory)
-    preprocessor = textbones.models.TextClassifierPreprocessor.from_preset(directory)
-    preprocessor.sequence_length = min(preprocessor.sequence_length, backbone.max_sequence_length)
-    inputs = preprocessor(texts)
-    return np.asarray(backbone.predict(inputs, verbose=0)["pooled_output"], dtype=np.float32)
+
+def search(
+    preset: str,
+    corpus: str | os.PathLike,
+    queries: list[str],
+    top_k: int = 5,
+    prompt_name: str | None = None,
+    prompt: str | None = None,
+    corpus_prompt_name: str | None = None,
+    corpus_prompt: str | None = None,
+    batch_size: int | None = None,
+) -> list[dict[str, Any]]:
+    """The ``top_k`` lines of the ``corpus`` file closest to each query, by the preset's
+    ``TextEmbedder`` and its ``similarity``: one dict per query, ``{"query", "matches"}``,
+    each match ``{"rank", "score", "line", "text"}`` (``line`` counts from 1, blank lines
+    included), the best first; equal scores keep the corpus order.
+
+    The corpus is one text per line (UTF-8; blank lines skipped), embedded once. Queries
+    take the prompt named ``prompt_name`` (or the text ``prompt``), the corpus
+    ``corpus_prompt_name`` (or ``corpus_prompt``); when neither is given, a preset prompt
+    named ``"query"`` applies to the queries and one named ``"document"`` (else
+    ``"passage"``) to the corpus, and otherwise the preset's default prompt, if any.
+
+    Example:
+
+    >>> import pathlib, tempfile, textbones
+    >>> tokenizer = textbones.models.BertTokenizer(
+    ...     vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "red", "blue", "sky"])
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> textbones.models.BertBackbone(8, 1, 2, 8, 16).save_to_preset(folder)
+    >>> tokenizer.save_to_preset(folder)
+    >>> _ = (folder / "corpus.txt").write_text("red sky\\n\\nblue\\n")
+    >>> [result] = search(folder, folder / "corpus.txt", ["red sky"], top_k=1)
+    >>> result["matches"][0]["line"], result["matches"][0]["text"]
+    (1, 'red sky')
+    """
+    from textbones.cli.corpus import numbered_lines
+
+    for name, text, option in (
+        (prompt_name, prompt, "--prompt"),
+        (corpus_prompt_name, corpus_prompt, "--corpus-prompt"),
+    ):
+        if name is not None and text is not None:
+            raise ValueError(f"Pass {option}-name or {option}, not both.")
+    numbered = numbered_lines(corpus)  # before the model is loaded
+    embedder = load_embedder("search", preset)
+    check_prompt_name(embedder, prompt_name)
+    check_prompt_name(embedder, corpus_prompt_name, "--corpus-prompt-name")
+    if prompt_name is None and prompt is None:
+        prompt_name = _preferred_prompt(embedder, QUERY_PROMPT_NAMES)
+    if corpus_prompt_name is None and corpus_prompt is None:
+        corpus_prompt_name = _preferred_prompt(embedder, CORPUS_PROMPT_NAMES)
+    texts = [text for _, text in numbered]
+    documents = _encode(
+        embedder, texts, prompt_name=corpus_prompt_name, prompt=corpus_prompt, batch_size=batch_size
+    )
+    query_vectors = _encode(
+        embedder, queries, prompt_name=prompt_name, prompt=prompt, batch_size=batch_size
+    )
+    scores = np.asarray(embedder.similarity(query_vectors, documents), dtype=np.float64)
+    results = []
+    for query, row in zip(queries, scores):
+        best = np.argsort(-row, kind="stable")[:top_k]
+        results.append(
+            {
+                "query": query,
+                "matches": [
+                    {
+                        "rank": rank,
+                        "score": round(float(row[index]), 6),
+                        "line": numbered[index][0],
+                        "text": numbered[index][1],
+                    }
+                    for rank, index in enumerate(best, start=1)
+                ],
+            }
+        )
+    return results
+
+
+def _preferred_prompt(embedder, names: tuple[str, ...]) -> str | None:
+    prompts = embedder.prompts or {}
+    return next((name for name in names if name in prompts), None)
 
 
 def npy_output_path(output: str | os.PathLike, overwrite: bool = False) -> pathlib.Path:

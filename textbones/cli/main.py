@@ -125,23 +125,68 @@ def build_parser() -> argparse.ArgumentParser:
 
     embed = commands.add_parser(
         "embed",
-        help="pooled vectors of texts",
+        help="sentence embeddings of texts",
         description=(
-            "Print the backbone's pooled vector of each text as JSON, or save them with "
-            "--output as .npy."
+            "Print the embedding of each text as JSON (a list of vectors, one per text, "
+            "numbers rounded to 6 decimals), or save them with --output as .npy. The preset "
+            "is loaded as a TextEmbedder, so a text-embedder preset or sentence-transformers "
+            "folder uses its own pooling, prompts and normalization; any other preset with a "
+            "backbone and a tokenizer gives mean-pooled, L2-normalized vectors."
         ),
     )
     embed.add_argument("preset", help="any preset with a backbone and a tokenizer")
     embed.add_argument("texts", nargs="+", metavar="text")
+    _add_prompt_arguments(embed, "the texts")
+    embed.add_argument("--batch-size", type=_positive_int, help="texts per batch (default 32)")
     embed.add_argument(
         "--output",
         metavar="FILE.npy",
-        help="write a [texts, hidden] .npy file here instead of printing JSON "
+        help="write a [texts, dimensions] float32 .npy file here instead of printing JSON "
         "('.npy' is added when missing)",
     )
     embed.add_argument(
         "--overwrite", action="store_true", help="replace the --output file if it exists"
     )
+
+    search = commands.add_parser(
+        "search",
+        help="the corpus lines closest to each query",
+        description=(
+            "Embed every line of a corpus file once, then print, for each query, the --top-k "
+            "closest lines by the preset's similarity, best first, as JSON lines: one object "
+            'per query, {"query": ..., "matches": [{"rank": 1, "score": ..., "line": ..., '
+            '"text": ...}, ...]}, where line is the line number in the corpus file (from 1) '
+            "and score is rounded to 6 decimals. The preset is loaded as a TextEmbedder (see "
+            "`textbones embed --help`). Queries and corpus lines take the preset's prompts "
+            'named "query" and "document" (else "passage") when it has them, unless told '
+            "otherwise. A progress bar on stderr shows once embedding takes a few seconds."
+        ),
+    )
+    search.add_argument("preset", help="any preset with a backbone and a tokenizer")
+    search.add_argument(
+        "--corpus",
+        required=True,
+        metavar="FILE",
+        help="a UTF-8 text file, one text per line (blank lines are skipped)",
+    )
+    search.add_argument("queries", nargs="+", metavar="query")
+    search.add_argument(
+        "--top-k", type=_positive_int, default=5, help="matches per query (default 5)"
+    )
+    _add_prompt_arguments(
+        search, "the queries", default='its prompt named "query", else its default prompt'
+    )
+    corpus_prompt = search.add_mutually_exclusive_group()
+    corpus_prompt.add_argument(
+        "--corpus-prompt-name",
+        metavar="NAME",
+        help='the preset\'s prompt for the corpus lines (default: its prompt named "document", '
+        'else "passage", else its default prompt, if any)',
+    )
+    corpus_prompt.add_argument(
+        "--corpus-prompt", metavar="TEXT", help="a prompt text put before each corpus line"
+    )
+    search.add_argument("--batch-size", type=_positive_int, help="texts per batch (default 32)")
 
     convert = commands.add_parser(
         "convert",
@@ -163,6 +208,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="replace a preset already at DESTINATION"
     )
     return parser
+
+
+def _add_prompt_arguments(
+    parser: argparse.ArgumentParser, what: str, default: str = "the preset's default prompt"
+) -> None:
+    prompt = parser.add_mutually_exclusive_group()
+    prompt.add_argument(
+        "--prompt-name",
+        metavar="NAME",
+        help=f"the preset's prompt of this name, put before {what} (default: {default}, if any)",
+    )
+    prompt.add_argument("--prompt", metavar="TEXT", help=f"a prompt text put before {what}")
 
 
 def _positive_int(text: str) -> int:
@@ -237,13 +294,35 @@ def run(arguments: argparse.Namespace) -> None:
         output = None
         if arguments.output:  # checked before the model is loaded
             output = npy_output_path(arguments.output, overwrite=arguments.overwrite)
-        vectors = embed(arguments.preset, arguments.texts)
+        vectors = embed(
+            arguments.preset,
+            arguments.texts,
+            prompt_name=arguments.prompt_name,
+            prompt=arguments.prompt,
+            batch_size=arguments.batch_size,
+        )
         if output is not None:
             save_npy(output, vectors, overwrite=arguments.overwrite)
             rows, size = vectors.shape
             print(f"Saved {rows} vectors of size {size} to {output}")
         else:
             print(json.dumps([[round(float(v), 6) for v in row] for row in vectors]))
+    elif command == "search":
+        from textbones.cli.inference import search
+
+        results = search(
+            arguments.preset,
+            arguments.corpus,
+            arguments.queries,
+            top_k=arguments.top_k,
+            prompt_name=arguments.prompt_name,
+            prompt=arguments.prompt,
+            corpus_prompt_name=arguments.corpus_prompt_name,
+            corpus_prompt=arguments.corpus_prompt,
+            batch_size=arguments.batch_size,
+        )
+        for result in results:
+            print(json.dumps(result, ensure_ascii=False))
     elif command == "convert":
         from textbones.presets import convert
 
