@@ -68,46 +68,13 @@ def _text_pipeline():
     return module
 
 
-def make_sentences(words: list[str], count: int, seed: int = 0) -> list[str]:
+def make_sentences(words: list[str], count: int, seed: int = 0, pipeline=None) -> list[str]:
     """``count`` sentences of 4 to 60 words, skewed short (median about 13), with
     Zipf-distributed words, so common words are whole tokens and rare ones split."""
     rng = np.random.default_rng(seed)
     lengths = np.clip(np.round(rng.lognormal(np.log(13.0), 0.6, count)), MIN_WORDS, MAX_WORDS)
-    ranks = np.arange(1, len(words) + 1)
-    frequencies = 1.0 / ranks**1.05
-    frequencies /= frequencies.sum()
-    sentences = []
-    for length in lengths.astype(int):
-        chosen = rng.choice(len(words), size=length, p=frequencies)
-        text = " ".join(words[i] for i in chosen)
-        if length > 8 and rng.random() < 0.5:
-            cut = text.split(" ")
-            cut[len(cut) // 2] += ","
-            text = " ".join(cut)
-        sentences.append(text.capitalize() + rng.choice([".", ".", ".", "!", "?"]))
-    return sentences
-
-
-class CompileClock:
-    """Seconds JAX spends tracing, lowering and compiling (0 on other backends)."""
-
-    EVENTS = (
-        "/jax/core/compile/jaxpr_trace_duration",
-        "/jax/core/compile/jaxpr_to_mlir_module_duration",
-        "/jax/core/compile/backend_compile_duration",
-    )
-
-    def __init__(self):
-        self.seconds = 0.0
-        self.enabled = keras.backend.backend() == "jax"
-        if self.enabled:
-            import jax
-
-            jax.monitoring.register_event_duration_secs_listener(self._record)
-
-    def _record(self, event, duration, **kwargs):
-        if event in self.EVENTS:
-            self.seconds += duration
+    pipeline = pipeline or _text_pipeline()
+    return pipeline.sentences_of_lengths(words, lengths.astype(int), rng)
 
 
 def build_contenders(vocabulary: list[str], folder: pathlib.Path, textbones_only: bool) -> dict:
@@ -174,7 +141,7 @@ def main() -> None:
     pipeline = _text_pipeline()
     words = pipeline.make_words(60_000)
     vocabulary = pipeline.make_vocabulary(words, MINILM_L6["vocabulary_size"])
-    sentences = make_sentences(words, args.sentences)
+    sentences = make_sentences(words, args.sentences, pipeline=pipeline)
     batches = -(-len(sentences) // BATCH)
     bounds = np.linspace(0, batches, min(args.chunks, batches) + 1).round().astype(int) * BATCH
     chunks = [sentences[start:stop] for start, stop in itertools.pairwise(bounds)]
@@ -189,7 +156,7 @@ def main() -> None:
         contenders = build_contenders(vocabulary, pathlib.Path(folder), args.textbones_only)
         for name, encode in contenders.items():
             encode(warm_up["textbones" if name == "textbones" else "others"])
-        clock = CompileClock()
+        clock = pipeline.CompileClock()
         seconds = {name: [] for name in contenders}
         compiling = {name: 0.0 for name in contenders}
         outputs = {name: [] for name in contenders}

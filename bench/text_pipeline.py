@@ -125,6 +125,12 @@ def make_sentences(words: list[str], count: int, seed: int = 0) -> list[str]:
     with Zipf-distributed words, so common words are whole tokens and rare ones split."""
     rng = np.random.default_rng(seed)
     lengths = np.clip(np.round(rng.lognormal(np.log(17.0), 0.7, count)), 2, 400).astype(int)
+    return sentences_of_lengths(words, lengths, rng)
+
+
+def sentences_of_lengths(words: list[str], lengths, rng: np.random.Generator) -> list[str]:
+    """One sentence per entry of ``lengths`` (its number of words), the words drawn
+    Zipf-distributed from ``words``; some longer ones get a comma, each an end mark."""
     ranks = np.arange(1, len(words) + 1)
     frequencies = 1.0 / ranks**1.05
     frequencies /= frequencies.sum()

@@ -23,26 +23,16 @@ import numpy as np
 import pytest
 
 from tests.helpers import families
-from tests.models.test_task_learning import RESERVED, WORD_PIECE_FAMILIES, adam, tiny_bert
+from tests.models.test_task_learning import (  # noqa: F401 (one_torch_thread: a fixture)
+    RESERVED,
+    WORD_PIECE_FAMILIES,
+    adam,
+    one_torch_thread,
+    tiny_bert,
+)
 
 FULL = keras.config.backend() == "jax"
 CONCEPTS = 40
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny models on torch run far faster on one thread on a busy machine."""
-    if keras.config.backend() != "torch":
-        yield
-        return
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def paraphrase_pairs(rng: random.Random, count: int, excluded=frozenset()):
