@@ -47,7 +47,7 @@ class MultipleNegativesRankingLoss(keras.losses.Loss):
     >>> round(float(loss(columns, np.concatenate([anchors, positives]))), 4)
     0.0
     >>> round(float(loss(columns, np.concatenate([anchors, positives[::-1]]))), 2)
-    15.57
+    17.67
     """
 
     def __init__(self, scale: float = 20.0, similarity: str = "cosine", **kwargs):

@@ -181,7 +181,7 @@ def test_convert_replaces_a_preset_only_with_overwrite(capsys, presets, tmp_path
             "is a text-classifier task preset (BertTextClassifier), not a "
             "masked-LM task preset (a MaskedLM saved with its head), so `textbones fill-mask` "
             "can't use it (its head would be untrained, the predictions random). Use "
-            "`textbones classify or embed` with it.",
+            "`textbones classify, embed or search` with it.",
         ),
         (
             "classify",
@@ -189,7 +189,7 @@ def test_convert_replaces_a_preset_only_with_overwrite(capsys, presets, tmp_path
             "is a masked-LM task preset (BertMaskedLM), not a text-classifier "
             "task preset (a TextClassifier saved with its head), so `textbones classify` can't "
             "use it (its head would be untrained, the predictions random). Use `textbones "
-            "fill-mask or embed` with it.",
+            "fill-mask, embed or search` with it.",
         ),
         (
             "fill-mask",
@@ -245,7 +245,7 @@ def test_a_task_class_textbones_does_not_know_is_named(capsys, presets, tmp_path
     status, _, err = run_main(capsys, "fill-mask", preset, "the [MASK]")
     assert status == 1
     assert "is a task preset of class BertSpanExtractor, which textbones does not implement" in err
-    assert "`textbones embed` can still use its backbone" in err
+    assert "`textbones embed` and `textbones search` can still use its backbone" in err
     with pytest.raises(ValueError, match="BertSpanExtractor, which textbones does not implement"):
         textbones.presets.convert(preset, tmp_path / "out")
     assert not (tmp_path / "out").exists()

@@ -74,14 +74,16 @@ class EmbeddingPooling(keras.layers.Layer):
 
     Example:
 
-    >>> import numpy as np
+    >>> import keras, numpy as np
     >>> features = np.array([[[1.0, 2.0], [3.0, 4.0], [9.0, 9.0]]])
     >>> mask = np.array([[1, 1, 0]])
-    >>> EmbeddingPooling("mean")(features, mask).numpy().tolist()
+    >>> pool = lambda mode, **kwargs: keras.ops.convert_to_numpy(
+    ...     EmbeddingPooling(mode)(features, mask, **kwargs)).tolist()
+    >>> pool("mean")
     [[2.0, 3.0]]
-    >>> EmbeddingPooling(["cls", "max"])(features, mask).numpy().tolist()
+    >>> pool(["cls", "max"])
     [[1.0, 2.0, 3.0, 4.0]]
-    >>> EmbeddingPooling("cls")(features, mask, prompt_length=np.array([1])).numpy().tolist()
+    >>> pool("cls", prompt_length=np.array([1]))
     [[3.0, 4.0]]
     """
 

@@ -97,7 +97,8 @@ class TextEmbedderPreprocessor(Preprocessor):
         Example:
 
         >>> from textbones.models import BertTextEmbedderPreprocessor, BertTokenizer
-        >>> tokenizer = BertTokenizer(vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "query", ":"])
+        >>> tokenizer = BertTokenizer(
+        ...     vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "query", ":"])
         >>> BertTextEmbedderPreprocessor(tokenizer).prompt_length("query: ")
         3
         """

@@ -162,6 +162,7 @@ def test_the_family_is_registered():
     assert family.tasks == {
         "masked_lm": textbones.models.DistilBertMaskedLM,
         "classifier": textbones.models.DistilBertTextClassifier,
+        "text_embedder": textbones.models.DistilBertTextEmbedder,
     }
     assert registry.family_of(make_backbone()) is family
     initializer = family.kernel_initializer()

@@ -5,7 +5,7 @@ Example:
 >>> from textbones.models.bert.family import FAMILY
 >>> FAMILY.name, FAMILY.tasks["classifier"].__name__
 ('bert', 'BertTextClassifier')
->>> sorted(FAMILY.presets)[:2]
+>>> sorted(name for name in FAMILY.presets if name.startswith("bert_"))[:2]
 ['bert_base_en', 'bert_base_en_uncased']
 """
 
