@@ -141,6 +141,8 @@ class TextEmbedder(Task):
         self.similarity_fn_name = similarity_fn_name
         self.truncate_dim = truncate_dim
         self._prompt_in_use: str | None = None
+        # Found once: finding them builds a model, too slow for every train_on_batch.
+        self._unread_paths = tuple(_unread_backbone_variables(backbone))
         self._attach(backbone, preprocessor)
 
     @property
@@ -226,7 +228,9 @@ class TextEmbedder(Task):
         # The pooling reads the backbone's per-token features only, so its pooler (BERT's
         # `pooled_dense`) gets no gradient, and Keras warns about it on every step on torch
         # and TensorFlow. That one expected message is silenced; any other is shown.
-        paths = _unread_backbone_variables(self.backbone)
+        unread = set(self._unread_paths)
+        # As Keras lists them: the trainable ones, in order (a frozen pooler is not listed).
+        paths = [v.path for v in self.backbone.trainable_weights if v.path in unread]
         with warnings.catch_warnings():
             if paths:
                 warnings.filterwarnings(
