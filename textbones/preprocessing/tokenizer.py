@@ -16,6 +16,7 @@ import numpy as np
 from textbones import registry
 from textbones.classproperty import classproperty
 from textbones.preprocessing.tf_tensors import accepts_tf_tensors
+from textbones.preprocessing.token_spans import TokenSpans
 from textbones.presets.files import TOKENIZER_CONFIG_FILE
 from textbones.serialization import register_keras_hub_aliases
 
@@ -222,6 +223,65 @@ class Tokenizer:
     def __call__(self, inputs):
         return self.tokenize(inputs)
 
+    def tokenize_with_offsets(self, inputs, *, is_split_into_words: bool = False):
+        """The ids of a string (or of a batch) with each token's character span and word.
+
+        Returns a ``TokenSpans`` for one string, a list of them for a batch. The ids are
+        those ``tokenize`` gives (never padded or truncated here: ``sequence_length`` is
+        the packer's business); the offsets index the original string, before lowercasing
+        or accent stripping, so ``text[start:end]`` is what each token was read from.
+
+        With ``is_split_into_words=True`` the input is words: a list of strings is one
+        example, a list of such lists a batch. Each token's word index is then the index
+        of the word it came from and its offsets index that word, as Hugging Face's
+        ``is_split_into_words`` gives them.
+
+        Example:
+
+        >>> from textbones.tokenizers import BertTokenizer
+        >>> vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "new", "york", "##er"]
+        >>> tokenizer = BertTokenizer(vocabulary, lowercase=True)
+        >>> [spans.offsets.tolist() for spans in tokenizer.tokenize_with_offsets(
+        ...     ["New Yorker", "york"])]
+        [[[0, 3], [4, 8], [8, 10]], [[0, 4]]]
+        >>> spans = tokenizer.tokenize_with_offsets(["New", "Yorker"], is_split_into_words=True)
+        >>> spans.word_ids.tolist(), spans.offsets.tolist()
+        ([0, 1, 1], [[0, 3], [0, 4], [4, 6]])
+        """
+        if self.outputs_strings:
+            raise ValueError(
+                f"{type(self).__name__} was built with dtype='string'; tokenize_with_offsets "
+                "returns ids. Build the tokenizer with an integer dtype (the default)."
+            )
+        if is_split_into_words:
+            examples, single = _word_examples(inputs, type(self).__name__)
+            spans = self._tokenize_words_with_offsets(examples)
+        else:
+            texts, single = _as_texts(inputs, type(self).__name__)
+            spans = self._tokenize_with_offsets(texts)
+        return spans[0] if single else spans
+
+    def _tokenize_with_offsets(self, texts: list[str]) -> list[TokenSpans]:
+        """Hook: the ``TokenSpans`` of each text."""
+        raise NotImplementedError(f"{type(self).__name__} cannot give token offsets yet.")
+
+    def _tokenize_words_with_offsets(self, examples: list[list[str]]) -> list[TokenSpans]:
+        """Hook: the ``TokenSpans`` of each example of pre-split words. By default each word
+        is tokenized as a text of its own and its tokens take the word's index."""
+        words = [word for example in examples for word in example]
+        pieces = iter(self._tokenize_with_offsets(words))
+        result = []
+        for example in examples:
+            ids, offsets, word_ids, special = [], [], [], []
+            for index, _ in enumerate(example):
+                word = next(pieces)
+                ids += word.ids.tolist()
+                offsets += word.offsets.tolist()
+                word_ids += [index] * len(word)
+                special += word.special.tolist()
+            result.append(TokenSpans.from_lists(list(example), ids, offsets, word_ids, special))
+        return result
+
     @accepts_tf_tensors
     def detokenize(self, inputs):
         """Text of one row of ids, or a list of texts for a batch (2-D array or list of rows).
@@ -424,6 +484,40 @@ def _token_rows(inputs, owner: str) -> tuple[list, bool]:
     if isinstance(first, (str, numbers.Integral, np.generic)):
         return [list(inputs)], True
     return [row.tolist() if isinstance(row, np.ndarray) else list(row) for row in inputs], False
+
+
+def _word_examples(inputs, owner: str) -> tuple[list[list[str]], bool]:
+    """Pre-split input as a list of examples of words, and whether it was one example.
+
+    Example:
+
+    >>> _word_examples(["a", "b"], "Demo"), _word_examples([["a"], []], "Demo")
+    (([['a', 'b']], True), ([['a'], []], False))
+    """
+    if isinstance(inputs, (str, bytes)):
+        raise ValueError(
+            f"{owner}: with is_split_into_words=True the input is words: a list of strings "
+            f"for one example or a list of lists for a batch, got the string {inputs!r}. "
+            "Split it (e.g. `text.split()`), or pass is_split_into_words=False."
+        )
+    if isinstance(inputs, np.ndarray):
+        inputs = inputs.tolist()
+    if not isinstance(inputs, Sequence):
+        raise ValueError(
+            f"{owner}: with is_split_into_words=True pass a list of words or a list of lists "
+            f"of words, got {type(inputs).__name__}."
+        )
+    if inputs and all(isinstance(item, (str, bytes, np.str_)) for item in inputs):
+        return [_as_texts(inputs, owner)[0]], True
+    examples = []
+    for index, example in enumerate(inputs):
+        if isinstance(example, (str, bytes)) or not isinstance(example, (Sequence, np.ndarray)):
+            raise ValueError(
+                f"{owner}: with is_split_into_words=True a batch is a list of lists of words, "
+                f"but item {index} is {example!r}. Give every example as a list of words."
+            )
+        examples.append(_as_texts(list(example), owner)[0])
+    return examples, False
 
 
 def _snake_case(name: str) -> str:

@@ -20,6 +20,7 @@ import tokenizers
 from tokenizers import normalizers, pre_tokenizers
 
 from textbones.preprocessing.safe_mode import refuse_file_in_safe_mode
+from textbones.preprocessing.token_spans import TokenSpans
 from textbones.preprocessing.tokenizer import Tokenizer, _as_texts
 from textbones.presets.atomic_directory import replace_file
 
@@ -412,6 +413,29 @@ class WordPieceTokenizer(Tokenizer):
             encodings = self._backend.encode_batch_fast(texts, add_special_tokens=False)
         return [encoding.ids for encoding in encodings]
 
+    def _tokenize_with_offsets(self, texts: list[str]) -> list[TokenSpans]:
+        if not self.split:
+            return self._tokenize_words_with_offsets([[text] for text in texts])
+        return [_spans(text, encoding) for text, encoding in zip(texts, self._encode_batch(texts))]
+
+    def _tokenize_words_with_offsets(self, examples: list[list[str]]) -> list[TokenSpans]:
+        encodings = self._encode_batch(examples, is_pretokenized=True)
+        return [_spans(list(words), encoding) for words, encoding in zip(examples, encodings)]
+
+    def _encode_batch(self, inputs: list, is_pretokenized: bool = False) -> list:
+        """The backend's encodings with offsets (``encode_batch_fast`` skips them)."""
+        self._require_vocabulary()
+        try:
+            return self._backend.encode_batch(
+                inputs, is_pretokenized=is_pretokenized, add_special_tokens=False
+            )
+        except TypeError:
+            raise ValueError(
+                f"{type(self).__name__} cannot give offsets for text holding a lone surrogate "
+                "(it has no UTF-8 form). Clean it first, e.g. with "
+                "`text.encode('utf-8', 'replace').decode('utf-8')`."
+            ) from None
+
     def _detokenize_batch(self, ids: list[list[int]]) -> list[str]:
         vocabulary = self._require_vocabulary()
         forms = self._joined_forms
@@ -474,6 +498,12 @@ class WordPieceTokenizer(Tokenizer):
         if not self.split_on_cjk:
             config["split_on_cjk"] = False
         return config
+
+
+def _spans(text, encoding) -> TokenSpans:
+    return TokenSpans.from_lists(
+        text, encoding.ids, encoding.offsets, encoding.word_ids, encoding.special_tokens_mask
+    )
 
 
 def _presplit_examples(inputs, owner: str) -> tuple[list[list[str]], bool]:
