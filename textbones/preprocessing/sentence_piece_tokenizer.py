@@ -16,7 +16,9 @@ from typing import Any
 import keras
 import sentencepiece
 
+from textbones.preprocessing import sentence_piece_offsets
 from textbones.preprocessing.safe_mode import refuse_file_in_safe_mode
+from textbones.preprocessing.token_spans import NO_WORD, TokenSpans
 from textbones.preprocessing.tokenizer import Tokenizer
 from textbones.presets.atomic_directory import replace_file
 
@@ -119,6 +121,7 @@ class SentencePieceTokenizer(Tokenizer):
         if proto is None:
             self.proto, self._processor, self._vocabulary = None, None, []
             self._token_index_cache = self._vocabulary_source = None
+            self._vanishing_cache = {}
             return
         file = _proto_file(proto)
         proto_bytes = _proto_bytes(proto)
@@ -137,6 +140,7 @@ class SentencePieceTokenizer(Tokenizer):
                 )
         self.proto, self._processor, self._vocabulary = proto_bytes, processor, vocabulary
         self._token_index_cache = None
+        self._vanishing_cache: dict[str, bool] = {}
         self._vocabulary_source = file
 
     def _check_special_tokens(self, vocabulary: set[str]) -> None:
@@ -193,14 +197,15 @@ class SentencePieceTokenizer(Tokenizer):
             return self._tokenize_around_special_tokens(texts, out_type)
         return self._encode(texts, out_type, add_bos=self.add_bos, add_eos=self.add_eos)
 
+    def _special_token_pattern(self) -> re.Pattern:
+        """The special tokens as one regex, longest first (so ``[MASK]`` beats ``[MA``)."""
+        tokens = sorted(self.special_tokens, key=len, reverse=True)
+        return re.compile("|".join(re.escape(token) for token in tokens))
+
     def _tokenize_around_special_tokens(self, texts: list[str], out_type: type) -> list[list]:
         """Split each text at the special tokens it holds (matched before any
         normalization), encode the pieces between them, and put the tokens back."""
-        pattern = re.compile(
-            "|".join(
-                re.escape(token) for token in sorted(self.special_tokens, key=len, reverse=True)
-            )
-        )
+        pattern = self._special_token_pattern()
         splits = [pattern.split(text) for text in texts]
         found = [pattern.findall(text) for text in texts]
         encoded = iter(self._encode([piece for pieces in splits for piece in pieces], out_type))
@@ -225,23 +230,103 @@ class SentencePieceTokenizer(Tokenizer):
         processor = self._require_processor()
         if self._normalizer is not None:
             texts = [self._normalizer.normalize_str(text) for text in texts]
-        threads = max(1, min(os.cpu_count() or 1, len(texts) // _ROWS_PER_THREAD))
+        threads = _threads_for(texts)
         try:
             return processor.encode(
                 texts, out_type=out_type, add_bos=add_bos, add_eos=add_eos, num_threads=threads
             )
         except TypeError:
-            # The binding's message for text it cannot encode names no row; find the row.
-            for index, text in enumerate(texts):
-                try:
-                    text.encode("utf-8")
-                except UnicodeEncodeError as error:
-                    raise ValueError(
-                        f"Item {index} of the batch is not valid Unicode text: it holds the "
-                        f"lone surrogate {text[error.start]!r} at position {error.start}. Clean "
-                        "it, e.g. with `text.encode('utf-8', 'replace').decode('utf-8')`."
-                    ) from None
+            _refuse_surrogates(texts)
             raise
+
+    def _tokenize_with_offsets(self, texts: list[str]) -> list[TokenSpans]:
+        """Pieces with their spans (see ``sentence_piece_offsets.piece_spans``) and words.
+
+        A span covers the characters a piece spells, before this class's normalization:
+        the ``"▁"`` that starts a word stands for the whitespace before it, which no span
+        includes (``"▁world"`` in ``"hello world"`` covers ``"world"``, as in Hugging
+        Face's ``AlbertTokenizerFast``), and a piece that is only ``"▁"`` has an empty
+        span where its word starts (Hugging Face gives it the word's first character).
+        A new word starts at each piece beginning with ``"▁"``, as Hugging Face's
+        ``Metaspace`` splits words, and at each special token typed in the text; those
+        (with ``special_tokens_in_strings``) keep their span and word, are marked special,
+        and the text around them is encoded on its own, as ``tokenize`` does. The ids
+        ``add_bos``/``add_eos`` add have the empty span ``(0, 0)`` and no word.
+        """
+        processor = self._require_processor()
+        _refuse_surrogates(texts)
+        pattern = None
+        if self.special_tokens_in_strings and self.special_tokens:
+            pattern = self._special_token_pattern()
+        # Each text as runs of plain text and typed special tokens: (start, end, id or None).
+        layouts = []
+        for text in texts:
+            runs, position = [], 0
+            for match in pattern.finditer(text) if pattern else ():
+                runs.append((position, match.start(), None))
+                runs.append((match.start(), match.end(), self.token_to_id(match.group())))
+                position = match.end()
+            runs.append((position, len(text), None))
+            layouts.append(runs)
+        alignments = [
+            sentence_piece_offsets.normalized_alignment(text[start:end], self._normalizer)
+            for text, runs in zip(texts, layouts)
+            for start, end, token in runs
+            if token is None
+        ]
+        encodings = iter(self._encode_protos([normalized for normalized, _, _ in alignments]))
+        aligned = iter(alignments)
+        bos = [processor.bos_id()] if self.add_bos else []
+        eos = [processor.eos_id()] if self.add_eos else []
+        result = []
+        for text, runs in zip(texts, layouts):
+            ids, offsets = list(bos), [(0, 0)] * len(bos)
+            words, special = [NO_WORD] * len(bos), [True] * len(bos)
+            word = -1
+            for start, end, token in runs:
+                if token is not None:
+                    word += 1
+                    ids.append(token)
+                    offsets.append((start, end))
+                    words.append(word)
+                    special.append(True)
+                    continue
+                normalized, starts, ends = next(aligned)
+                pieces = next(encodings).pieces
+                spans = sentence_piece_offsets.piece_spans(pieces, normalized, self._vanishes)
+                for index, (piece, span) in enumerate(zip(pieces, spans)):
+                    if index == 0 or piece.piece.startswith(sentence_piece_offsets.WORD_START):
+                        word += 1
+                    first, last = sentence_piece_offsets.original_span(
+                        span, starts, ends, end - start
+                    )
+                    ids.append(piece.id)
+                    offsets.append((start + first, start + last))
+                    words.append(word)
+                    special.append(False)
+            ids += eos
+            offsets += [(0, 0)] * len(eos)
+            words += [NO_WORD] * len(eos)
+            special += [True] * len(eos)
+            result.append(TokenSpans.from_lists(text, ids, offsets, words, special))
+        return result
+
+    def _encode_protos(self, texts: list[str]) -> list:
+        """SentencePiece's encodings of already normalized texts, with pieces' byte spans."""
+        processor = self._require_processor()
+        threads = _threads_for(texts)
+        try:
+            return processor.encode(texts, out_type="proto", num_threads=threads)
+        except ValueError:  # sentencepiece 0.2.0 names the same output "immutable_proto"
+            return processor.encode(texts, out_type="immutable_proto", num_threads=threads)
+
+    def _vanishes(self, char: str) -> bool:
+        """Whether SentencePiece's normalization makes ``char`` nothing or whitespace."""
+        cache = self._vanishing_cache
+        if char not in cache:
+            normalized = self._require_processor().normalize(char)
+            cache[char] = not normalized.strip(sentence_piece_offsets.WORD_START)
+        return cache[char]
 
     def _detokenize_batch(self, ids: list[list[int]]) -> list[str]:
         return self._require_processor().decode(ids)
@@ -370,6 +455,23 @@ class SentencePieceTokenizer(Tokenizer):
         self._normalizer = self._text_normalizer()
         if self.proto is not None:
             self._processor = _load_processor(self.proto)
+
+
+def _threads_for(texts: list[str]) -> int:
+    return max(1, min(os.cpu_count() or 1, len(texts) // _ROWS_PER_THREAD))
+
+
+def _refuse_surrogates(texts: list[str]) -> None:
+    """A ``ValueError`` naming the first text that holds a lone surrogate (no UTF-8 form)."""
+    for index, text in enumerate(texts):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise ValueError(
+                f"Item {index} of the batch is not valid Unicode text: it holds the "
+                f"lone surrogate {text[error.start]!r} at position {error.start}. Clean "
+                "it, e.g. with `text.encode('utf-8', 'replace').decode('utf-8')`."
+            ) from None
 
 
 def _proto_file(proto) -> str | None:
