@@ -82,25 +82,26 @@ def char_positions_of_bytes(text: str) -> np.ndarray:
 
 
 def piece_spans(
-    pieces: Sequence, text: str, vanishes: Callable[[str], bool]
+    pieces: Sequence, text: str, normalize: Callable[[str], str]
 ) -> list[tuple[int, int]]:
     """The character span in ``text`` of each SentencePiece piece encoded from it.
 
     ``pieces`` are the pieces of a SentencePiece proto encoding (``.piece``, ``.begin``,
-    ``.end``, byte offsets into ``text``); ``vanishes(char)`` says whether SentencePiece
-    turns a character into nothing or into whitespace. SentencePiece hands the whitespace
-    before a word (and characters it deletes) to a neighbouring piece; here a span covers
-    only the characters the piece spells: leading and trailing vanishing characters are
-    dropped, so ``"▁world"`` covers ``"world"``, and a piece that is only ``"▁"`` gets an
-    empty span where the next word starts. A piece spelled from part of one character
-    (``"½"`` normalized to ``"1⁄2"`` and cut in two) gets that whole character, as the
-    other pieces from it do.
+    ``.end``, byte offsets into ``text``); ``normalize`` is SentencePiece's normalization of
+    a string. SentencePiece hands the whitespace before a word, and characters its
+    normalization deletes or merges away, to a neighbouring piece; here a span keeps only
+    the characters that make the piece: a first or last character is dropped while the
+    rest normalizes to the same string. So ``"▁world"`` covers ``"world"``, a piece that is
+    only ``"▁"`` gets an empty span where the next word starts, and a deleted control
+    character belongs to no piece. A piece spelled from part of one character (``"½"``
+    normalized to ``"1⁄2"`` and cut in two) gets that whole character, as the other
+    pieces from it do.
 
     Example:
 
     >>> from types import SimpleNamespace as Piece
     >>> pieces = [Piece(piece="▁a", begin=0, end=1), Piece(piece="▁b", begin=1, end=4)]
-    >>> piece_spans(pieces, "a  b", str.isspace)
+    >>> piece_spans(pieces, "a  b", lambda text: "▁".join(text.split()))
     [(0, 1), (3, 4)]
     """
     positions = char_positions_of_bytes(text)
@@ -109,12 +110,14 @@ def piece_spans(
     for piece in pieces:
         start = int(positions[min(piece.begin, last)])
         end = int(positions[min(piece.end, last)])
+        if start < end:
+            whole = normalize(text[start:end])
+            while start < end and normalize(text[start + 1 : end]) == whole:
+                start += 1
+            while end > start and normalize(text[start : end - 1]) == whole:
+                end -= 1
         if start == end and piece.piece.lstrip(WORD_START) and start < len(text):
             end = start + 1  # the piece is part of the expansion of the character at `start`
-        while start < end and vanishes(text[start]):
-            start += 1
-        while end > start and vanishes(text[end - 1]):
-            end -= 1
         spans.append((start, end))
     return spans
 

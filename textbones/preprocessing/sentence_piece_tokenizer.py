@@ -121,7 +121,6 @@ class SentencePieceTokenizer(Tokenizer):
         if proto is None:
             self.proto, self._processor, self._vocabulary = None, None, []
             self._token_index_cache = self._vocabulary_source = None
-            self._vanishing_cache = {}
             return
         file = _proto_file(proto)
         proto_bytes = _proto_bytes(proto)
@@ -140,7 +139,6 @@ class SentencePieceTokenizer(Tokenizer):
                 )
         self.proto, self._processor, self._vocabulary = proto_bytes, processor, vocabulary
         self._token_index_cache = None
-        self._vanishing_cache: dict[str, bool] = {}
         self._vocabulary_source = file
 
     def _check_special_tokens(self, vocabulary: set[str]) -> None:
@@ -293,7 +291,7 @@ class SentencePieceTokenizer(Tokenizer):
                     continue
                 normalized, starts, ends = next(aligned)
                 pieces = next(encodings).pieces
-                spans = sentence_piece_offsets.piece_spans(pieces, normalized, self._vanishes)
+                spans = sentence_piece_offsets.piece_spans(pieces, normalized, processor.normalize)
                 for index, (piece, span) in enumerate(zip(pieces, spans)):
                     if index == 0 or piece.piece.startswith(sentence_piece_offsets.WORD_START):
                         word += 1
@@ -319,14 +317,6 @@ class SentencePieceTokenizer(Tokenizer):
             return processor.encode(texts, out_type="proto", num_threads=threads)
         except ValueError:  # sentencepiece 0.2.0 names the same output "immutable_proto"
             return processor.encode(texts, out_type="immutable_proto", num_threads=threads)
-
-    def _vanishes(self, char: str) -> bool:
-        """Whether SentencePiece's normalization makes ``char`` nothing or whitespace."""
-        cache = self._vanishing_cache
-        if char not in cache:
-            normalized = self._require_processor().normalize(char)
-            cache[char] = not normalized.strip(sentence_piece_offsets.WORD_START)
-        return cache[char]
 
     def _detokenize_batch(self, ids: list[list[int]]) -> list[str]:
         return self._require_processor().decode(ids)

@@ -416,11 +416,27 @@ class WordPieceTokenizer(Tokenizer):
     def _tokenize_with_offsets(self, texts: list[str]) -> list[TokenSpans]:
         if not self.split:
             return self._tokenize_words_with_offsets([[text] for text in texts])
-        return [_spans(text, encoding) for text, encoding in zip(texts, self._encode_batch(texts))]
+        encodings = self._encode_batch(texts)
+        return [self._spans(text, encoding) for text, encoding in zip(texts, encodings)]
 
     def _tokenize_words_with_offsets(self, examples: list[list[str]]) -> list[TokenSpans]:
         encodings = self._encode_batch(examples, is_pretokenized=True)
-        return [_spans(list(words), encoding) for words, encoding in zip(examples, encodings)]
+        return [self._spans(list(words), encoding) for words, encoding in zip(examples, encodings)]
+
+    def _spans(self, text: str | list[str], encoding) -> TokenSpans:
+        """The spans of one encoding. The backend marks only the tokens its post-processor
+        adds (none here) as special; special tokens typed in the text are marked here: a
+        token with a special token's id whose span reads that token exactly (an unknown
+        word's ``[UNK]`` spans the word, never the string ``"[UNK]"``)."""
+        spans = TokenSpans.from_lists(
+            text, encoding.ids, encoding.offsets, encoding.word_ids, encoding.special_tokens_mask
+        )
+        if self.special_tokens_in_strings and self.split:
+            typed = {self.token_to_id(token): token for token in self.special_tokens}
+            for index, token_id in enumerate(spans.ids.tolist()):
+                if typed.get(token_id) == spans.span_text(index) != "":
+                    spans.special[index] = True
+        return spans
 
     def _encode_batch(self, inputs: list, is_pretokenized: bool = False) -> list:
         """The backend's encodings with offsets (``encode_batch_fast`` skips them)."""
@@ -498,12 +514,6 @@ class WordPieceTokenizer(Tokenizer):
         if not self.split_on_cjk:
             config["split_on_cjk"] = False
         return config
-
-
-def _spans(text, encoding) -> TokenSpans:
-    return TokenSpans.from_lists(
-        text, encoding.ids, encoding.offsets, encoding.word_ids, encoding.special_tokens_mask
-    )
 
 
 def _presplit_examples(inputs, owner: str) -> tuple[list[list[str]], bool]:
