@@ -240,16 +240,42 @@ class SentencePieceTokenizer(Tokenizer):
     def _tokenize_with_offsets(self, texts: list[str]) -> list[TokenSpans]:
         """Pieces with their spans (see ``sentence_piece_offsets.piece_spans``) and words.
 
-        A span covers the characters a piece spells, before this class's normalization:
-        the ``"▁"`` that starts a word stands for the whitespace before it, which no span
-        includes (``"▁world"`` in ``"hello world"`` covers ``"world"``, as in Hugging
-        Face's ``AlbertTokenizerFast``), and a piece that is only ``"▁"`` has an empty
-        span where its word starts (Hugging Face gives it the word's first character).
+        A span covers the characters a piece is made from, in the text before this class's
+        normalization (``lowercase``, ``strip_accents``, ``normalize_quotes``) and
+        SentencePiece's own. The ``"▁"`` that starts a word stands for the whitespace
+        before it, which no span includes: ``"▁world"`` in ``"hello  world"`` covers
+        ``"world"``, as in Hugging Face's ``AlbertTokenizerFast``. A piece that is only
+        ``"▁"`` spells no character: its span is empty, at the start of the word that
+        follows (Hugging Face gives it that word's first character, which the next piece
+        also covers). Characters the normalization deletes (control characters, stripped
+        accents) are left out where they fall between pieces (spans are contiguous, so
+        one inside a piece stays inside its span), but characters it merges into one
+        (``e`` and U+0301 into ``é``; two backticks or two apostrophes into ``"``) all
+        belong to the piece spelling the result (Hugging Face gives such a piece only one
+        of them). Pieces spelled from one character (``"½"`` read as ``"1⁄2"``) all cover
+        that character.
+
         A new word starts at each piece beginning with ``"▁"``, as Hugging Face's
         ``Metaspace`` splits words, and at each special token typed in the text; those
-        (with ``special_tokens_in_strings``) keep their span and word, are marked special,
-        and the text around them is encoded on its own, as ``tokenize`` does. The ids
-        ``add_bos``/``add_eos`` add have the empty span ``(0, 0)`` and no word.
+        (with ``special_tokens_in_strings``) keep their span, have a word of their own, are
+        marked special, and the text around them is encoded on its own, as ``tokenize``
+        does. The ids ``add_bos``/``add_eos`` add have the empty span ``(0, 0)`` and no
+        word. Text holding a lone surrogate is refused (a ``ValueError``).
+
+        Example:
+
+        >>> from textbones.preprocessing.sentence_piece_vocabulary import (
+        ...     compute_sentence_piece_proto)
+        >>> proto = compute_sentence_piece_proto(
+        ...     ["the quick brown fox", "the lazy dog"], vocabulary_size=26)
+        >>> tokenizer = SentencePieceTokenizer(proto, lowercase=True)
+        >>> spans = tokenizer.tokenize_with_offsets("The  Fox")
+        >>> [tokenizer.id_to_token(i) for i in spans.ids.tolist()]
+        ['▁', 't', 'h', 'e', '▁', 'f', 'o', 'x']
+        >>> spans.offsets.tolist()
+        [[0, 0], [0, 1], [1, 2], [2, 3], [5, 5], [5, 6], [6, 7], [7, 8]]
+        >>> spans.word_ids.tolist(), spans.span_text(5)
+        ([0, 0, 0, 0, 1, 1, 1, 1], 'F')
         """
         processor = self._require_processor()
         _refuse_surrogates(texts)

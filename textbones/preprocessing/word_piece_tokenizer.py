@@ -413,6 +413,24 @@ class WordPieceTokenizer(Tokenizer):
             encodings = self._backend.encode_batch_fast(texts, add_special_tokens=False)
         return [encoding.ids for encoding in encodings]
 
+    def tokenize_with_offsets(self, inputs, *, is_split_into_words: bool = False):
+        """See ``Tokenizer.tokenize_with_offsets``. With ``split=False`` the input is read
+        as ``tokenize`` reads it (already split words: a string is one word, a list of
+        strings one example, a list of lists a batch), so as ``is_split_into_words=True``.
+
+        Example:
+
+        >>> tokenizer = WordPieceTokenizer(["[UNK]", "new", "york", "##er"], split=False)
+        >>> spans = tokenizer.tokenize_with_offsets(["new", "yorker"])
+        >>> spans.ids.tolist(), spans.word_ids.tolist(), spans.offsets.tolist()
+        ([1, 2, 3], [0, 1, 1], [[0, 3], [0, 4], [4, 6]])
+        """
+        if not self.split and not is_split_into_words:
+            if isinstance(inputs, (str, bytes)):
+                inputs = [inputs]
+            is_split_into_words = True
+        return super().tokenize_with_offsets(inputs, is_split_into_words=is_split_into_words)
+
     def _tokenize_with_offsets(self, texts: list[str]) -> list[TokenSpans]:
         if not self.split:
             return self._tokenize_words_with_offsets([[text] for text in texts])
