@@ -307,6 +307,30 @@ def test_sentence_piece_ids_equal_tokenize_on_the_corpus(any_sentence_piece_prot
             assert (np.diff(spans.word_ids[plain]) >= 0).all()
 
 
+def test_sentence_piece_releases_naming_the_output_immutable_proto_are_read():
+    class OlderProcessor:
+        """Answers "immutable_proto" as the current release answers "proto", and refuses
+        "proto" as older releases do."""
+
+        def __init__(self, processor):
+            self.processor = processor
+
+        def encode(self, texts, out_type, **kwargs):
+            if out_type == "proto":
+                raise RuntimeError("unknown out_type")
+            assert out_type == "immutable_proto"
+            return self.processor.encode(texts, out_type="proto", **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(self.processor, name)
+
+    older = AlbertTokenizer(sentence_piece.tiny_proto("albert"), lowercase=True)
+    expected = older.tokenize_with_offsets("Hello  world").offsets.tolist()
+    older._processor = OlderProcessor(older._processor)
+    assert older.tokenize_with_offsets("Hello  world").offsets.tolist() == expected
+    assert expected == [[0, 1], [1, 4], [4, 5], [7, 12]]
+
+
 # -- errors ----------------------------------------------------------------------------------
 
 

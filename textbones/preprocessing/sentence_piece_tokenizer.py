@@ -341,7 +341,9 @@ class SentencePieceTokenizer(Tokenizer):
         threads = _threads_for(texts)
         try:
             return processor.encode(texts, out_type="proto", num_threads=threads)
-        except ValueError:  # sentencepiece 0.2.0 names the same output "immutable_proto"
+        except (ValueError, RuntimeError):
+            # Releases without the "proto" output type raise for it; they give the same
+            # pieces as "immutable_proto" (which newer releases refuse).
             return processor.encode(texts, out_type="immutable_proto", num_threads=threads)
 
     def _detokenize_batch(self, ids: list[list[int]]) -> list[str]:

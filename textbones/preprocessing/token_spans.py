@@ -26,7 +26,9 @@ class TokenSpans:
         ids: the token ids, int32 ``[n]``.
         offsets: int32 ``[n, 2]``: each token's ``(start, end)`` character offsets.
         word_ids: int32 ``[n]``: each token's word index (words split on whitespace and,
-            for WordPiece, on punctuation), ``NO_WORD`` for a token of no word.
+            for WordPiece, on punctuation; for SentencePiece a word starts at each piece
+            beginning with ``"▁"``; a special token typed in the text is a word of its
+            own), ``NO_WORD`` for a token of no word.
         special: bool ``[n]``: whether the token is a special token (``[MASK]`` typed in
             the text, or a packer's ``[CLS]`` and ``[SEP]``).
 
