@@ -473,7 +473,13 @@ def _label_names(id2label, num_classes) -> list[str]:
         or not isinstance(num_classes, (int, np.integer))
         or num_classes < 1
     ):
-        raise ValueError(f"`num_classes` must be a positive integer, got {num_classes!r}.")
+        hint = (
+            " (the second argument is `num_classes`: pass the preprocessor by name, "
+            "`preprocessor=...`)"
+            if isinstance(num_classes, Preprocessor)
+            else ""
+        )
+        raise ValueError(f"`num_classes` must be a positive integer, got {num_classes!r}{hint}.")
     if id2label is None:
         if num_classes is None:
             raise ValueError(

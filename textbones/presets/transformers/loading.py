@@ -258,11 +258,16 @@ def trained_heads(preset_dir: pathlib.Path) -> list[registry.TaskKind]:
 
 def _trained_heads(source: _Source, prefix: str) -> list[registry.TaskKind]:
     rules = source.mapping.head_rules
-    return [
+    found = [
         kind
         for kind in registry.task_kinds()
         if kind.name in rules and source.has(prefix, rules[kind.name])
     ]
+    # Two kinds' heads may share their keys (a sequence and a token classifier both hold
+    # `classifier.*`): when the config names the model of some of them, those it names.
+    named = source.config.get("architectures") or []
+    chosen = [kind for kind in found if _architecture_of(source.mapping, kind) in named]
+    return chosen or found
 
 
 def _kind_to_build(source: _Source, cls: type, trained: list[registry.TaskKind], where: str):
