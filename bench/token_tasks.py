@@ -80,7 +80,9 @@ def build_ner_contenders(vocabulary: list[str], folder: pathlib.Path, textbones_
     keras.utils.set_random_seed(0)
     tokenizer = tb.BertTokenizer(vocabulary=vocabulary, lowercase=True)
     preprocessor = tb.BertTokenClassifierPreprocessor(tokenizer, sequence_length=SEQUENCE_LENGTH)
-    tagger = tb.BertTokenClassifier(tb.BertBackbone(**MINILM_L6), preprocessor, id2label=LABELS)
+    tagger = tb.BertTokenClassifier(
+        tb.BertBackbone(**MINILM_L6), preprocessor=preprocessor, id2label=LABELS
+    )
     # Random heads tag almost everything O; a wider spread gives entities to compare.
     kernel = keras.ops.convert_to_numpy(tagger.output_dense.kernel)
     tagger.output_dense.kernel.assign(kernel * 10.0)
