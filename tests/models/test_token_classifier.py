@@ -457,3 +457,24 @@ def test_predict_entities_on_a_model(kit):
     assert all(a["end"] <= b["start"] for a, b in zip(windows, windows[1:]))
     cut = tagger.predict_entities(long_text, ignore_labels=())
     assert cut[-1]["end"] < len(long_text) // 2
+
+
+def test_a_sequence_and_a_token_classifier_checkpoint_are_told_apart(tmp_path):
+    # Both heads are `classifier.*` in transformers: the config's architecture decides.
+    family = families.family("bert")
+    tokenizer = make_tokenizer(family)
+    tagger = make_tagger(family, tokenizer, compile=False)
+    tagger.save_to_preset(tmp_path / "tokens", format="transformers")
+    backbone = families.tiny_backbone(family, vocabulary_size=tagger.backbone.vocabulary_size)
+    sequence = family.tasks["classifier"](backbone, num_classes=5, compile=False)
+    sequence.save_to_preset(tmp_path / "sequences", format="transformers")
+    from textbones.presets.preset_kind import preset_kind
+
+    assert preset_kind(tmp_path / "tokens").task == "token_classifier"
+    assert preset_kind(tmp_path / "sequences").task == "classifier"
+    with pytest.raises(ValueError, match="holds no token-classification head"):
+        TokenClassifier.from_preset(tmp_path / "sequences", preprocessor=None)
+    with pytest.raises(ValueError, match="holds no classification head"):
+        textbones.models.TextClassifier.from_preset(tmp_path / "tokens", preprocessor=None)
+    generic = textbones.models.Task.from_preset(tmp_path / "sequences", preprocessor=None)
+    assert type(generic).__name__ == "BertTextClassifier"
