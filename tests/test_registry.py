@@ -27,11 +27,16 @@ BASES = (
         for klass in (kind.task_base, kind.preprocessor_base)
     ),
 )
-#: The classes textbones has and KerasHub 0.32 lacks (it has a text embedder for BERT only).
+#: The classes textbones has and KerasHub 0.32 lacks (it has a text embedder for BERT only,
+#: and no token classifier at all).
 TEXTBONES_ONLY = {
     f"{family}{kind}"
     for family in ("Albert", "FNet", "DistilBert")
     for kind in ("TextEmbedder", "TextEmbedderPreprocessor")
+} | {
+    f"{family}{kind}"
+    for family in ("", "Bert", "Albert", "FNet", "DistilBert")
+    for kind in ("TokenClassifier", "TokenClassifierPreprocessor")
 }
 
 
@@ -132,7 +137,9 @@ def test_the_transformers_mappings():
         for kind in registry.task_kinds():
             if kind.transformers_suffix:
                 prefix = architectures["backbone"].removesuffix("Model")
-                assert architectures[kind.name] == prefix + kind.transformers_suffix
+                # Named in `architectures`, or derived from the suffix (the token classifier).
+                architecture = family.transformers.architecture(kind.name, kind.transformers_suffix)
+                assert architecture == prefix + kind.transformers_suffix
 
 
 def test_an_unknown_family_names_the_known_ones():

@@ -76,6 +76,7 @@ def test_help_of_every_subcommand():
         "pretrain",
         "fill-mask",
         "classify",
+        "ner",
         "embed",
         "search",
         "convert",
@@ -157,12 +158,41 @@ def test_classify_prints_a_json_line_per_text(tmp_path):
     assert [row["class"] for row in rows] == list(expected.argmax(axis=1))
 
 
+def test_ner_prints_a_json_line_of_entities_per_text(tmp_path):
+    import textbones
+
+    tokenizer = textbones.models.BertTokenizer(
+        vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "john", "in", "paris", "##ian"],
+        lowercase=True,
+    )
+    backbone = textbones.models.BertBackbone(9, 1, 2, 8, 16, max_sequence_length=16)
+    preprocessor = textbones.models.BertTokenClassifierPreprocessor(tokenizer, sequence_length=16)
+    tagger = textbones.models.BertTokenClassifier(
+        backbone, preprocessor=preprocessor, id2label=["O", "B-PER", "B-LOC", "I-LOC"]
+    )
+    tagger.save_to_preset(tmp_path / "ner")
+    texts = ["John in Parisian", "paris"]
+    for strategy in ("simple", "none", "max"):
+        expected = tagger.predict_entities(texts, aggregation_strategy=strategy)
+        status, out, err = run_cli(
+            "ner", tmp_path / "ner", *texts, "--aggregation-strategy", strategy
+        )
+        assert status == 0, err
+        rows = [json.loads(line) for line in out.splitlines()]
+        assert rows == [{"text": t, "entities": e} for t, e in zip(texts, expected)]
+    status, _, err = run_cli("ner", tmp_path / "ner", "x", "--aggregation-strategy", "longest")
+    assert status == 2 and "invalid choice: 'longest'" in err
+    status, _, err = run_cli("ner", tmp_path / "ner", "x", "--stride", "99")
+    assert status == 1 and "`stride` must be an integer in [0, 14)" in err
+
+
 def test_failures_are_one_line_with_exit_status_1(pretrained, tmp_path):
     preset, _ = pretrained
     cases = [
         (("inspect", tmp_path / "missing"), "does not exist"),
         (("fill-mask", preset, "no mask here"), "has no [MASK] to fill in"),
         (("classify", preset, "text"), "TextClassifier"),
+        (("ner", preset, "text"), "not a token-classifier task preset"),
     ]
     empty = tmp_path / "empty.txt"
     empty.write_text("\n\n")

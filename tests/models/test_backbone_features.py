@@ -97,7 +97,7 @@ def test_feature_hooks_pick_their_features_out_of_the_outputs(family):
         np.testing.assert_array_equal(pooled, to_numpy(outputs["pooled_output"]))
 
 
-@pytest.mark.parametrize("kind", ["classifier", "masked_lm"])
+@pytest.mark.parametrize("kind", ["classifier", "masked_lm", "token_classifier"])
 def test_preprocessors_emit_exactly_the_inputs_of_their_backbone(family, kind):
     family = registry.family(family)
     backbone_cls, preprocessor_cls = family.backbone, family.preprocessors[kind]
@@ -120,7 +120,7 @@ def test_preprocessors_emit_exactly_the_inputs_of_their_backbone(family, kind):
 
 
 def _task_arguments(kind: str) -> dict:
-    return {"num_classes": 2} if kind == "classifier" else {}
+    return {"num_classes": 2} if kind in ("classifier", "token_classifier") else {}
 
 
 def test_a_preprocessor_without_segment_ids_emits_none():

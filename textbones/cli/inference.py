@@ -1,4 +1,4 @@
-"""``fill-mask``, ``classify``, ``embed`` and ``search``: using a preset from the shell."""
+"""``fill-mask``, ``classify``, ``ner``, ``embed`` and ``search``: using a preset from the shell."""
 
 from __future__ import annotations
 
@@ -20,12 +20,17 @@ NEEDS = {
     ),
     "embed": (None, "a preset with a backbone"),
     "search": (None, "a preset with a backbone"),
+    "ner": (
+        "token_classifier",
+        "a token-classifier task preset (a TokenClassifier saved with its head)",
+    ),
 }
 #: The subcommands that fit each task kind.
 FITTING = {
     "masked_lm": "fill-mask, embed or search",
     "classifier": "classify, embed or search",
     "text_embedder": "embed or search",
+    "token_classifier": "ner, embed or search",
     None: "embed or search",
 }
 
@@ -190,6 +195,38 @@ def classify(preset: str, texts: list[str]) -> list[dict[str, Any]]:
         }
         for text, row in zip(texts, outputs)
     ]
+
+
+def ner(
+    preset: str, texts: list[str], aggregation_strategy: str = "simple", stride: int | None = None
+) -> list[dict[str, Any]]:
+    """The entities of each text (``TokenClassifier.predict_entities``), from a
+    token-classifier preset: one ``{"text", "entities"}`` dict per text.
+
+    Example:
+
+    >>> import tempfile, textbones
+    >>> tokenizer = textbones.models.BertTokenizer(
+    ...     vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "paris", "in"],
+    ...     lowercase=True)
+    >>> backbone = textbones.models.BertBackbone(7, 1, 2, 8, 16, max_sequence_length=16)
+    >>> preprocessor = textbones.models.BertTokenClassifierPreprocessor(tokenizer, 16)
+    >>> folder = tempfile.mkdtemp()
+    >>> textbones.models.BertTokenClassifier(
+    ...     backbone, preprocessor=preprocessor, id2label=["B-LOC", "I-LOC"]
+    ... ).save_to_preset(folder)
+    >>> rows = ner(folder, ["in Paris"], aggregation_strategy="none")
+    >>> [(entity["word"], entity["start"]) for entity in rows[0]["entities"]]
+    [('in', 0), ('paris', 3)]
+    """
+    import textbones
+
+    directory = preset_directory_for("ner", preset)
+    tagger = textbones.models.TokenClassifier.from_preset(directory)
+    if tagger.preprocessor is None:
+        raise ValueError(f"The preset {preset} has no tokenizer, so it can't read text.")
+    found = tagger.predict_entities(texts, aggregation_strategy=aggregation_strategy, stride=stride)
+    return [{"text": text, "entities": entities} for text, entities in zip(texts, found)]
 
 
 #: Prompt names ``search`` applies when none is given and the preset has them.

@@ -123,6 +123,31 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("preset", help="a text-classifier task preset")
     classify.add_argument("texts", nargs="+", metavar="text")
 
+    ner = commands.add_parser(
+        "ner",
+        help="find the named entities of texts with a token-classifier preset",
+        description=(
+            "Print the entities of each text as JSON lines: one line per text, "
+            '{"text": ..., "entities": [...]}, each entity with its label (entity_group, or '
+            "entity with --aggregation-strategy none), score, word, and start/end character "
+            "offsets, as transformers' token-classification pipeline gives them."
+        ),
+    )
+    ner.add_argument("preset", help="a token-classifier task preset")
+    ner.add_argument("texts", nargs="+", metavar="text")
+    ner.add_argument(
+        "--aggregation-strategy",
+        choices=["none", "simple", "first", "average", "max"],
+        default="simple",
+        help="how tokens become entities (default simple)",
+    )
+    ner.add_argument(
+        "--stride",
+        type=int,
+        help="read texts longer than the model's length in windows overlapping by this "
+        "many tokens (default: cut them)",
+    )
+
     embed = commands.add_parser(
         "embed",
         help="sentence embeddings of texts",
@@ -287,6 +312,17 @@ def run(arguments: argparse.Namespace) -> None:
         from textbones.cli.inference import classify
 
         for row in classify(arguments.preset, arguments.texts):
+            print(json.dumps(row, ensure_ascii=False))
+    elif command == "ner":
+        from textbones.cli.inference import ner
+
+        rows = ner(
+            arguments.preset,
+            arguments.texts,
+            aggregation_strategy=arguments.aggregation_strategy,
+            stride=arguments.stride,
+        )
+        for row in rows:
             print(json.dumps(row, ensure_ascii=False))
     elif command == "embed":
         from textbones.cli.inference import embed, npy_output_path, save_npy

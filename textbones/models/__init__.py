@@ -17,10 +17,12 @@ from textbones.models.masked_lm import MaskedLM
 from textbones.models.task import Task
 from textbones.models.text_classifier import TextClassifier
 from textbones.models.text_embedder import TextEmbedder
+from textbones.models.token_classifier import TokenClassifier
 from textbones.preprocessing.masked_lm_preprocessor import MaskedLMPreprocessor
 from textbones.preprocessing.preprocessor import Preprocessor
 from textbones.preprocessing.text_classifier_preprocessor import TextClassifierPreprocessor
 from textbones.preprocessing.text_embedder_preprocessor import TextEmbedderPreprocessor
+from textbones.preprocessing.token_classifier_preprocessor import TokenClassifierPreprocessor
 from textbones.preprocessing.tokenizer import Tokenizer
 
 # The registry lines: one per family, in the order `registry.families()` lists them.
@@ -46,6 +48,8 @@ __all__ = [
     "TextClassifierPreprocessor",
     "TextEmbedder",
     "TextEmbedderPreprocessor",
+    "TokenClassifier",
+    "TokenClassifierPreprocessor",
     "Tokenizer",
     # Each family folder's public names (its `__all__`).
     *(

@@ -113,6 +113,11 @@ def _as_str_list(column: Any, owner: str, segment: tuple[int, int] | None) -> li
     return _as_texts(column, owner, segment)[0]
 
 
+def _characters(item) -> int:
+    """The characters of a text, or of the words of a pre-split example."""
+    return len(item) if isinstance(item, str) else sum(len(word) for word in item)
+
+
 def _take(values, indices: np.ndarray):
     if values is None:
         return None
@@ -139,6 +144,8 @@ class TextBatches(keras.utils.PyDataset):
             global random state (which ``keras.utils.set_random_seed`` sets).
         preprocess_options: extra keyword arguments for ``preprocess_batch``.
         workers, use_multiprocessing, max_queue_size: as for ``keras.utils.PyDataset``.
+        presplit: ``x`` is a list of examples of pre-split words (lists of strings, checked
+            by the caller), one column; ``y`` may then hold one array of tags per example.
 
     Example:
 
@@ -171,13 +178,14 @@ class TextBatches(keras.utils.PyDataset):
         workers: int = DEFAULT_WORKERS,
         use_multiprocessing: bool = False,
         max_queue_size: int = 10,
+        presplit: bool = False,
     ):
         super().__init__(
             workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size
         )
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}.")
-        self.columns = as_text_columns(x)
+        self.columns = (list(x),) if presplit else as_text_columns(x)
         self.num_rows = len(self.columns[0])
         self.y = None if y is None else rows_per_example(y, self.num_rows, "y")
         self.sample_weight = (
@@ -196,7 +204,10 @@ class TextBatches(keras.utils.PyDataset):
         if sort_by_length:
             # Characters are a good enough proxy for tokens to group rows, and cost no tokenizing.
             lengths = np.array(
-                [sum(len(column[i]) for column in self.columns) for i in range(self.num_rows)]
+                [
+                    sum(_characters(column[i]) for column in self.columns)
+                    for i in range(self.num_rows)
+                ]
             )
             self.order = np.argsort(lengths, kind="stable")
         else:

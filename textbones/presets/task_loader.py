@@ -163,8 +163,9 @@ def load_keras_task(preset: PresetFormat, cls: type, load_weights: bool, kwargs:
     else:
         klass = saved.klass
     routed = route_arguments(klass, kwargs)
-    restore_head = saved is not None and not _asks_for_a_fresh_head(saved.arguments, routed.task)
-    arguments = {**(saved.arguments if saved is not None else {}), **routed.task}
+    given = _with_implied_counts(routed.task)
+    restore_head = saved is not None and not _asks_for_a_fresh_head(saved.arguments, given)
+    arguments = {**(saved.arguments if saved is not None else {}), **given}
     if saved is not None and saved.without_preprocessor:
         arguments.setdefault("preprocessor", None)
     backbone = preset.load_backbone(klass.backbone_cls, load_weights, routed.backbone)
@@ -229,6 +230,21 @@ def _read_saved_task(preset_dir: pathlib.Path) -> _SavedTask | None:
         key: value for key, value in task_config.items() if key not in ("backbone", "preprocessor")
     }
     return _SavedTask(klass, arguments, task_config.get("preprocessor", ...) is None)
+
+
+def _with_implied_counts(given: dict[str, Any]) -> dict[str, Any]:
+    """``given`` with the ``num_classes`` its label names imply (a token classifier's
+    ``id2label``), so that new names of another count ask for a fresh head.
+
+    Example:
+
+    >>> _with_implied_counts({"id2label": ["O", "B-PER"]})
+    {'id2label': ['O', 'B-PER'], 'num_classes': 2}
+    """
+    labels = given.get("id2label")
+    if labels is None or "num_classes" in given or not hasattr(labels, "__len__"):
+        return given
+    return {**given, "num_classes": len(labels)}
 
 
 def _asks_for_a_fresh_head(saved: dict[str, Any], given: dict[str, Any]) -> bool:

@@ -163,6 +163,7 @@ def test_the_family_is_registered():
         "masked_lm": textbones.models.DistilBertMaskedLM,
         "classifier": textbones.models.DistilBertTextClassifier,
         "text_embedder": textbones.models.DistilBertTextEmbedder,
+        "token_classifier": textbones.models.DistilBertTokenClassifier,
     }
     assert registry.family_of(make_backbone()) is family
     initializer = family.kernel_initializer()

@@ -8,6 +8,10 @@ from textbones.models.albert.text_classifier import AlbertTextClassifier
 from textbones.models.albert.text_classifier_preprocessor import AlbertTextClassifierPreprocessor
 from textbones.models.albert.text_embedder import AlbertTextEmbedder
 from textbones.models.albert.text_embedder_preprocessor import AlbertTextEmbedderPreprocessor
+from textbones.models.albert.token_classifier import AlbertTokenClassifier
+from textbones.models.albert.token_classifier_preprocessor import (
+    AlbertTokenClassifierPreprocessor,
+)
 from textbones.models.albert.tokenizer import AlbertTokenizer
 
 # KerasHub's older names for the classifier and its preprocessor.
@@ -24,5 +28,7 @@ __all__ = [
     "AlbertTextClassifierPreprocessor",
     "AlbertTextEmbedder",
     "AlbertTextEmbedderPreprocessor",
+    "AlbertTokenClassifier",
+    "AlbertTokenClassifierPreprocessor",
     "AlbertTokenizer",
 ]

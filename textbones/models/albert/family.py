@@ -23,6 +23,10 @@ from textbones.models.albert.text_classifier_preprocessor import (
 )
 from textbones.models.albert.text_embedder import AlbertTextEmbedder
 from textbones.models.albert.text_embedder_preprocessor import AlbertTextEmbedderPreprocessor
+from textbones.models.albert.token_classifier import AlbertTokenClassifier
+from textbones.models.albert.token_classifier_preprocessor import (
+    AlbertTokenClassifierPreprocessor,
+)
 from textbones.models.albert.tokenizer import AlbertTokenizer
 from textbones.models.albert.transformers import ALBERT
 
@@ -36,11 +40,13 @@ FAMILY = registry.register_family(
             "masked_lm": AlbertMaskedLM,
             "classifier": AlbertTextClassifier,
             "text_embedder": AlbertTextEmbedder,
+            "token_classifier": AlbertTokenClassifier,
         },
         preprocessors={
             "masked_lm": AlbertMaskedLMPreprocessor,
             "classifier": AlbertTextClassifierPreprocessor,
             "text_embedder": AlbertTextEmbedderPreprocessor,
+            "token_classifier": AlbertTokenClassifierPreprocessor,
         },
         presets=json.loads(
             importlib.resources.files(__package__).joinpath("presets.json").read_text("utf-8")

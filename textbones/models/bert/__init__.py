@@ -8,6 +8,10 @@ from textbones.models.bert.text_classifier import BertTextClassifier
 from textbones.models.bert.text_classifier_preprocessor import BertTextClassifierPreprocessor
 from textbones.models.bert.text_embedder import BertTextEmbedder
 from textbones.models.bert.text_embedder_preprocessor import BertTextEmbedderPreprocessor
+from textbones.models.bert.token_classifier import BertTokenClassifier
+from textbones.models.bert.token_classifier_preprocessor import (
+    BertTokenClassifierPreprocessor,
+)
 from textbones.models.bert.tokenizer import BertTokenizer
 
 # KerasHub's older names for the classifier and its preprocessor.
@@ -24,5 +28,7 @@ __all__ = [
     "BertTextClassifierPreprocessor",
     "BertTextEmbedder",
     "BertTextEmbedderPreprocessor",
+    "BertTokenClassifier",
+    "BertTokenClassifierPreprocessor",
     "BertTokenizer",
 ]

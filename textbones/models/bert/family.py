@@ -21,6 +21,10 @@ from textbones.models.bert.text_classifier import BertTextClassifier
 from textbones.models.bert.text_classifier_preprocessor import BertTextClassifierPreprocessor
 from textbones.models.bert.text_embedder import BertTextEmbedder
 from textbones.models.bert.text_embedder_preprocessor import BertTextEmbedderPreprocessor
+from textbones.models.bert.token_classifier import BertTokenClassifier
+from textbones.models.bert.token_classifier_preprocessor import (
+    BertTokenClassifierPreprocessor,
+)
 from textbones.models.bert.tokenizer import BertTokenizer
 from textbones.models.bert.transformers import BERT
 
@@ -34,11 +38,13 @@ FAMILY = registry.register_family(
             "masked_lm": BertMaskedLM,
             "classifier": BertTextClassifier,
             "text_embedder": BertTextEmbedder,
+            "token_classifier": BertTokenClassifier,
         },
         preprocessors={
             "masked_lm": BertMaskedLMPreprocessor,
             "classifier": BertTextClassifierPreprocessor,
             "text_embedder": BertTextEmbedderPreprocessor,
+            "token_classifier": BertTokenClassifierPreprocessor,
         },
         presets=json.loads(
             importlib.resources.files(__package__).joinpath("presets.json").read_text("utf-8")

@@ -20,6 +20,10 @@ from textbones.models.distil_bert.text_embedder import DistilBertTextEmbedder
 from textbones.models.distil_bert.text_embedder_preprocessor import (
     DistilBertTextEmbedderPreprocessor,
 )
+from textbones.models.distil_bert.token_classifier import DistilBertTokenClassifier
+from textbones.models.distil_bert.token_classifier_preprocessor import (
+    DistilBertTokenClassifierPreprocessor,
+)
 from textbones.models.distil_bert.tokenizer import DistilBertTokenizer
 
 # KerasHub's older names for the classifier and its preprocessor.
@@ -36,5 +40,7 @@ __all__ = [
     "DistilBertTextClassifierPreprocessor",
     "DistilBertTextEmbedder",
     "DistilBertTextEmbedderPreprocessor",
+    "DistilBertTokenClassifier",
+    "DistilBertTokenClassifierPreprocessor",
     "DistilBertTokenizer",
 ]

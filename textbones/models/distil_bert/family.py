@@ -30,6 +30,10 @@ from textbones.models.distil_bert.text_embedder import DistilBertTextEmbedder
 from textbones.models.distil_bert.text_embedder_preprocessor import (
     DistilBertTextEmbedderPreprocessor,
 )
+from textbones.models.distil_bert.token_classifier import DistilBertTokenClassifier
+from textbones.models.distil_bert.token_classifier_preprocessor import (
+    DistilBertTokenClassifierPreprocessor,
+)
 from textbones.models.distil_bert.tokenizer import DistilBertTokenizer
 from textbones.models.distil_bert.transformers import DISTIL_BERT
 
@@ -43,11 +47,13 @@ FAMILY = registry.register_family(
             "masked_lm": DistilBertMaskedLM,
             "classifier": DistilBertTextClassifier,
             "text_embedder": DistilBertTextEmbedder,
+            "token_classifier": DistilBertTokenClassifier,
         },
         preprocessors={
             "masked_lm": DistilBertMaskedLMPreprocessor,
             "classifier": DistilBertTextClassifierPreprocessor,
             "text_embedder": DistilBertTextEmbedderPreprocessor,
+            "token_classifier": DistilBertTokenClassifierPreprocessor,
         },
         presets=json.loads(
             importlib.resources.files(__package__).joinpath("presets.json").read_text("utf-8")

@@ -8,6 +8,10 @@ from textbones.models.f_net.text_classifier import FNetTextClassifier
 from textbones.models.f_net.text_classifier_preprocessor import FNetTextClassifierPreprocessor
 from textbones.models.f_net.text_embedder import FNetTextEmbedder
 from textbones.models.f_net.text_embedder_preprocessor import FNetTextEmbedderPreprocessor
+from textbones.models.f_net.token_classifier import FNetTokenClassifier
+from textbones.models.f_net.token_classifier_preprocessor import (
+    FNetTokenClassifierPreprocessor,
+)
 from textbones.models.f_net.tokenizer import FNetTokenizer
 
 # KerasHub's older names for the classifier and its preprocessor.
@@ -24,5 +28,7 @@ __all__ = [
     "FNetTextClassifierPreprocessor",
     "FNetTextEmbedder",
     "FNetTextEmbedderPreprocessor",
+    "FNetTokenClassifier",
+    "FNetTokenClassifierPreprocessor",
     "FNetTokenizer",
 ]

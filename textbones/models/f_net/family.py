@@ -21,6 +21,10 @@ from textbones.models.f_net.text_classifier import FNetTextClassifier
 from textbones.models.f_net.text_classifier_preprocessor import FNetTextClassifierPreprocessor
 from textbones.models.f_net.text_embedder import FNetTextEmbedder
 from textbones.models.f_net.text_embedder_preprocessor import FNetTextEmbedderPreprocessor
+from textbones.models.f_net.token_classifier import FNetTokenClassifier
+from textbones.models.f_net.token_classifier_preprocessor import (
+    FNetTokenClassifierPreprocessor,
+)
 from textbones.models.f_net.tokenizer import FNetTokenizer
 from textbones.models.f_net.transformers import F_NET
 
@@ -34,11 +38,13 @@ FAMILY = registry.register_family(
             "masked_lm": FNetMaskedLM,
             "classifier": FNetTextClassifier,
             "text_embedder": FNetTextEmbedder,
+            "token_classifier": FNetTokenClassifier,
         },
         preprocessors={
             "masked_lm": FNetMaskedLMPreprocessor,
             "classifier": FNetTextClassifierPreprocessor,
             "text_embedder": FNetTextEmbedderPreprocessor,
+            "token_classifier": FNetTokenClassifierPreprocessor,
         },
         presets=json.loads(
             importlib.resources.files(__package__).joinpath("presets.json").read_text("utf-8")

@@ -137,6 +137,63 @@ def _export_embedder(task, config: dict[str, Any], mapping: TransformersMapping)
     )
 
 
+def _config_labels(config: dict[str, Any]) -> list[str] | None:
+    """The label names of a config's ``id2label`` in class order, or ``None``.
+
+    Example:
+
+    >>> _config_labels({"id2label": {"1": "B-PER", "0": "O"}})
+    ['O', 'B-PER']
+    """
+    labels = config.get("id2label")
+    if not isinstance(labels, dict) or not labels:
+        return None
+    try:
+        named = {int(index): str(name) for index, name in labels.items()}
+    except (TypeError, ValueError):
+        return None
+    if sorted(named) != list(range(len(named))):
+        return None
+    return [named[index] for index in range(len(named))]
+
+
+def _token_count(kwargs: dict[str, Any]) -> int | None:
+    if kwargs.get("num_classes") is not None:
+        return kwargs["num_classes"]
+    labels = kwargs.get("id2label")
+    return None if labels is None else len(labels)
+
+
+def _token_classifier_arguments(
+    source, kwargs: dict[str, Any], has_head: bool, prefix: str
+) -> bool:
+    kind = registry.task_kind("token_classifier")
+    named = source.config.get("architectures") or []
+    if named and source.mapping.architecture(kind.name, kind.transformers_suffix) not in named:
+        has_head = False  # another model's head under the same keys (a sequence classifier)
+    rules = source.mapping.head_rules[kind.name]
+    trained = source.head_size(prefix, rules) if has_head else None
+    labels = _config_labels(source.config)
+    if _token_count(kwargs) is None:
+        if trained is None:
+            raise ValueError(
+                f"the checkpoint at {source.directory} holds no token-classification head, so "
+                "TokenClassifier.from_preset needs `num_classes` or `id2label` for a fresh one."
+            )
+        kwargs["num_classes"] = trained
+    if "id2label" not in kwargs and labels is not None and len(labels) == _token_count(kwargs):
+        kwargs["id2label"] = labels
+    # transformers' token classifiers drop out at the encoder's rate (BERT's and ALBERT's
+    # optional classifier dropout aside): it only matters when training.
+    kwargs.setdefault("dropout", source.backbone_arguments()["dropout"])
+    return trained is not None and _token_count(kwargs) == trained
+
+
+def _export_token_classifier(task, config: dict[str, Any], mapping: TransformersMapping) -> None:
+    labels = {str(index): name for index, name in task.id2label.items()}
+    config.update(id2label=labels, label2id={name: int(index) for index, name in labels.items()})
+
+
 #: The head conversion of each task kind, by ``TaskKind.name``.
 HEADS = {
     "masked_lm": HeadConversion(
@@ -152,6 +209,15 @@ HEADS = {
         ),
         export_config=_export_classifier,
         warn_without_pooler=True,
+    ),
+    "token_classifier": HeadConversion(
+        task_arguments=_token_classifier_arguments,
+        asks_for_a_fresh_head=lambda config, kwargs: (
+            _token_count(kwargs) not in (None, _num_labels(config))
+        ),
+        export_config=_export_token_classifier,
+        # BERT's and ALBERT's token classifiers have no pooler, and the head reads none.
+        warn_without_pooler=False,
     ),
     # A text embedder loads from the bare encoder (``*Model``): its head has no weights.
     "text_embedder": HeadConversion(

@@ -258,11 +258,16 @@ def trained_heads(preset_dir: pathlib.Path) -> list[registry.TaskKind]:
 
 def _trained_heads(source: _Source, prefix: str) -> list[registry.TaskKind]:
     rules = source.mapping.head_rules
-    return [
+    found = [
         kind
         for kind in registry.task_kinds()
         if kind.name in rules and source.has(prefix, rules[kind.name])
     ]
+    # Two kinds' heads may share their keys (a sequence and a token classifier both hold
+    # `classifier.*`): when the config names the model of some of them, those it names.
+    named = source.config.get("architectures") or []
+    chosen = [kind for kind in found if _architecture_of(source.mapping, kind) in named]
+    return chosen or found
 
 
 def _kind_to_build(source: _Source, cls: type, trained: list[registry.TaskKind], where: str):
@@ -272,15 +277,26 @@ def _kind_to_build(source: _Source, cls: type, trained: list[registry.TaskKind],
     if kind is not None:
         return kind
     named = source.config.get("architectures") or []
+    # The model the config names first: two kinds' heads may share their keys (a sequence
+    # and a token classifier both hold `classifier.*`).
     for candidate in registry.task_kinds():
-        architecture = source.mapping.architectures.get(candidate.name)
-        if candidate in trained or (architecture is not None and architecture in named):
+        if _architecture_of(source.mapping, candidate) in named:
+            return candidate
+    for candidate in registry.task_kinds():
+        if candidate in trained:
             return candidate
     kinds = registry.task_kinds()
     raise ValueError(
         f"{cls.__name__}.from_preset cannot tell which task to build from {where}: it holds "
         f"no task head. Call {' or '.join(f'{k.task_base.__name__}.from_preset' for k in kinds)}."
     )
+
+
+def _architecture_of(mapping: TransformersMapping, kind: registry.TaskKind) -> str | None:
+    """The ``transformers`` class of ``kind``'s model in ``mapping``'s family, if it has one."""
+    if kind.transformers_suffix is None and kind.name not in mapping.architectures:
+        return None
+    return mapping.architecture(kind.name, kind.transformers_suffix)
 
 
 def load_task(cls: type, preset_dir: pathlib.Path, load_weights: bool, kwargs: dict[str, Any]):

@@ -63,6 +63,8 @@ class TransformersMapping:
         tokenizer_class: the ``transformers`` tokenizer class name.
         tokenizer_defaults: ``tokenizer_config.json`` values assumed when absent.
         classifier_rules: the sequence classifier's head rules (keys without base prefix).
+        token_classifier_rules: the token classifier's head rules (``classifier`` on every
+            token's features, for every family).
         encoder_modules: the top-level modules of the encoder's keys (after the prefix):
             a tensor under one of them that no rule reads makes the checkpoint unloadable.
         masked_lm_head_arguments: ``(config, source) -> MaskedLM arguments`` of the head
@@ -86,6 +88,9 @@ class TransformersMapping:
     classifier_rules: list[Rule] = dataclasses.field(
         default_factory=lambda: module("classifier", "logits", DENSE)
     )
+    token_classifier_rules: list[Rule] = dataclasses.field(
+        default_factory=lambda: module("classifier", "logits", DENSE)
+    )
     encoder_modules: tuple[str, ...] = ("embeddings", "encoder", "pooler")
     masked_lm_head_arguments: Callable[[dict[str, Any], str], dict[str, Any]] = (
         lambda config, source: shared_masked_lm_head_arguments(config, source)
@@ -99,9 +104,13 @@ class TransformersMapping:
 
         >>> from textbones.models.bert.transformers import BERT
         >>> sorted(BERT.head_rules)
-        ['classifier', 'masked_lm']
+        ['classifier', 'masked_lm', 'token_classifier']
         """
-        return {"masked_lm": self.masked_lm_rules, "classifier": self.classifier_rules}
+        return {
+            "masked_lm": self.masked_lm_rules,
+            "classifier": self.classifier_rules,
+            "token_classifier": self.token_classifier_rules,
+        }
 
     def architecture(self, kind_name: str, suffix: str | None = None) -> str:
         """The ``transformers`` class of the bare encoder (``"backbone"``) or of a task kind's
