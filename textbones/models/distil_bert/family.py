@@ -22,6 +22,10 @@ from textbones.models.distil_bert.backbone import (
 )
 from textbones.models.distil_bert.masked_lm import DistilBertMaskedLM
 from textbones.models.distil_bert.masked_lm_preprocessor import DistilBertMaskedLMPreprocessor
+from textbones.models.distil_bert.question_answerer import DistilBertQuestionAnswerer
+from textbones.models.distil_bert.question_answerer_preprocessor import (
+    DistilBertQuestionAnswererPreprocessor,
+)
 from textbones.models.distil_bert.text_classifier import DistilBertTextClassifier
 from textbones.models.distil_bert.text_classifier_preprocessor import (
     DistilBertTextClassifierPreprocessor,
@@ -43,11 +47,13 @@ FAMILY = registry.register_family(
             "masked_lm": DistilBertMaskedLM,
             "classifier": DistilBertTextClassifier,
             "text_embedder": DistilBertTextEmbedder,
+            "question_answerer": DistilBertQuestionAnswerer,
         },
         preprocessors={
             "masked_lm": DistilBertMaskedLMPreprocessor,
             "classifier": DistilBertTextClassifierPreprocessor,
             "text_embedder": DistilBertTextEmbedderPreprocessor,
+            "question_answerer": DistilBertQuestionAnswererPreprocessor,
         },
         presets=json.loads(
             importlib.resources.files(__package__).joinpath("presets.json").read_text("utf-8")

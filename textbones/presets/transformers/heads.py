@@ -137,6 +137,14 @@ def _export_embedder(task, config: dict[str, Any], mapping: TransformersMapping)
     )
 
 
+def _question_answerer_arguments(source, kwargs: dict[str, Any], has_head: bool, prefix: str):
+    return has_head  # ``qa_outputs`` has one shape, [2, hidden]: a trained one is always kept
+
+
+def _export_question_answerer(task, config: dict[str, Any], mapping: TransformersMapping) -> None:
+    pass  # the head has no config fields: ``qa_outputs`` is all there is
+
+
 #: The head conversion of each task kind, by ``TaskKind.name``.
 HEADS = {
     "masked_lm": HeadConversion(
@@ -152,6 +160,14 @@ HEADS = {
         ),
         export_config=_export_classifier,
         warn_without_pooler=True,
+    ),
+    # The span head reads the per-token features: transformers' BERT and ALBERT question
+    # answerers have no pooler, so its absence is expected.
+    "question_answerer": HeadConversion(
+        task_arguments=_question_answerer_arguments,
+        asks_for_a_fresh_head=lambda config, kwargs: False,
+        export_config=_export_question_answerer,
+        warn_without_pooler=False,
     ),
     # A text embedder loads from the bare encoder (``*Model``): its head has no weights.
     "text_embedder": HeadConversion(
