@@ -214,8 +214,11 @@ class QuestionAnswerer(Task):
                     x, y, sample_weight, dynamic_length=self._uses_dynamic_length
                 )
             )
-        x, y, sample_weight = super()._preprocess_batch(x, None, sample_weight, purpose)
-        return x, self._labels(y) if y is not None else None, sample_weight
+        labels = self._labels(y)
+        x, _, sample_weight = super()._preprocess_batch(x, None, sample_weight, purpose)
+        if labels is not None and isinstance(x, dict):
+            self._check_position_labels(labels, int(np.shape(next(iter(x.values())))[-1]))
+        return x, labels, sample_weight
 
     # Answers -----------------------------------------------------------------------
 
@@ -356,10 +359,17 @@ def decode_answers(
     for row in range(len(windows)):
         example = int(windows.example[row])
         context = windows.contexts[example]
-        allowed = windows.context_mask[row].copy()
+        # The window without its padding, as the pipeline (which pads nothing) sees it: the
+        # spans that score 0 are then picked among the same positions.
+        length = int(windows.lengths[row])
+        allowed = windows.context_mask[row, :length].copy()
         allowed[0] = True  # the [CLS] token takes part in the softmax
         starts, ends, scores, null = _best_spans(
-            start_logits[row], end_logits[row], allowed, pre_top_k, max_answer_len
+            start_logits[row, :length],
+            end_logits[row, :length],
+            allowed,
+            pre_top_k,
+            max_answer_len,
         )
         null_scores[example] = min(null_scores[example], null)
         for first, last, score in zip(starts, ends, scores):

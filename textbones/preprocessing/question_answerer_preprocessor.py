@@ -35,6 +35,7 @@ class QuestionWindows:
             its context (``(0, 0)`` elsewhere).
         word_ids: int32 ``[windows, length]``: each context token's word in its context
             (``-1`` elsewhere).
+        lengths: int32 ``[windows]``: each window's tokens before the padding.
         window_start: int32 ``[windows]``: the index, among its context's tokens, of
             each window's first context token.
         contexts: the contexts, by example.
@@ -45,6 +46,7 @@ class QuestionWindows:
     context_mask: np.ndarray
     offsets: np.ndarray
     word_ids: np.ndarray
+    lengths: np.ndarray
     window_start: np.ndarray
     contexts: list[str]
 
@@ -225,6 +227,7 @@ class QuestionAnswererPreprocessor(Preprocessor):
             context_mask,
             offset_array,
             word_array,
+            np.array([len(row) for row in rows], "int32"),
             np.asarray(firsts, "int32"),
             contexts,
         )
