@@ -42,7 +42,7 @@ SCRIPT = "question_answerer_reference.py"
 INPUTS = {"seq_len": 11, "lengths": [11, 7, 3]}
 #: The pipeline's window (the tokenizer's ``model_max_length``): contexts of a few hundred
 #: characters take several.
-WINDOW = 48
+WINDOW = 64
 HF_INPUT_NAMES = {
     "token_ids": "input_ids",
     "segment_ids": "token_type_ids",
@@ -74,7 +74,7 @@ def _pipeline_families() -> list:
 
 def _spec(family, tokenizer=None) -> dict:
     mapping = family.transformers
-    backbone = families.tiny_backbone(family, max_sequence_length=64)
+    backbone = families.tiny_backbone(family, max_sequence_length=WINDOW)
     return {
         "model_type": mapping.model_type,
         "architecture": mapping.architecture("question_answerer", "ForQuestionAnswering"),
@@ -204,7 +204,8 @@ def _cases() -> list[dict]:
     for index, option in enumerate(options):
         for size in (1, 4, 9):
             context = " ".join(rng.sample(sentences, size))
-            question = " ".join(rng.sample(context.split(), 3)) + "?"
+            words = [word for word in context.split() if word.isascii() and word.isalpha()]
+            question = " ".join(rng.sample(words, min(3, len(words)))) + "?"
             cases.append({"question": question, "context": context, "options": option})
     # A batch of questions in one call.
     batch = [rng.sample(sentences, 3) for _ in range(3)]
