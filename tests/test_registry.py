@@ -32,6 +32,11 @@ TEXTBONES_ONLY = {
     f"{family}{kind}"
     for family in ("Albert", "FNet", "DistilBert")
     for kind in ("TextEmbedder", "TextEmbedderPreprocessor")
+} | {
+    # KerasHub has no question answerers.
+    f"{family}{kind}"
+    for family in ("", "Bert", "Albert", "FNet", "DistilBert")
+    for kind in ("QuestionAnswerer", "QuestionAnswererPreprocessor")
 }
 
 
