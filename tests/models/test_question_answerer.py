@@ -7,6 +7,7 @@ tests that cut contexts into windows need the tokenizer's offsets
 """
 
 import types
+import warnings
 
 import keras
 import numpy as np
@@ -14,6 +15,7 @@ import pytest
 
 from tests.conftest import to_numpy
 from tests.helpers import families
+from tests.helpers.transformers_checkpoints import rewrite_weights
 from textbones.models import QuestionAnswerer, QuestionAnswererPreprocessor
 from textbones.models.question_answerer import decode_answers
 from textbones.preprocessing.question_answerer_preprocessor import QuestionWindows
@@ -159,6 +161,19 @@ def test_transformers_round_trip_keeps_the_trained_head(kit, tmp_path):
     )
     for name, value in forward(kit.model, kit.inputs).items():
         np.testing.assert_allclose(forward(loaded, kit.inputs)[name], value, atol=1e-5)
+    # transformers' BERT and ALBERT question answerers have no pooler: no warning about it.
+    pooler = [rule.source for rule in kit.family.transformers.pooler_rules]
+    rewrite_weights(
+        folder, drop=tuple(f"{kit.family.transformers.base_prefix}.{key}" for key in pooler)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        QuestionAnswerer.from_preset(folder, preprocessor=None)
+    # A checkpoint that says it is a question answerer but lacks the head is refused, never
+    # given a random head.
+    rewrite_weights(folder, drop=("qa_outputs.weight", "qa_outputs.bias"))
+    with pytest.raises(ValueError, match=r"holds none of its head's tensors \(qa_outputs"):
+        QuestionAnswerer.from_preset(folder, preprocessor=None)
 
 
 # Windows and labels (need the tokenizer's offsets) -----------------------------------------
