@@ -29,15 +29,24 @@ BASES = (
 )
 #: The classes textbones has and KerasHub 0.32 lacks (it has a text embedder for BERT only,
 #: and no token classifier at all).
-TEXTBONES_ONLY = {
-    f"{family}{kind}"
-    for family in ("Albert", "FNet", "DistilBert")
-    for kind in ("TextEmbedder", "TextEmbedderPreprocessor")
-} | {
-    f"{family}{kind}"
-    for family in ("", "Bert", "Albert", "FNet", "DistilBert")
-    for kind in ("TokenClassifier", "TokenClassifierPreprocessor")
-}
+TEXTBONES_ONLY = (
+    {
+        f"{family}{kind}"
+        for family in ("Albert", "FNet", "DistilBert")
+        for kind in ("TextEmbedder", "TextEmbedderPreprocessor")
+    }
+    | {
+        f"{family}{kind}"
+        for family in ("", "Bert", "Albert", "FNet", "DistilBert")
+        for kind in ("TokenClassifier", "TokenClassifierPreprocessor")
+    }
+    | {
+        # KerasHub has no question answerers.
+        f"{family}{kind}"
+        for family in ("", "Bert", "Albert", "FNet", "DistilBert")
+        for kind in ("QuestionAnswerer", "QuestionAnswererPreprocessor")
+    }
+)
 
 
 def family_classes(family: registry.Family) -> list[type]:

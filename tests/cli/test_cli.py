@@ -248,3 +248,33 @@ def test_convert_to_transformers_and_back_keeps_the_predictions(pretrained, tmp_
     scores = np.array([[float(score.rstrip("%")) for score, _ in row] for row in rows])
     np.testing.assert_allclose(scores[1], scores[0], atol=0.05)
     np.testing.assert_array_equal(scores[2], scores[1])
+
+
+def test_qa_prints_a_json_line_per_answer(tmp_path):
+    import textbones
+
+    tokenizer = textbones.models.BertTokenizer(
+        vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "who", "ran", "the", "fox"]
+    )
+    backbone = textbones.models.BertBackbone(9, 1, 2, 8, 16, max_sequence_length=16)
+    preprocessor = textbones.models.BertQuestionAnswererPreprocessor(tokenizer, 16)
+    model = textbones.models.BertQuestionAnswerer(backbone, preprocessor)
+    model.save_to_preset(tmp_path / "qa")
+    context = tmp_path / "context.txt"
+    context.write_text("the fox ran", encoding="utf-8")
+    expected = model.answer(["who ran", "the fox"], ["the fox ran"] * 2, top_k=2)
+
+    status, out, err = run_cli(
+        "qa", tmp_path / "qa", "--context", context, "--top-k", "2", "who ran", "the fox"
+    )
+    assert status == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [row["question"] for row in rows] == ["who ran"] * 2 + ["the fox"] * 2
+    flat = [answer for answers in expected for answer in answers]
+    assert [(r["answer"], r["start"], r["end"]) for r in rows] == [
+        (a["answer"], a["start"], a["end"]) for a in flat
+    ]
+    np.testing.assert_allclose([r["score"] for r in rows], [a["score"] for a in flat], atol=1e-6)
+    # A missing context file is refused in one line.
+    status, _, err = run_cli("qa", tmp_path / "qa", "--context", tmp_path / "none.txt", "q")
+    assert status == 1 and "Cannot read the context file" in err

@@ -18,6 +18,10 @@ NEEDS = {
         "classifier",
         "a text-classifier task preset (a TextClassifier saved with its head)",
     ),
+    "qa": (
+        "question_answerer",
+        "a question-answerer task preset (a QuestionAnswerer saved with its head)",
+    ),
     "embed": (None, "a preset with a backbone"),
     "search": (None, "a preset with a backbone"),
     "ner": (
@@ -31,6 +35,7 @@ FITTING = {
     "classifier": "classify, embed or search",
     "text_embedder": "embed or search",
     "token_classifier": "ner, embed or search",
+    "question_answerer": "qa, embed or search",
     None: "embed or search",
 }
 
@@ -157,6 +162,59 @@ def fill_mask(preset: str, text: str, top_k: int = 5) -> list[list[tuple[str, fl
         best = np.argsort(-row)[:top_k]
         results.append([(tokenizer.id_to_token(int(i)), float(row[i])) for i in best])
     return results
+
+
+def answer_questions(
+    preset: str,
+    context_file: str,
+    questions: list[str],
+    top_k: int = 1,
+    max_answer_len: int = 15,
+    handle_impossible_answer: bool = False,
+) -> list[dict[str, Any]]:
+    """The answers to ``questions`` in the text of ``context_file``, from a question-answerer
+    preset: one row per answer (``top_k`` per question at most), each with its ``question``.
+
+    Example:
+
+    >>> import pathlib, tempfile, textbones
+    >>> tokenizer = textbones.models.BertTokenizer(
+    ...     vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "who", "ran", "fox"])
+    >>> backbone = textbones.models.BertBackbone(8, 1, 2, 8, 16, max_sequence_length=16)
+    >>> preprocessor = textbones.models.BertQuestionAnswererPreprocessor(tokenizer, 16)
+    >>> folder = tempfile.mkdtemp()
+    >>> textbones.models.BertQuestionAnswerer(backbone, preprocessor).save_to_preset(folder)
+    >>> context = pathlib.Path(folder, "context.txt")
+    >>> _ = context.write_text("fox ran", encoding="utf-8")
+    >>> rows = answer_questions(folder, str(context), ["who ran"], top_k=2)
+    >>> [row["question"] for row in rows], sorted(rows[0])
+    (['who ran', 'who ran'], ['answer', 'end', 'question', 'score', 'start'])
+    """
+    import textbones
+
+    path = pathlib.Path(context_file)
+    try:
+        context = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(
+            f"Cannot read the context file {context_file}: {error}. Give a UTF-8 text file."
+        ) from None
+    directory = preset_directory_for("qa", preset)
+    model = textbones.models.QuestionAnswerer.from_preset(directory)
+    if model.preprocessor is None:
+        raise ValueError(f"The preset {preset} has no tokenizer, so it can't read text.")
+    results = model.answer(
+        list(questions),
+        [context] * len(questions),
+        top_k=top_k,
+        max_answer_len=max_answer_len,
+        handle_impossible_answer=handle_impossible_answer,
+    )
+    rows = []
+    for question, result in zip(questions, results):
+        for answer in [result] if isinstance(result, dict) else result:
+            rows.append({"question": question, **answer})
+    return rows
 
 
 def classify(preset: str, texts: list[str]) -> list[dict[str, Any]]:

@@ -148,6 +148,27 @@ def build_parser() -> argparse.ArgumentParser:
         "many tokens (default: cut them)",
     )
 
+    qa = commands.add_parser(
+        "qa",
+        help="answer questions from a context with a question-answerer preset",
+        description=(
+            "Print the answer to each question, found in the context file's text, as JSON "
+            "lines (question, answer, score, start and end characters)."
+        ),
+    )
+    qa.add_argument("preset", help="a question-answerer task preset")
+    qa.add_argument("questions", nargs="+", metavar="question")
+    qa.add_argument("--context", required=True, help="a UTF-8 text file holding the context")
+    qa.add_argument("--top-k", type=_positive_int, default=1, help="answers per question")
+    qa.add_argument(
+        "--max-answer-len", type=_positive_int, default=15, help="tokens per answer at most"
+    )
+    qa.add_argument(
+        "--handle-impossible-answer",
+        action="store_true",
+        help="also score the empty answer (no answer in the context)",
+    )
+
     embed = commands.add_parser(
         "embed",
         help="sentence embeddings of texts",
@@ -323,6 +344,18 @@ def run(arguments: argparse.Namespace) -> None:
             stride=arguments.stride,
         )
         for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+    elif command == "qa":
+        from textbones.cli.inference import answer_questions
+
+        for row in answer_questions(
+            arguments.preset,
+            arguments.context,
+            arguments.questions,
+            top_k=arguments.top_k,
+            max_answer_len=arguments.max_answer_len,
+            handle_impossible_answer=arguments.handle_impossible_answer,
+        ):
             print(json.dumps(row, ensure_ascii=False))
     elif command == "embed":
         from textbones.cli.inference import embed, npy_output_path, save_npy

@@ -14,12 +14,14 @@ from textbones import registry
 from textbones.models.backbone import Backbone
 from textbones.models.causal_lm import CausalLM
 from textbones.models.masked_lm import MaskedLM
+from textbones.models.question_answerer import QuestionAnswerer
 from textbones.models.task import Task
 from textbones.models.text_classifier import TextClassifier
 from textbones.models.text_embedder import TextEmbedder
 from textbones.models.token_classifier import TokenClassifier
 from textbones.preprocessing.masked_lm_preprocessor import MaskedLMPreprocessor
 from textbones.preprocessing.preprocessor import Preprocessor
+from textbones.preprocessing.question_answerer_preprocessor import QuestionAnswererPreprocessor
 from textbones.preprocessing.text_classifier_preprocessor import TextClassifierPreprocessor
 from textbones.preprocessing.text_embedder_preprocessor import TextEmbedderPreprocessor
 from textbones.preprocessing.token_classifier_preprocessor import TokenClassifierPreprocessor
@@ -43,6 +45,8 @@ __all__ = [
     "MaskedLM",
     "MaskedLMPreprocessor",
     "Preprocessor",
+    "QuestionAnswerer",
+    "QuestionAnswererPreprocessor",
     "Task",
     "TextClassifier",
     "TextClassifierPreprocessor",

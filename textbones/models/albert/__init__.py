@@ -4,6 +4,10 @@ from textbones.models.albert import family as family  # registers FAMILY
 from textbones.models.albert.backbone import AlbertBackbone
 from textbones.models.albert.masked_lm import AlbertMaskedLM
 from textbones.models.albert.masked_lm_preprocessor import AlbertMaskedLMPreprocessor
+from textbones.models.albert.question_answerer import AlbertQuestionAnswerer
+from textbones.models.albert.question_answerer_preprocessor import (
+    AlbertQuestionAnswererPreprocessor,
+)
 from textbones.models.albert.text_classifier import AlbertTextClassifier
 from textbones.models.albert.text_classifier_preprocessor import AlbertTextClassifierPreprocessor
 from textbones.models.albert.text_embedder import AlbertTextEmbedder
@@ -24,6 +28,8 @@ __all__ = [
     "AlbertMaskedLM",
     "AlbertMaskedLMPreprocessor",
     "AlbertPreprocessor",
+    "AlbertQuestionAnswerer",
+    "AlbertQuestionAnswererPreprocessor",
     "AlbertTextClassifier",
     "AlbertTextClassifierPreprocessor",
     "AlbertTextEmbedder",

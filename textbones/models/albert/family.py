@@ -17,6 +17,10 @@ from textbones.models.albert.backbone import AlbertBackbone
 from textbones.models.albert.backbone import _albert_kernel_initializer as kernel_initializer
 from textbones.models.albert.masked_lm import AlbertMaskedLM
 from textbones.models.albert.masked_lm_preprocessor import AlbertMaskedLMPreprocessor
+from textbones.models.albert.question_answerer import AlbertQuestionAnswerer
+from textbones.models.albert.question_answerer_preprocessor import (
+    AlbertQuestionAnswererPreprocessor,
+)
 from textbones.models.albert.text_classifier import AlbertTextClassifier
 from textbones.models.albert.text_classifier_preprocessor import (
     AlbertTextClassifierPreprocessor,
@@ -41,12 +45,14 @@ FAMILY = registry.register_family(
             "classifier": AlbertTextClassifier,
             "text_embedder": AlbertTextEmbedder,
             "token_classifier": AlbertTokenClassifier,
+            "question_answerer": AlbertQuestionAnswerer,
         },
         preprocessors={
             "masked_lm": AlbertMaskedLMPreprocessor,
             "classifier": AlbertTextClassifierPreprocessor,
             "text_embedder": AlbertTextEmbedderPreprocessor,
             "token_classifier": AlbertTokenClassifierPreprocessor,
+            "question_answerer": AlbertQuestionAnswererPreprocessor,
         },
         presets=json.loads(
             importlib.resources.files(__package__).joinpath("presets.json").read_text("utf-8")

@@ -103,6 +103,7 @@ ALBERT = TransformersMapping(
         "backbone": "AlbertModel",
         "masked_lm": "AlbertForMaskedLM",
         "classifier": "AlbertForSequenceClassification",
+        "question_answerer": "AlbertForQuestionAnswering",
     },
     defaults=_DEFAULTS,
     backbone_arguments=_backbone_arguments,

@@ -4,6 +4,10 @@ from textbones.models.bert import family as family  # registers FAMILY
 from textbones.models.bert.backbone import BertBackbone
 from textbones.models.bert.masked_lm import BertMaskedLM
 from textbones.models.bert.masked_lm_preprocessor import BertMaskedLMPreprocessor
+from textbones.models.bert.question_answerer import BertQuestionAnswerer
+from textbones.models.bert.question_answerer_preprocessor import (
+    BertQuestionAnswererPreprocessor,
+)
 from textbones.models.bert.text_classifier import BertTextClassifier
 from textbones.models.bert.text_classifier_preprocessor import BertTextClassifierPreprocessor
 from textbones.models.bert.text_embedder import BertTextEmbedder
@@ -24,6 +28,8 @@ __all__ = [
     "BertMaskedLM",
     "BertMaskedLMPreprocessor",
     "BertPreprocessor",
+    "BertQuestionAnswerer",
+    "BertQuestionAnswererPreprocessor",
     "BertTextClassifier",
     "BertTextClassifierPreprocessor",
     "BertTextEmbedder",

@@ -17,6 +17,10 @@ from textbones.models.bert.backbone import BertBackbone
 from textbones.models.bert.backbone import _bert_kernel_initializer as kernel_initializer
 from textbones.models.bert.masked_lm import BertMaskedLM
 from textbones.models.bert.masked_lm_preprocessor import BertMaskedLMPreprocessor
+from textbones.models.bert.question_answerer import BertQuestionAnswerer
+from textbones.models.bert.question_answerer_preprocessor import (
+    BertQuestionAnswererPreprocessor,
+)
 from textbones.models.bert.text_classifier import BertTextClassifier
 from textbones.models.bert.text_classifier_preprocessor import BertTextClassifierPreprocessor
 from textbones.models.bert.text_embedder import BertTextEmbedder
@@ -39,12 +43,14 @@ FAMILY = registry.register_family(
             "classifier": BertTextClassifier,
             "text_embedder": BertTextEmbedder,
             "token_classifier": BertTokenClassifier,
+            "question_answerer": BertQuestionAnswerer,
         },
         preprocessors={
             "masked_lm": BertMaskedLMPreprocessor,
             "classifier": BertTextClassifierPreprocessor,
             "text_embedder": BertTextEmbedderPreprocessor,
             "token_classifier": BertTokenClassifierPreprocessor,
+            "question_answerer": BertQuestionAnswererPreprocessor,
         },
         presets=json.loads(
             importlib.resources.files(__package__).joinpath("presets.json").read_text("utf-8")

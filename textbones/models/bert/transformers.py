@@ -88,6 +88,7 @@ BERT = TransformersMapping(
         "backbone": "BertModel",
         "masked_lm": "BertForMaskedLM",
         "classifier": "BertForSequenceClassification",
+        "question_answerer": "BertForQuestionAnswering",
     },
     defaults=_DEFAULTS,
     backbone_arguments=_backbone_arguments,

@@ -12,6 +12,10 @@ from textbones.models.distil_bert import family as family  # registers FAMILY
 from textbones.models.distil_bert.backbone import DistilBertBackbone
 from textbones.models.distil_bert.masked_lm import DistilBertMaskedLM
 from textbones.models.distil_bert.masked_lm_preprocessor import DistilBertMaskedLMPreprocessor
+from textbones.models.distil_bert.question_answerer import DistilBertQuestionAnswerer
+from textbones.models.distil_bert.question_answerer_preprocessor import (
+    DistilBertQuestionAnswererPreprocessor,
+)
 from textbones.models.distil_bert.text_classifier import DistilBertTextClassifier
 from textbones.models.distil_bert.text_classifier_preprocessor import (
     DistilBertTextClassifierPreprocessor,
@@ -36,6 +40,8 @@ __all__ = [
     "DistilBertMaskedLM",
     "DistilBertMaskedLMPreprocessor",
     "DistilBertPreprocessor",
+    "DistilBertQuestionAnswerer",
+    "DistilBertQuestionAnswererPreprocessor",
     "DistilBertTextClassifier",
     "DistilBertTextClassifierPreprocessor",
     "DistilBertTextEmbedder",

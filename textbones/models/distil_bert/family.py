@@ -22,6 +22,10 @@ from textbones.models.distil_bert.backbone import (
 )
 from textbones.models.distil_bert.masked_lm import DistilBertMaskedLM
 from textbones.models.distil_bert.masked_lm_preprocessor import DistilBertMaskedLMPreprocessor
+from textbones.models.distil_bert.question_answerer import DistilBertQuestionAnswerer
+from textbones.models.distil_bert.question_answerer_preprocessor import (
+    DistilBertQuestionAnswererPreprocessor,
+)
 from textbones.models.distil_bert.text_classifier import DistilBertTextClassifier
 from textbones.models.distil_bert.text_classifier_preprocessor import (
     DistilBertTextClassifierPreprocessor,
@@ -48,12 +52,14 @@ FAMILY = registry.register_family(
             "classifier": DistilBertTextClassifier,
             "text_embedder": DistilBertTextEmbedder,
             "token_classifier": DistilBertTokenClassifier,
+            "question_answerer": DistilBertQuestionAnswerer,
         },
         preprocessors={
             "masked_lm": DistilBertMaskedLMPreprocessor,
             "classifier": DistilBertTextClassifierPreprocessor,
             "text_embedder": DistilBertTextEmbedderPreprocessor,
             "token_classifier": DistilBertTokenClassifierPreprocessor,
+            "question_answerer": DistilBertQuestionAnswererPreprocessor,
         },
         presets=json.loads(
             importlib.resources.files(__package__).joinpath("presets.json").read_text("utf-8")

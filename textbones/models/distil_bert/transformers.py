@@ -212,6 +212,7 @@ DISTIL_BERT = TransformersMapping(
         "backbone": "DistilBertModel",
         "masked_lm": "DistilBertForMaskedLM",
         "classifier": "DistilBertForSequenceClassification",
+        "question_answerer": "DistilBertForQuestionAnswering",
     },
     defaults=DEFAULTS,
     backbone_arguments=backbone_arguments,

@@ -4,6 +4,10 @@ from textbones.models.f_net import family as family  # registers FAMILY
 from textbones.models.f_net.backbone import FNetBackbone
 from textbones.models.f_net.masked_lm import FNetMaskedLM
 from textbones.models.f_net.masked_lm_preprocessor import FNetMaskedLMPreprocessor
+from textbones.models.f_net.question_answerer import FNetQuestionAnswerer
+from textbones.models.f_net.question_answerer_preprocessor import (
+    FNetQuestionAnswererPreprocessor,
+)
 from textbones.models.f_net.text_classifier import FNetTextClassifier
 from textbones.models.f_net.text_classifier_preprocessor import FNetTextClassifierPreprocessor
 from textbones.models.f_net.text_embedder import FNetTextEmbedder
@@ -24,6 +28,8 @@ __all__ = [
     "FNetMaskedLM",
     "FNetMaskedLMPreprocessor",
     "FNetPreprocessor",
+    "FNetQuestionAnswerer",
+    "FNetQuestionAnswererPreprocessor",
     "FNetTextClassifier",
     "FNetTextClassifierPreprocessor",
     "FNetTextEmbedder",

@@ -17,6 +17,10 @@ from textbones.models.f_net.backbone import FNetBackbone
 from textbones.models.f_net.backbone import _f_net_initializer as kernel_initializer
 from textbones.models.f_net.masked_lm import FNetMaskedLM
 from textbones.models.f_net.masked_lm_preprocessor import FNetMaskedLMPreprocessor
+from textbones.models.f_net.question_answerer import FNetQuestionAnswerer
+from textbones.models.f_net.question_answerer_preprocessor import (
+    FNetQuestionAnswererPreprocessor,
+)
 from textbones.models.f_net.text_classifier import FNetTextClassifier
 from textbones.models.f_net.text_classifier_preprocessor import FNetTextClassifierPreprocessor
 from textbones.models.f_net.text_embedder import FNetTextEmbedder
@@ -39,12 +43,14 @@ FAMILY = registry.register_family(
             "classifier": FNetTextClassifier,
             "text_embedder": FNetTextEmbedder,
             "token_classifier": FNetTokenClassifier,
+            "question_answerer": FNetQuestionAnswerer,
         },
         preprocessors={
             "masked_lm": FNetMaskedLMPreprocessor,
             "classifier": FNetTextClassifierPreprocessor,
             "text_embedder": FNetTextEmbedderPreprocessor,
             "token_classifier": FNetTokenClassifierPreprocessor,
+            "question_answerer": FNetQuestionAnswererPreprocessor,
         },
         presets=json.loads(
             importlib.resources.files(__package__).joinpath("presets.json").read_text("utf-8")

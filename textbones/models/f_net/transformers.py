@@ -53,6 +53,7 @@ F_NET = TransformersMapping(
         "backbone": "FNetModel",
         "masked_lm": "FNetForMaskedLM",
         "classifier": "FNetForSequenceClassification",
+        "question_answerer": "FNetForQuestionAnswering",
     },
     defaults=_DEFAULTS,
     backbone_arguments=shared_backbone_arguments,

@@ -194,6 +194,14 @@ def _export_token_classifier(task, config: dict[str, Any], mapping: Transformers
     config.update(id2label=labels, label2id={name: int(index) for index, name in labels.items()})
 
 
+def _question_answerer_arguments(source, kwargs: dict[str, Any], has_head: bool, prefix: str):
+    return has_head  # ``qa_outputs`` has one shape, [2, hidden]: a trained one is always kept
+
+
+def _export_question_answerer(task, config: dict[str, Any], mapping: TransformersMapping) -> None:
+    pass  # the head has no config fields: ``qa_outputs`` is all there is
+
+
 #: The head conversion of each task kind, by ``TaskKind.name``.
 HEADS = {
     "masked_lm": HeadConversion(
@@ -217,6 +225,14 @@ HEADS = {
         ),
         export_config=_export_token_classifier,
         # BERT's and ALBERT's token classifiers have no pooler, and the head reads none.
+        warn_without_pooler=False,
+    ),
+    # The span head reads the per-token features: transformers' BERT and ALBERT question
+    # answerers have no pooler, so its absence is expected.
+    "question_answerer": HeadConversion(
+        task_arguments=_question_answerer_arguments,
+        asks_for_a_fresh_head=lambda config, kwargs: False,
+        export_config=_export_question_answerer,
         warn_without_pooler=False,
     ),
     # A text embedder loads from the bare encoder (``*Model``): its head has no weights.

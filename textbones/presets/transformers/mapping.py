@@ -65,6 +65,8 @@ class TransformersMapping:
         classifier_rules: the sequence classifier's head rules (keys without base prefix).
         token_classifier_rules: the token classifier's head rules (``classifier`` on every
             token's features, for every family).
+        question_answerer_rules: the ``*ForQuestionAnswering`` head's rules (``qa_outputs``,
+            ``[2, hidden]``, the same in every family).
         encoder_modules: the top-level modules of the encoder's keys (after the prefix):
             a tensor under one of them that no rule reads makes the checkpoint unloadable.
         masked_lm_head_arguments: ``(config, source) -> MaskedLM arguments`` of the head
@@ -91,6 +93,9 @@ class TransformersMapping:
     token_classifier_rules: list[Rule] = dataclasses.field(
         default_factory=lambda: module("classifier", "logits", DENSE)
     )
+    question_answerer_rules: list[Rule] = dataclasses.field(
+        default_factory=lambda: module("qa_outputs", "qa_outputs", DENSE)
+    )
     encoder_modules: tuple[str, ...] = ("embeddings", "encoder", "pooler")
     masked_lm_head_arguments: Callable[[dict[str, Any], str], dict[str, Any]] = (
         lambda config, source: shared_masked_lm_head_arguments(config, source)
@@ -104,12 +109,13 @@ class TransformersMapping:
 
         >>> from textbones.models.bert.transformers import BERT
         >>> sorted(BERT.head_rules)
-        ['classifier', 'masked_lm', 'token_classifier']
+        ['classifier', 'masked_lm', 'question_answerer', 'token_classifier']
         """
         return {
             "masked_lm": self.masked_lm_rules,
             "classifier": self.classifier_rules,
             "token_classifier": self.token_classifier_rules,
+            "question_answerer": self.question_answerer_rules,
         }
 
     def architecture(self, kind_name: str, suffix: str | None = None) -> str:
