@@ -13,6 +13,28 @@ from tests.helpers.families import perturb_weights  # noqa: E402, F401
 from tests.helpers.offline_hubs import isolate_hubs  # noqa: E402
 
 
+def _use_compilation_cache() -> None:
+    """JAX's persistent compilation cache for this test process, when ``.ci/run`` names one.
+
+    Keras jits a new step function for every model, so two tiny models of the same shapes
+    compile twice; with the cache, the second is read back (the same XLA executable). Each
+    process (pytest-xdist worker) has a folder of its own, so that no process ever reads an
+    entry another is still writing; subprocesses the tests start get no cache at all.
+    """
+    folder = os.environ.get("TEXTBONES_TEST_JAX_CACHE")
+    if not folder or keras.backend.backend() != "jax":
+        return
+    import jax
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    jax.config.update("jax_compilation_cache_dir", os.path.join(folder, worker))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+_use_compilation_cache()
+
+
 def to_numpy(value) -> np.ndarray:
     """A backend tensor (or anything array-like) as a NumPy array, on every backend."""
     return keras.ops.convert_to_numpy(value)
