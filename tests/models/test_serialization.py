@@ -21,7 +21,13 @@ import pytest
 from tests.conftest import TINY_CONFIGS, perturb_weights
 from tests.helpers.sentence_piece import tiny_proto
 from textbones import registry, serialization
-from textbones.models import Backbone, BertTextClassifier, MaskedLM, TextClassifier
+from textbones.models import (
+    Backbone,
+    BertTextClassifier,
+    MaskedLM,
+    TextClassifier,
+    TokenClassifier,
+)
 from textbones.models.task import Task
 from textbones.preprocessing.word_piece_tokenizer import WordPieceTokenizer
 from textbones.presets.loader import with_preset_dtype
@@ -54,7 +60,8 @@ def make_task(task_class, dropout: float = 0.1, seed: int = 0):
         }
     )
     preprocessor = task_class.preprocessor_cls(tokenizer, sequence_length=16)
-    extra = {"num_classes": 2, "dropout": dropout} if issubclass(task_class, TextClassifier) else {}
+    classifiers = (TextClassifier, TokenClassifier)
+    extra = {"num_classes": 2, "dropout": dropout} if issubclass(task_class, classifiers) else {}
     task = task_class(backbone, preprocessor=preprocessor, **extra)
     perturb_weights(task, seed)
     return task
