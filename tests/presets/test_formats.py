@@ -170,7 +170,13 @@ def test_a_user_backbone_round_trips_through_a_keras_preset(tmp_path, UserBert):
     backbone = _user_backbone(UserBert)
     backbone.save_to_preset(tmp_path)
     metadata = json.loads((tmp_path / "metadata.json").read_text())
-    assert metadata["tasks"] == ["MaskedLM", "TextClassifier", "TextEmbedder"]
+    assert metadata["tasks"] == [
+        "MaskedLM",
+        "QuestionAnswerer",
+        "TextClassifier",
+        "TextEmbedder",
+        "TokenClassifier",
+    ]
     loaded = Backbone.from_preset(tmp_path)
     assert type(loaded) is UserBert
     _assert_same_weights(loaded, backbone)
