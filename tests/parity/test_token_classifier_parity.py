@@ -49,8 +49,12 @@ LONG_TEXTS = [
     "the fox ran to the dogs and Mary ran to Paris " * 3,
 ]
 FAMILIES = families.family_params(lambda family: family.transformers is not None)
+# WordPiece families only. FNet: the pipeline feeds unpadded rows, textbones' FNet a fixed
+# length. ALBERT: a lone "▁" piece has an empty span here and its word's first character
+# in transformers (a documented departure of the SentencePiece offsets), so entities that
+# hold one differ in start/end; see the issue-15 note.
 PIPELINE_FAMILIES = families.family_params(
-    lambda family: family.transformers is not None and families.has_padding_mask(family)
+    lambda family: family.transformers is not None and families.uses_word_piece(family)
 )
 
 

@@ -164,6 +164,7 @@ def test_the_family_is_registered():
         "classifier": textbones.models.DistilBertTextClassifier,
         "text_embedder": textbones.models.DistilBertTextEmbedder,
         "token_classifier": textbones.models.DistilBertTokenClassifier,
+        "question_answerer": textbones.models.DistilBertQuestionAnswerer,
     }
     assert registry.family_of(make_backbone()) is family
     initializer = family.kernel_initializer()
