@@ -17,7 +17,8 @@ of all sentences in one timed call. The script prints sentences per second, the 
 compile time inside the timed region on JAX, and how many texts got exactly the same
 entities (labels, words, offsets; scores within 1e-4).
 
-QA half: see the marked section at the end (``question_answering``).
+QA half (``--task qa``): ``bench/token_tasks_qa.py``, run in its own process with
+transformers 4.57 from ``.venv-qa`` (see ``question_answering``).
 
 Run it in the reference environment, which has both installed::
 
@@ -163,21 +164,29 @@ def named_entities(args, pipeline) -> None:
 
 
 # === QA half: question answering ===============================================================
-# Left for the question-answering benchmark (``QuestionAnswerer`` vs transformers 4.57's
-# question-answering pipeline), written separately. It takes the parsed arguments and the
-# loaded ``bench/text_pipeline.py`` module, like ``named_entities``, and prints its own
-# figures. Until then, ``--task qa`` says it is missing.
 def question_answering(args, pipeline) -> None:
-    raise SystemExit("bench/token_tasks.py: the question-answering half is not written yet.")
+    """Run ``bench/token_tasks_qa.py`` (``QuestionAnswerer.answer`` vs transformers 4.57's
+    question-answering pipeline) in a process of its own: it needs transformers 4.57 (the
+    pipeline is gone from 5.3 on), put first on the path from ``.venv-qa`` as ``.ci/run``
+    installs it, while the NER half above runs on the reference environment's transformers."""
+    import subprocess
 
-
-# ================================================================================================
+    qa_path = pathlib.Path(os.environ.get("TEXTBONES_QA_PATH", HERE.parent / ".venv-qa"))
+    if not (qa_path / "transformers").is_dir():
+        raise SystemExit(
+            f"bench/token_tasks.py --task qa needs transformers 4.57 in {qa_path}; "
+            "`bash .ci/run` installs it (or point TEXTBONES_QA_PATH at such a folder)."
+        )
+    env = {**os.environ, "PYTHONPATH": str(qa_path), "USE_TF": "0"}
+    command = [sys.executable, str(HERE / "token_tasks_qa.py"), "--pairs", str(args.pairs)]
+    subprocess.run(command, env=env, check=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sentences", type=int, default=2_000)
-    parser.add_argument("--task", choices=["ner", "qa", "all"], default="ner")
+    parser.add_argument("--pairs", type=int, default=500, help="question-context pairs (qa)")
+    parser.add_argument("--task", choices=["ner", "qa", "all"], default="all")
     parser.add_argument("--textbones-only", action="store_true")
     args = parser.parse_args()
     pipeline = _text_pipeline()
