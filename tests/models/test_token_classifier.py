@@ -267,6 +267,21 @@ def test_bad_training_input(kit):
 # Serialization and presets ----------------------------------------------------------
 
 
+def assert_same_model(model, reference, inputs, expected):
+    """Every weight bit for bit, and the logits to float32 rounding.
+
+    The logits are not compared bit for bit: TensorFlow compiles ``predict`` on a
+    preprocessed batch and on raw strings into different graphs, whose sums round apart
+    (up to 2e-7 here). The weights are what a round trip must keep exactly.
+    """
+    assert len(model.weights) == len(reference.weights)
+    for weight, kept in zip(model.weights, reference.weights):
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(weight), keras.ops.convert_to_numpy(kept)
+        )
+    np.testing.assert_allclose(model.predict(inputs, verbose=0), expected, rtol=0, atol=1e-6)
+
+
 def test_config_keras_file_and_preset_round_trips(kit, tmp_path):
     tagger = kit.tagger
     klass = type(tagger)
@@ -277,21 +292,20 @@ def test_config_keras_file_and_preset_round_trips(kit, tmp_path):
     rebuilt = klass.from_config(config)  # the tokenizer's vocabulary is an asset, not config
     rebuilt.set_weights(tagger.get_weights())
     assert rebuilt.id2label == tagger.id2label
-    inputs = tagger.preprocessor(TEXTS)
-    np.testing.assert_array_equal(rebuilt.predict(inputs, verbose=0), expected)
+    assert_same_model(rebuilt, tagger, tagger.preprocessor(TEXTS), expected)
     tagger.save(tmp_path / "tagger.keras")
     restored = keras.saving.load_model(tmp_path / "tagger.keras")
     assert type(restored) is klass and restored.id2label == tagger.id2label
-    np.testing.assert_array_equal(restored.predict(TEXTS, verbose=0), expected)
+    assert_same_model(restored, tagger, TEXTS, expected)
     tagger.save_to_preset(tmp_path / "preset")
     loaded = TokenClassifier.from_preset(tmp_path / "preset")
     assert type(loaded) is klass and loaded.label2id == tagger.label2id
-    np.testing.assert_array_equal(loaded.predict(TEXTS, verbose=0), expected)
+    assert_same_model(loaded, tagger, TEXTS, expected)
     # The trained head is kept for the same labels (renamed ones included)...
     renamed = [label.lower() for label in LABELS]
     relabelled = TokenClassifier.from_preset(tmp_path / "preset", id2label=renamed)
     assert relabelled.id2label[1] == "b-per"
-    np.testing.assert_array_equal(relabelled.predict(TEXTS, verbose=0), expected)
+    assert_same_model(relabelled, tagger, TEXTS, expected)
     # ...and only replaced when asked for another number of labels.
     fresh = TokenClassifier.from_preset(tmp_path / "preset", id2label=["O", "B-ORG", "I-ORG"])
     assert fresh.num_classes == 3 and fresh.id2label[2] == "I-ORG"
