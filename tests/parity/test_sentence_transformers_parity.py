@@ -14,7 +14,12 @@ as a subprocess (``tests/parity/sentence_transformers_reference.py``), twice per
   weights drawn again, is written with ``save_to_preset(format="sentence-transformers")``;
   ``SentenceTransformer(folder).encode`` must give textbones' embeddings.
 
-Tolerance: max abs difference <= 1e-5 (float32). Every figure is printed (``pytest -s``) and
+Tolerance: max abs difference <= 1e-5 (float32) on embeddings of norm up to 1; where a case's
+embeddings are larger (unnormalized max pooling reaches 3.6), the difference is measured on
+the embeddings divided by their largest absolute value, as float32 rounding scales with the
+values rounded. (ALBERT's four perturbed layers grow the rounding gap layer by layer: 3.6e-7
+after the embeddings, 1.0e-5 after the fourth layer on values up to 3.6, on the JAX and torch
+backends alike; no single step departs.) Every figure is printed (``pytest -s``) and
 recorded in ``build/sentence_transformers_parity_report.json``.
 """
 
@@ -153,9 +158,10 @@ CASES = _cases()
 
 
 def _max_diff(a, b) -> float:
+    """The largest absolute difference, on a scale where the largest value is at most 1."""
     a, b = np.asarray(a, "float64"), np.asarray(b, "float64")
     assert a.shape == b.shape, (a.shape, b.shape)
-    return float(np.abs(a - b).max())
+    return float(np.abs(a - b).max() / max(1.0, np.abs(b).max()))
 
 
 def _encode(embedder, case) -> np.ndarray:
@@ -234,7 +240,7 @@ def test_sentence_transformers_folder_loads_with_the_same_embeddings(made, loade
     expected = np.load(workdir / "st" / f"{name}.npy")
     ours = _encode(embedder, case)
     diff = _max_diff(ours, expected)
-    _record(name, "st_to_textbones_max_abs_diff", diff)
+    _record(name, "st_to_textbones_max_scaled_diff", diff)
     _record(name, "st_folder_files", answer[name]["files"])
     assert diff <= TOLERANCE
 
@@ -252,5 +258,5 @@ def test_textbones_folder_loads_in_sentence_transformers(checked, name):
     assert answer[name]["warnings"] == []
     theirs = np.load(workdir / "check" / f"{name}.npy")
     diff = _max_diff(ours[name], theirs)
-    _record(name, "textbones_to_st_max_abs_diff", diff)
+    _record(name, "textbones_to_st_max_scaled_diff", diff)
     assert diff <= TOLERANCE
