@@ -64,6 +64,8 @@ class MaskedLM(Task):
     (1, 1, 30)
     """
 
+    reads_token_features_only: ClassVar[bool] = True
+
     #: The default activation of the head's intermediate layer (each family's
     #: pretraining used its own).
     head_activation: ClassVar[str] = "gelu"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import keras
 import numpy as np
@@ -75,6 +75,8 @@ class QuestionAnswerer(Task):
     >>> sorted(outputs), outputs["start_logits"].shape
     (['end_logits', 'start_logits'], (1, 6))
     """
+
+    reads_token_features_only: ClassVar[bool] = True
 
     def __init__(self, backbone: Backbone, preprocessor: Preprocessor | None = None, **kwargs):
         if self.backbone_cls is not None and not isinstance(backbone, self.backbone_cls):

@@ -68,6 +68,9 @@ class Task(TaskTraining, keras.Model):
     backbone_cls: ClassVar[type[Backbone] | None] = None
     #: The preprocessor class ``from_preset`` builds for this task (set by each family).
     preprocessor_cls: ClassVar[type[Preprocessor] | None] = None
+    #: Whether the head reads only the backbone's per-token features (``sequence_features``),
+    #: so that a pooler the backbone has gets no gradient (see ``TaskTraining``).
+    reads_token_features_only: ClassVar[bool] = False
     _registry: ClassVar[Mapping[str, type[Task]]] = registry.classes("task")
 
     def __init_subclass__(cls, **kwargs):

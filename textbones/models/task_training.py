@@ -8,7 +8,10 @@ rest to Keras unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import re
+import warnings
 from typing import Any
 
 import keras
@@ -119,13 +122,14 @@ class TaskTraining(TaskInputs):
             # A batch is a function of its index and epoch alone: building from one here
             # keeps Keras from taking one of the epoch's own (see keras_internals).
             keras_internals.build_for_training(self, lambda: data["x"][0])
-        return super().fit(
-            **data,
-            validation_split=validation_split,
-            validation_data=validation_data,
-            validation_batch_size=validation_batch_size,
-            **arguments,
-        )
+        with self._unread_variables_quiet():
+            return super().fit(
+                **data,
+                validation_split=validation_split,
+                validation_data=validation_data,
+                validation_batch_size=validation_batch_size,
+                **arguments,
+            )
 
     def evaluate(
         self,
@@ -209,9 +213,37 @@ class TaskTraining(TaskInputs):
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One gradient step on one batch of raw text or preprocessed inputs."""
         x, y, sample_weight = self._preprocess_batch(x, y, sample_weight, "fit")
-        return super().train_on_batch(
-            x, y, sample_weight=sample_weight, class_weight=class_weight, return_dict=return_dict
-        )
+        with self._unread_variables_quiet():
+            return super().train_on_batch(
+                x,
+                y,
+                sample_weight=sample_weight,
+                class_weight=class_weight,
+                return_dict=return_dict,
+            )
+
+    @contextlib.contextmanager
+    def _unread_variables_quiet(self):
+        # A head on the per-token features (an embedder's pooling, a token classifier, a
+        # question answerer) leaves the backbone's pooler (BERT's `pooled_dense`) without a
+        # gradient, and Keras warns about it on every step on torch and TensorFlow. That
+        # one expected message is silenced; any other is shown.
+        if not self.reads_token_features_only:
+            yield
+            return
+        if "_unread_paths" not in self.__dict__:
+            # Found once: finding them builds a model, too slow for every train_on_batch.
+            self.__dict__["_unread_paths"] = frozenset(unread_backbone_variables(self.backbone))
+        unread = self.__dict__["_unread_paths"]
+        # As Keras lists them: the trainable ones, in order (a frozen pooler is not listed).
+        paths = [v.path for v in self.backbone.trainable_weights if v.path in unread]
+        with warnings.catch_warnings():
+            if paths:
+                warnings.filterwarnings(
+                    "ignore",
+                    message=re.escape(f"Gradients do not exist for variables {paths} when"),
+                )
+            yield
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics on one batch of raw text or preprocessed inputs."""
@@ -255,3 +287,19 @@ def _keras_arguments(method, name: str, args: tuple, kwargs: dict[str, Any]) -> 
             raise TypeError(f"{name}() got multiple values for argument {key!r}")
         arguments[key] = value
     return arguments
+
+
+def unread_backbone_variables(backbone) -> list[str]:
+    """The paths of the backbone's trainable variables its per-token features do not read
+    (a pooler's), in the backbone's order.
+
+    Example:
+
+    >>> import textbones
+    >>> backbone = textbones.models.BertBackbone(30, 1, 2, 8, 16, max_sequence_length=8)
+    >>> unread_backbone_variables(backbone)
+    ['pooled_dense/kernel', 'pooled_dense/bias']
+    """
+    features = backbone.sequence_features(backbone.output)
+    read = {id(variable) for variable in keras.Model(backbone.input, features).weights}
+    return [variable.path for variable in backbone.trainable_weights if id(variable) not in read]

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import re
 import time
-import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import keras
 import numpy as np
@@ -87,6 +84,8 @@ class TextEmbedder(Task):
     ((1, 8), 1.0)
     """
 
+    reads_token_features_only: ClassVar[bool] = True
+
     def __init__(
         self,
         backbone: Backbone,
@@ -141,8 +140,6 @@ class TextEmbedder(Task):
         self.similarity_fn_name = similarity_fn_name
         self.truncate_dim = truncate_dim
         self._prompt_in_use: str | None = None
-        # Found once: finding them builds a model, too slow for every train_on_batch.
-        self._unread_paths = tuple(_unread_backbone_variables(backbone))
         self._attach(backbone, preprocessor)
 
     @property
@@ -212,32 +209,6 @@ class TextEmbedder(Task):
                 "`encode_text(queries)` and `encode_documents(documents)`)."
             )
         return super()._adapt_data(x, y, sample_weight, **kwargs)
-
-    def fit(self, *args, **kwargs):
-        """Train; see ``Task.fit`` and the class docstring for the default loss."""
-        with self._unread_variables_quiet():
-            return super().fit(*args, **kwargs)
-
-    def train_on_batch(self, *args, **kwargs):
-        """One gradient step on one batch; see ``Task.train_on_batch``."""
-        with self._unread_variables_quiet():
-            return super().train_on_batch(*args, **kwargs)
-
-    @contextlib.contextmanager
-    def _unread_variables_quiet(self):
-        # The pooling reads the backbone's per-token features only, so its pooler (BERT's
-        # `pooled_dense`) gets no gradient, and Keras warns about it on every step on torch
-        # and TensorFlow. That one expected message is silenced; any other is shown.
-        unread = set(self._unread_paths)
-        # As Keras lists them: the trainable ones, in order (a frozen pooler is not listed).
-        paths = [v.path for v in self.backbone.trainable_weights if v.path in unread]
-        with warnings.catch_warnings():
-            if paths:
-                warnings.filterwarnings(
-                    "ignore",
-                    message=re.escape(f"Gradients do not exist for variables {paths} when"),
-                )
-            yield
 
     # Encoding and similarity -----------------------------------------------------------
 
@@ -352,22 +323,6 @@ class TextEmbedder(Task):
             if value != default:
                 config[key] = dict(value) if isinstance(value, Mapping) else value
         return config
-
-
-def _unread_backbone_variables(backbone: Backbone) -> list[str]:
-    """The paths of the backbone's trainable variables its per-token features do not read
-    (a pooler's), in the backbone's order.
-
-    Example:
-
-    >>> import textbones
-    >>> backbone = textbones.models.BertBackbone(30, 1, 2, 8, 16, max_sequence_length=8)
-    >>> _unread_backbone_variables(backbone)
-    ['pooled_dense/kernel', 'pooled_dense/bias']
-    """
-    features = backbone.sequence_features(backbone.output)
-    read = {id(variable) for variable in keras.Model(backbone.input, features).weights}
-    return [variable.path for variable in backbone.trainable_weights if id(variable) not in read]
 
 
 def _checked_prompts(prompts, default_prompt_name) -> dict[str, str] | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import keras
 import numpy as np
@@ -111,6 +111,8 @@ class TokenClassifier(Task):
     ...     "padding_mask": np.ones((1, 4), "int32")}, verbose=0).shape
     (1, 4, 3)
     """
+
+    reads_token_features_only: ClassVar[bool] = True
 
     def __init__(
         self,
