@@ -1,6 +1,6 @@
 """Every use of Keras' internals in textbones, each with a fallback for when Keras changes it.
 
-Four things textbones needs have no public Keras API:
+Four things textbones needs have no public Keras API, and one Keras behaviour it works around:
 
 * **deferred variables** (the fast loaders of ``presets/``): a model built inside
   ``keras.StatelessScope(initialize_variables=False)`` gets variables without a value
@@ -26,6 +26,16 @@ Four things textbones needs have no public Keras API:
   so a model's first ``fit`` reads its batches out of place and differs from a later
   ``fit`` under the same seed (JAX and torch). :func:`build_for_training` builds from a
   batch the caller makes. Fallback (no such method): nothing is built, and ``fit`` builds as before.
+
+* **embedding gradients on TensorFlow** (a Keras behaviour, worked around through the
+  public ``optimizer.apply``): TensorFlow gives the gradient of an embedding lookup as a
+  ``tf.IndexedSlices`` with one row per looked-up token, repeated tokens repeated; Keras'
+  optimizers square it row by row before summing the repeats (``ops.square`` of an
+  ``IndexedSlices``), so Adam's second moment of a token seen ``n`` times in a batch is the
+  sum of its ``n`` squared gradients, not the square of their sum, and its step is up to
+  ``sqrt(n)`` times the learning rate (26 times on a question-answering batch of 32). JAX
+  and torch give the dense sum. :func:`coalesce_sparse_gradients` makes an optimizer sum
+  the repeats first. Fallback: none needed (``optimizer.apply`` is public).
 
 ``tests/test_keras_internals.py`` pins each on the installed Keras and runs the fallbacks.
 
@@ -304,3 +314,40 @@ def _needs_training_build(model) -> bool:
         part = getattr(model, compiled, None)
         unbuilt.append(part is not None and not part.built)
     return any(unbuilt)
+
+
+def coalesce_sparse_gradients(optimizer) -> bool:
+    """On TensorFlow, make ``optimizer`` sum each sparse gradient's repeated rows (an
+    embedding's ``tf.IndexedSlices``) into a dense gradient before its update, as JAX and
+    torch compute it; see the module docstring for why. Elsewhere, or done already, it does
+    nothing.
+
+    Returns whether ``optimizer`` was changed here.
+
+    Example:
+
+    >>> optimizer = keras.optimizers.Adam()
+    >>> coalesce_sparse_gradients(optimizer) == (keras.backend.backend() == "tensorflow")
+    True
+    >>> coalesce_sparse_gradients(optimizer)  # once is enough
+    False
+    """
+    if keras.backend.backend() != "tensorflow" or optimizer is None:
+        return False
+    if getattr(optimizer, "_textbones_coalesces_gradients", False):
+        return False
+    import tensorflow as tf  # the TensorFlow backend is in use: TensorFlow is installed
+
+    apply = optimizer.apply
+
+    @functools.wraps(apply)
+    def apply_coalesced(grads, trainable_variables=None):
+        grads = [
+            tf.convert_to_tensor(grad) if isinstance(grad, tf.IndexedSlices) else grad
+            for grad in grads
+        ]
+        return apply(grads, trainable_variables)
+
+    optimizer.apply = apply_coalesced
+    optimizer._textbones_coalesces_gradients = True
+    return True

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import keras
 
-from textbones import registry
+from textbones import keras_internals, registry
 from textbones.classproperty import classproperty
 from textbones.models.backbone import Backbone
 from textbones.models.task_training import TaskTraining
@@ -211,6 +211,9 @@ class Task(TaskTraining, keras.Model):
             name: defaults.get(name) if value == "auto" else value for name, value in chosen.items()
         }
         super().compile(**chosen, **kwargs)
+        # On TensorFlow, Keras' optimizers mis-add a batch's repeated tokens in the
+        # embeddings' gradients (see keras_internals): they are summed first.
+        keras_internals.coalesce_sparse_gradients(self.optimizer)
 
     def compile_from_config(self, config: dict[str, Any]) -> None:
         """Keras ``.keras`` loading hook: compile as the saved model was compiled.
