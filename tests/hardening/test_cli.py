@@ -487,6 +487,17 @@ def test_ctrl_c_during_pretrain_exits_130_and_leaves_nothing(tmp_path, moment):
     assert sorted(path.name for path in tmp_path.iterdir()) == ["corpus.txt"]
 
 
+@pytest.fixture
+def sigint_not_ignored():
+    """Python's own SIGINT handler for the test: a process started in the background by a
+    non-interactive shell (``nohup ... &``) inherits an ignored SIGINT, which
+    ``catching_interrupts`` rightly keeps ignored."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+@pytest.mark.usefixtures("sigint_not_ignored")
 def test_the_interrupt_record_is_scoped_to_the_command():
     from textbones.cli import interrupts
 
@@ -500,6 +511,7 @@ def test_the_interrupt_record_is_scoped_to_the_command():
     assert not interrupts.requested() and signal.getsignal(signal.SIGINT) is before
 
 
+@pytest.mark.usefixtures("sigint_not_ignored")
 def test_a_ctrl_c_lost_in_a_finalizer_is_not_reported_twice(capsys):
     from textbones.cli import interrupts
 
