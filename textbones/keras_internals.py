@@ -316,7 +316,7 @@ def _needs_training_build(model) -> bool:
     return any(unbuilt)
 
 
-def coalesce_sparse_gradients(optimizer) -> bool:
+def coalesce_sparse_gradients(optimizer: keras.optimizers.Optimizer | None) -> bool:
     """On TensorFlow, make ``optimizer`` sum each sparse gradient's repeated rows (an
     embedding's ``tf.IndexedSlices``) into a dense gradient before its update, as JAX and
     torch compute it; see the module docstring for why. Elsewhere, or done already, it does

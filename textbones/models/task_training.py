@@ -17,6 +17,7 @@ from typing import Any
 import keras
 
 from textbones import keras_internals
+from textbones.models.backbone import Backbone
 from textbones.models.task_inputs import (
     TaskInputs,
     as_validation,
@@ -289,7 +290,7 @@ def _keras_arguments(method, name: str, args: tuple, kwargs: dict[str, Any]) -> 
     return arguments
 
 
-def unread_backbone_variables(backbone) -> list[str]:
+def unread_backbone_variables(backbone: Backbone) -> list[str]:
     """The paths of the backbone's trainable variables its per-token features do not read
     (a pooler's), in the backbone's order.
 
