@@ -17,13 +17,13 @@ from textbones.models.token_entities import AGGREGATION_STRATEGIES, window_entit
 from textbones.models.token_entities import merge_overlapping as _merge_overlapping
 from textbones.preprocessing import text_batches
 from textbones.preprocessing.preprocessor import Preprocessor
+from textbones.preprocessing.text_inputs import as_texts
 from textbones.preprocessing.token_classifier_preprocessor import (
     IGNORE_LABEL,
     TokenClassifierPreprocessor,
     is_word_batch,
     word_examples,
 )
-from textbones.preprocessing.tokenizer import _as_texts
 from textbones.serialization import qualified_name
 
 
@@ -378,7 +378,7 @@ class TokenClassifier(Task):
                     'entities cannot be merged: choose an aggregation_strategy other than "none".'
                 )
         single = isinstance(texts, (str, bytes))
-        texts, _ = _as_texts([texts] if single else list(texts), type(self).__name__)
+        texts, _ = as_texts([texts] if single else list(texts), type(self).__name__)
         if not texts:
             return []
         tokenizer = preprocessor.tokenizer

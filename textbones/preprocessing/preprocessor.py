@@ -9,8 +9,9 @@ from textbones import registry
 from textbones.classproperty import classproperty
 from textbones.preprocessing.multi_segment_packer import MultiSegmentPacker
 from textbones.preprocessing.padding_buckets import bucket_length, trim_columns
+from textbones.preprocessing.text_inputs import as_texts
 from textbones.preprocessing.tf_tensors import accepts_tf_tensors
-from textbones.preprocessing.tokenizer import Tokenizer, _as_texts
+from textbones.preprocessing.tokenizer import Tokenizer
 from textbones.presets.files import PREPROCESSOR_CONFIG_FILE
 from textbones.serialization import deserialize, qualified_name, register_keras_hub_aliases
 
@@ -139,7 +140,7 @@ class Preprocessor:
             # Checked here rather than by the tokenizer, so that a bad item is reported
             # with the segment it is in.
             checked = (
-                _as_texts(segment, type(self).__name__, (index, len(segments)))
+                as_texts(segment, type(self).__name__, (index, len(segments)))
                 for index, segment in enumerate(segments)
             )
             tokenized = tuple(

@@ -17,7 +17,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from textbones.preprocessing.tokenizer import _as_texts
+from textbones.preprocessing.text_inputs import as_texts
 
 #: Threads that prepare batches ahead of the training step, unless the caller says.
 DEFAULT_WORKERS = 2
@@ -77,7 +77,7 @@ def as_text_columns(x: Any, owner: str = "The text input") -> tuple[list[str], .
     """``x`` (see ``is_text``) as a tuple of equally long lists of ``str``, one per segment.
 
     Every item must be a string (or UTF-8 bytes); anything else is refused with its index
-    and segment (see ``tokenizer._as_texts``), never read as text like ``"None"``.
+    and segment (see ``text_inputs.as_texts``), never read as text like ``"None"``.
 
     Example:
 
@@ -110,7 +110,7 @@ def _as_str_list(column: Any, owner: str, segment: tuple[int, int] | None) -> li
         column = [column]
     elif isinstance(column, np.ndarray):
         column = column.ravel()
-    return _as_texts(column, owner, segment)[0]
+    return as_texts(column, owner, segment)[0]
 
 
 def _characters(item) -> int:

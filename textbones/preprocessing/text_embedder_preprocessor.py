@@ -6,7 +6,7 @@ import keras
 import numpy as np
 
 from textbones.preprocessing.preprocessor import Preprocessor
-from textbones.preprocessing.tokenizer import _as_texts
+from textbones.preprocessing.text_inputs import as_texts
 
 
 class TextEmbedderPreprocessor(Preprocessor):
@@ -68,7 +68,7 @@ class TextEmbedderPreprocessor(Preprocessor):
         NumPy arrays; see ``Preprocessor.preprocess_batch``. ``rng`` is unused."""
         if separate_columns and isinstance(x, tuple):
             columns = [
-                _as_texts(column, type(self).__name__, (index, len(x)))[0]
+                as_texts(column, type(self).__name__, (index, len(x)))[0]
                 for index, column in enumerate(x)
             ]
             rows = len(columns[0])
@@ -112,5 +112,5 @@ def _with_prompt(x, prompt: str, owner: str):
     if isinstance(x, tuple):
         return (_with_prompt(x[0], prompt, owner), *x[1:])
     if isinstance(x, (str, bytes)):
-        return prompt + _as_texts([x], owner)[0][0]
-    return [prompt + text for text in _as_texts(x, owner)[0]]
+        return prompt + as_texts([x], owner)[0][0]
+    return [prompt + text for text in as_texts(x, owner)[0]]

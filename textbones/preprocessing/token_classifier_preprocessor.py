@@ -9,7 +9,7 @@ import keras
 import numpy as np
 
 from textbones.preprocessing.preprocessor import Preprocessor
-from textbones.preprocessing.tokenizer import _as_texts
+from textbones.preprocessing.text_inputs import as_texts
 
 #: The label of a token the loss leaves out (special tokens, padding, later sub-tokens),
 #: as in ``transformers``.
@@ -264,7 +264,7 @@ def word_examples(x, owner: str = "The input") -> tuple[list[list[str]], bool]:
     ([['a', 'b']], True)
     """
     if not _looks_like_words(x):
-        return [_as_texts(list(x), owner)[0]], True
+        return [as_texts(list(x), owner)[0]], True
     examples = []
     for index, example in enumerate(x):
         words = list(example)
@@ -274,5 +274,5 @@ def word_examples(x, owner: str = "The input") -> tuple[list[list[str]], bool]:
                     f"{owner} takes words as strings, but word {position} of example {index} is "
                     f"a {type(word).__name__} ({word!r}). Pass each example as a list of strings."
                 )
-        examples.append(_as_texts(words, owner)[0] if words else [])
+        examples.append(as_texts(words, owner)[0] if words else [])
     return examples, False

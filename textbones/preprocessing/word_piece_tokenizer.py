@@ -20,8 +20,9 @@ import tokenizers
 from tokenizers import normalizers, pre_tokenizers
 
 from textbones.preprocessing.safe_mode import refuse_file_in_safe_mode
+from textbones.preprocessing.text_inputs import as_texts
 from textbones.preprocessing.token_spans import TokenSpans
-from textbones.preprocessing.tokenizer import Tokenizer, _as_texts
+from textbones.preprocessing.tokenizer import Tokenizer
 from textbones.presets.atomic_directory import replace_file
 
 #: A word longer than this many characters becomes the out-of-vocabulary token (as in BERT).
@@ -551,8 +552,8 @@ def _presplit_examples(inputs, owner: str) -> tuple[list[list[str]], bool]:
         and inputs
         and all(isinstance(example, (list, tuple, np.ndarray)) for example in inputs)
     ):
-        return [_as_texts(list(example), owner)[0] for example in inputs], False
+        return [as_texts(list(example), owner)[0] for example in inputs], False
     if isinstance(inputs, (list, tuple)) and not inputs:
         return [], False
-    words, _ = _as_texts(inputs, owner)
+    words, _ = as_texts(inputs, owner)
     return [words], True
