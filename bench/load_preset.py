@@ -38,12 +38,6 @@ import time
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-# bench/tokenize.py would shadow the standard library's tokenize module.
-sys.path = [
-    entry
-    for entry in sys.path
-    if pathlib.Path(entry or ".").resolve() != pathlib.Path(__file__).resolve().parent
-]
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 BENCH = REPO / "build" / "bench"

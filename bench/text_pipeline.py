@@ -41,12 +41,6 @@ import os
 import sys
 import time
 
-# bench/tokenize.py would shadow the standard library's `tokenize` (which `inspect`
-# imports lazily): drop this folder from the path.
-sys.path = [
-    p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))
-]
-
 
 def _backend_from_argv() -> str:
     for index, argument in enumerate(sys.argv):

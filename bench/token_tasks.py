@@ -34,10 +34,8 @@ import sys
 import tempfile
 import time
 
-# bench/tokenize.py would shadow the standard library's `tokenize`: drop this folder from
-# the path (bench/text_pipeline.py is loaded by its file name below).
+# bench/text_pipeline.py is loaded by its file name below.
 HERE = pathlib.Path(__file__).resolve().parent
-sys.path = [p for p in sys.path if os.path.abspath(p or ".") != str(HERE)]
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")

@@ -29,12 +29,10 @@ import argparse
 import importlib.util
 import os
 import pathlib
-import sys
 import tempfile
 import time
 
 HERE = pathlib.Path(__file__).resolve().parent
-sys.path = [p for p in sys.path if os.path.abspath(p or ".") != str(HERE)]
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # transformers 4.x would import its TensorFlow models, which Keras 3 breaks.

@@ -21,14 +21,8 @@ import argparse
 import importlib.util
 import os
 import statistics
-import sys
 import time
 
-# bench/tokenize.py would shadow the standard library's `tokenize` (which `inspect`
-# imports lazily): drop this folder from the path and load the sibling script by file.
-sys.path = [
-    p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))
-]
 _spec = importlib.util.spec_from_file_location(
     "backbone_inference",
     os.path.join(os.path.dirname(os.path.abspath(__file__)), "backbone_inference.py"),

@@ -10,28 +10,20 @@ Contenders, all on the same sentences and the same WordPiece vocabulary, in one 
 
 Run in the reference environment (KerasHub needs TensorFlow)::
 
-    .venv-ref/bin/python bench/tokenize.py
+    .venv-ref/bin/python bench/tokenizing.py
 
 The sentences are generated from a fixed word list with a fixed seed (no copied text).
 """
 
 import os
-import sys
-
-# This file is named like the standard library's `tokenize`, which `inspect` imports
-# lazily; drop the script's own folder from the path so that import finds the real one.
-sys.path = [
-    p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))
-]
-
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
+import statistics
+import tempfile
+import time
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 SENTENCES, LENGTH, BATCH = 20_000, 128, 256
 WORDS = (
