@@ -223,3 +223,35 @@ def test_without_the_training_build_fit_builds_as_before(monkeypatch):
     monkeypatch.undo()
     history = model.fit(_CountedBatches(), epochs=1, verbose=0)
     assert set(history.history) == {"loss", "mae"} and model.built
+
+
+@pytest.mark.parametrize("kind", ["dense", "einsum_dense", "embedding"])
+def test_fold_lora_leaves_a_plain_layer_computing_the_merged_weight(kind):
+    if kind == "dense":
+        layer, inputs = keras.layers.Dense(3), np.ones((2, 4), "float32")
+    elif kind == "einsum_dense":
+        layer = keras.layers.EinsumDense("ab,bcd->acd", output_shape=(2, 3), bias_axes="cd")
+        inputs = np.ones((2, 4), "float32")
+    else:
+        layer, inputs = keras.layers.Embedding(5, 3), np.array([[0, 4, 2]])
+    layer(inputs)
+    layer.enable_lora(2, lora_alpha=3.0, b_initializer="ones")
+    a, b = keras_internals.lora_adapters(layer)
+    assert a.trainable and b.trainable
+    expected = keras.ops.convert_to_numpy(layer(inputs))
+    count = len(layer.weights)
+    keras_internals.fold_lora(layer)
+    assert keras_internals.lora_adapters(layer) is None
+    assert not layer.lora_enabled and len(layer.weights) == count - 2
+    assert all(weight.trainable for weight in layer.weights)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(inputs)), expected, atol=1e-6)
+    with pytest.raises(TypeError, match=r"has no LoRA adapters Keras' way"):
+        keras_internals.fold_lora(layer)
+
+
+def test_weighted_sublayers_lists_layers_with_weights_depth_first():
+    backbone = FNetBackbone(50, 1, 8, 16)
+    names = [layer.name for layer in keras_internals.weighted_sublayers(backbone)]
+    assert names[:2] == ["token_embedding", "position_embedding"]
+    assert "intermediate_dense" in names and "output_dropout" not in names
+    assert backbone not in keras_internals.weighted_sublayers(backbone)

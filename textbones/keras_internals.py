@@ -1,6 +1,7 @@
 """Every use of Keras' internals in textbones, each with a fallback for when Keras changes it.
 
-Four things textbones needs have no public Keras API, and one Keras behaviour it works around:
+Five things textbones needs have no public Keras API (LoRA needs two), and one Keras
+behaviour it works around:
 
 * **deferred variables** (the fast loaders of ``presets/``): a model built inside
   ``keras.StatelessScope(initialize_variables=False)`` gets variables without a value
@@ -36,6 +37,17 @@ Four things textbones needs have no public Keras API, and one Keras behaviour it
   ``sqrt(n)`` times the learning rate (26 times on a question-answering batch of 32). JAX
   and torch give the dense sum. :func:`coalesce_sparse_gradients` makes an optimizer sum
   the repeats first. Fallback: none needed (``optimizer.apply`` is public).
+
+* **LoRA adapters** (``textbones.models.lora``). Adapter files number the layers that have
+  weights in ``Layer._flatten_layers`` order, as KerasHub's do (:func:`weighted_sublayers`;
+  fallback: none, the order must be KerasHub's). And Keras' ``enable_lora`` has no
+  inverse. A LoRA-enabled ``Dense``, ``EinsumDense`` or ``Embedding`` keeps its frozen
+  weight as ``_kernel`` (``_embeddings``), its adapters as ``lora_kernel_a`` and
+  ``lora_kernel_b``, and ``lora_enabled``, ``lora_rank`` and ``lora_alpha``;
+  :func:`fold_lora` assigns the merged weight (the public ``kernel`` / ``embeddings``
+  property) to the frozen one, deletes the adapters (``Layer.__delattr__`` untracks a
+  variable) and marks the layer plain again. Fallback: none; a layer without those
+  attributes raises ``TypeError`` naming it.
 
 ``tests/test_keras_internals.py`` pins each on the installed Keras and runs the fallbacks.
 
@@ -351,3 +363,92 @@ def coalesce_sparse_gradients(optimizer: keras.optimizers.Optimizer | None) -> b
     optimizer.apply = apply_coalesced
     optimizer._textbones_coalesces_gradients = True
     return True
+
+
+def weighted_sublayers(model: keras.layers.Layer) -> list[keras.layers.Layer]:
+    """``model``'s layers that have weights (itself excluded), in Keras' depth-first order:
+    the numbering of KerasHub's LoRA adapter files.
+
+    Example:
+
+    >>> model = keras.Sequential([keras.layers.Dense(2), keras.layers.Dropout(0.1),
+    ...                           keras.layers.Dense(1)])
+    >>> model.build((None, 3))
+    >>> [type(layer).__name__ for layer in weighted_sublayers(model)]
+    ['Dense', 'Dense']
+    """
+    return [layer for layer in model._flatten_layers(include_self=False) if layer.weights]
+
+
+#: A LoRA-enabled layer's merged weight (public property), the variable it adapts and its
+#: two adapters: Dense and EinsumDense, then Embedding.
+LORA_ATTRIBUTES = (
+    ("kernel", "_kernel", "lora_kernel_a", "lora_kernel_b"),
+    ("embeddings", "_embeddings", "lora_embeddings_a", "lora_embeddings_b"),
+)
+
+
+def lora_adapters(layer: keras.layers.Layer) -> tuple[Any, Any] | None:
+    """A LoRA-enabled layer's adapter variables ``(A, B)``, or ``None`` if it has none.
+
+    Example:
+
+    >>> layer = keras.layers.Embedding(10, 4)
+    >>> layer.build((None,))
+    >>> layer.enable_lora(2)
+    >>> [tuple(variable.shape) for variable in lora_adapters(layer)]
+    [(10, 2), (2, 4)]
+    """
+    if not getattr(layer, "lora_enabled", False):
+        return None
+    for _, _, a_name, b_name in LORA_ATTRIBUTES:
+        a, b = getattr(layer, a_name, None), getattr(layer, b_name, None)
+        if isinstance(a, keras.Variable) and isinstance(b, keras.Variable):
+            return a, b
+    return None
+
+
+def fold_lora(layer: keras.layers.Layer) -> None:
+    """Fold a LoRA-enabled layer's adapters into its weight and make it a plain layer.
+
+    The weight becomes ``W + (lora_alpha / lora_rank) * A @ B`` (what the layer computed
+    with), trainable again; ``lora_kernel_a`` and ``lora_kernel_b`` are no longer among
+    its variables. Raises ``TypeError`` for a layer that is not LoRA-enabled the way
+    Keras' ``Dense``, ``EinsumDense`` and ``Embedding`` are.
+
+    Example:
+
+    >>> import numpy as np
+    >>> layer = keras.layers.Dense(2, kernel_initializer="ones")
+    >>> layer.build((None, 3))
+    >>> layer.enable_lora(1, b_initializer="ones")
+    >>> merged = keras.ops.convert_to_numpy(layer.kernel)
+    >>> fold_lora(layer)
+    >>> layer.lora_enabled, len(layer.weights), bool(np.all(
+    ...     keras.ops.convert_to_numpy(layer.kernel) == merged))
+    (False, 2, True)
+    """
+    for merged_name, variable_name, a_name, b_name in LORA_ATTRIBUTES:
+        variable = getattr(layer, variable_name, None)
+        if isinstance(variable, keras.Variable) and isinstance(
+            getattr(layer, a_name, None), keras.Variable
+        ):
+            break
+    else:
+        raise TypeError(
+            f"Layer {layer.name!r} ({type(layer).__name__}) has no LoRA adapters Keras' way "
+            "(a LoRA-enabled Dense, EinsumDense or Embedding): it cannot be merged."
+        )
+    if getattr(layer, "quantization_mode", None) is not None:
+        raise ValueError(
+            f"Layer {layer.name!r} is quantized ({layer.quantization_mode}): merge the LoRA "
+            "adapters before quantizing."
+        )
+    merged = keras.ops.convert_to_numpy(getattr(layer, merged_name))
+    variable.assign(merged)
+    delattr(layer, a_name)
+    delattr(layer, b_name)
+    layer.lora_enabled = False
+    layer.lora_rank = None
+    layer.lora_alpha = None
+    variable.trainable = True

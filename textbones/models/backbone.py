@@ -12,17 +12,20 @@ from textbones import registry
 from textbones.classproperty import classproperty
 from textbones.models import config_checks
 from textbones.models.input_checks import check_backbone_inputs
+from textbones.models.lora import LoraAdapters
 from textbones.serialization import register_keras_hub_aliases
 
 
-class Backbone(keras.Model):
+class Backbone(LoraAdapters, keras.Model):
     """Base class of the encoder networks (``BertBackbone``, ``AlbertBackbone``, ``FNetBackbone``).
 
     A backbone is a functional Keras model from a dict of integer arrays (``token_ids``,
     plus ``segment_ids`` and ``padding_mask`` where the family takes them) to its outputs:
     by default ``{"sequence_output": [batch, T, hidden], "pooled_output": [batch, hidden]}``.
     The base class adds what all families share: input checks with readable errors, the
-    ``token_embedding`` property, config serialization, and loading and saving presets.
+    ``token_embedding`` property, config serialization, loading and saving presets, and
+    LoRA (``enable_lora``, ``save_lora_weights``, ``load_lora_weights``, ``merge_lora``; see
+    ``textbones.models.lora``).
 
     Subclasses build their graph in ``__init__``, set ``input_names``, store their
     constructor arguments as attributes named like the arguments, and implement

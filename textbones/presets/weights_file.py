@@ -119,13 +119,13 @@ class WeightsFile(contextlib.AbstractContextManager):
     def _catalogue(self, path: pathlib.Path) -> None:
         try:
             handle = self._files[path] = h5py.File(path, "r")
-            found = _datasets(handle, "")
+            found = hdf5_datasets(handle, "")
         except OSError as error:
             raise ValueError(
-                f"{path} is corrupt or incomplete ({_h5_problem(error)}). It was probably cut "
+                f"{path} is corrupt or incomplete ({hdf5_problem(error)}). It was probably cut "
                 "short by an interrupted download or save: download or save the preset again."
             ) from None
-        except _Refused as problem:
+        except RefusedHDF5 as problem:
             raise ValueError(
                 f"{path} is not a plain Keras weights file: {problem}. textbones reads only "
                 "weights stored in the file itself; download or save the preset again."
@@ -156,7 +156,7 @@ class WeightsFile(contextlib.AbstractContextManager):
             return np.array(dataset)
         except OSError as error:
             raise ValueError(
-                f"Could not read {entry} from {self.entries[entry]} ({_h5_problem(error)}); the "
+                f"Could not read {entry} from {self.entries[entry]} ({hdf5_problem(error)}); the "
                 "file is corrupt or incomplete. Download or save the preset again."
             ) from None
 
@@ -241,29 +241,29 @@ class _DatasetReader:
         return convert_for_variable(self.variable, value)
 
 
-class _Refused(Exception):
-    """An HDF5 feature that would read outside the file."""
+class RefusedHDF5(ValueError):
+    """An HDF5 feature that would read outside the file (a link, external or virtual data)."""
 
 
-def _datasets(group: h5py.Group, prefix: str) -> list[str]:
+def hdf5_datasets(group: h5py.Group, prefix: str) -> list[str]:
     """Every dataset under ``group``, refusing links and data stored outside the file."""
     found = []
     for name in group.keys():
         path = f"{prefix}{name}"
         link = group.get(name, getlink=True)
         if not isinstance(link, h5py.HardLink):
-            raise _Refused(f"{shown_name(path)} is a {type(link).__name__}")
+            raise RefusedHDF5(f"{shown_name(path)} is a {type(link).__name__}")
         item = group[name]
         if isinstance(item, h5py.Group):
-            found += _datasets(item, path + "/")
+            found += hdf5_datasets(item, path + "/")
         elif isinstance(item, h5py.Dataset):
             if item.external or item.is_virtual:
-                raise _Refused(f"the dataset {shown_name(path)} keeps its data in other files")
+                raise RefusedHDF5(f"the dataset {shown_name(path)} keeps its data in other files")
             found.append(path)
     return found
 
 
-def _h5_problem(error: OSError) -> str:
+def hdf5_problem(error: OSError) -> str:
     # HDF5's messages name objects of the file; say only what kind of failure it was.
     text = str(error).lower()
     if "truncated" in text:

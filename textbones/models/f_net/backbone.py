@@ -176,3 +176,15 @@ class FNetBackbone(Backbone):
         self.num_segments = num_segments
         self.activation = serialize_activation(get_activation(activation))
         self.layer_norm_epsilon = float(layer_norm_epsilon)
+
+    def default_lora_layer_names(self) -> list[str]:
+        """FNet has no attention to adapt (KerasHub's default finds nothing in it): LoRA
+        adapts each block's feed-forward kernels, ``intermediate_dense`` and
+        ``output_dense``.
+
+        Example:
+
+        >>> FNetBackbone(100, 1, 8, 16).default_lora_layer_names()
+        ['intermediate_dense', 'output_dense']
+        """
+        return ["intermediate_dense", "output_dense"]
