@@ -38,6 +38,10 @@ behaviour it works around:
   and torch give the dense sum. :func:`coalesce_sparse_gradients` makes an optimizer sum
   the repeats first. Fallback: none needed (``optimizer.apply`` is public).
 
+* **quantized heads** (``Task`` configs): :func:`quantized_layer_policies` and
+  :func:`quantize_layers` find a model's layers by path through ``_flatten_layers``, to
+  save which of a task's own layers are quantized and quantize them again when it is
+  rebuilt (through the public ``dtype_policy`` setter). Fallback: none.
 * **LoRA adapters** (``textbones.models.lora``). Adapter files number the layers that have
   weights in ``Layer._flatten_layers`` order, as KerasHub's do (:func:`weighted_sublayers`;
   fallback: none, the order must be KerasHub's). And Keras' ``enable_lora`` has no
@@ -452,3 +456,44 @@ def fold_lora(layer: keras.layers.Layer) -> None:
     layer.lora_rank = None
     layer.lora_alpha = None
     variable.trainable = True
+
+
+#: The task-config entry listing a task's own quantized layers (its head).
+QUANTIZED_LAYERS_KEY = "quantized_layers"
+
+
+def quantized_layer_policies(model: keras.Model, leave_out: Iterable[Any] = ()) -> dict[str, Any]:
+    """``{layer path: serialized dtype policy}`` of ``model``'s quantized layers, less those
+    of the models in ``leave_out`` (a task leaves out its backbone, which saves its own).
+
+    Example:
+
+    >>> import textbones
+    >>> backbone = textbones.models.BertBackbone(100, 1, 2, 8, 16)
+    >>> classifier = textbones.models.BertTextClassifier(backbone, 2, preprocessor=None)
+    >>> classifier.quantize("int8", filters="logits")
+    >>> list(quantized_layer_policies(classifier, leave_out=[backbone]))
+    ['logits']
+    """
+    skipped = {id(layer) for part in leave_out for layer in part._flatten_layers()}
+    return {
+        layer.path: keras.dtype_policies.serialize(layer.dtype_policy)
+        for layer in model._flatten_layers(include_self=False)
+        if id(layer) not in skipped and layer.quantization_mode is not None
+    }
+
+
+def quantize_layers(model: keras.Model, policies: dict[str, Any]) -> None:
+    """Give the layers of ``model`` named by path in ``policies`` their quantized policy,
+    which quantizes each (its weights are then loaded into the quantized variables)."""
+    layers = {layer.path: layer for layer in model._flatten_layers(include_self=False)}
+    missing = sorted(set(policies) - set(layers))
+    if missing:
+        raise ValueError(
+            f"The config of this {type(model).__name__} lists quantized layers it does not "
+            f"have: {', '.join(missing)}. It was saved from another model."
+        )
+    for path, policy in policies.items():
+        layer = layers[path]
+        if layer.quantization_mode is None:
+            layer.dtype_policy = keras.dtype_policies.deserialize(policy)

@@ -13,10 +13,11 @@ from textbones.classproperty import classproperty
 from textbones.models import config_checks
 from textbones.models.input_checks import check_backbone_inputs
 from textbones.models.lora import LoraAdapters
+from textbones.models.quantization import Quantizable
 from textbones.serialization import register_keras_hub_aliases
 
 
-class Backbone(LoraAdapters, keras.Model):
+class Backbone(LoraAdapters, Quantizable, keras.Model):
     """Base class of the encoder networks (``BertBackbone``, ``AlbertBackbone``, ``FNetBackbone``).
 
     A backbone is a functional Keras model from a dict of integer arrays (``token_ids``,
@@ -291,7 +292,7 @@ class Backbone(LoraAdapters, keras.Model):
         config = {
             "name": self.name,
             "trainable": self.trainable,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+            "dtype": keras.dtype_policies.serialize(self._saved_dtype_policy()),
         }
         for argument, parameter in inspect.signature(type(self).__init__).parameters.items():
             if argument in ("self", "dtype", "kwargs"):
@@ -301,6 +302,39 @@ class Backbone(LoraAdapters, keras.Model):
                 continue
             config[argument] = value
         return config
+
+    @property
+    def head_dtype_policy(self) -> keras.DTypePolicy:
+        """The dtype policy for the layers a task puts on this backbone: the backbone's
+        own, or the default of its ``DTypePolicyMap`` once it is quantized (a head shares
+        no entries with the backbone's map; a task quantizes and saves its own layers).
+
+        Example:
+
+        >>> import textbones
+        >>> backbone = textbones.models.BertBackbone(100, 1, 2, 8, 16, dtype="bfloat16")
+        >>> backbone.quantize("int8")
+        >>> rebuilt = textbones.models.BertBackbone.from_config(backbone.get_config())
+        >>> type(rebuilt.dtype_policy).__name__, rebuilt.head_dtype_policy.name
+        ('DTypePolicyMap', 'bfloat16')
+        """
+        policy = self.dtype_policy
+        if isinstance(policy, keras.dtype_policies.DTypePolicyMap):
+            return policy.default_policy
+        return policy
+
+    def _saved_dtype_policy(self):
+        """The backbone's dtype policy, or, once some layers are quantized
+        (``quantize("int8")``), a ``DTypePolicyMap`` giving each of those its policy by
+        path (KerasHub's config): built from it, the same layers come out quantized."""
+        policy = self.dtype_policy
+        if isinstance(policy, keras.dtype_policies.DTypePolicyMap):
+            return policy
+        quantized = keras.dtype_policies.DTypePolicyMap(default_policy=policy)
+        for layer in self._flatten_layers(include_self=False):
+            if layer.quantization_mode is not None:
+                quantized[layer.path] = layer.dtype_policy
+        return quantized if len(quantized) else policy
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Backbone":

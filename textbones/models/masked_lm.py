@@ -103,7 +103,7 @@ class MaskedLM(Task):
             intermediate_activation=head_activation,
             layer_norm_epsilon=float(head_layer_norm_epsilon),
             kernel_initializer=self._kernel_initializer(),
-            dtype=backbone.dtype_policy,
+            dtype=backbone.head_dtype_policy,
             name="mlm_head",
         )
         outputs = head(sequence_features, inputs["mask_positions"])

@@ -91,7 +91,7 @@ class QuestionAnswerer(Task):
         self.qa_outputs = keras.layers.Dense(
             2,
             kernel_initializer=self._kernel_initializer(),
-            dtype=backbone.dtype_policy,
+            dtype=backbone.head_dtype_policy,
             name="qa_outputs",
         )
         logits = self.qa_outputs(features)

@@ -12,13 +12,14 @@ import keras
 from textbones import keras_internals, registry
 from textbones.classproperty import classproperty
 from textbones.models.backbone import Backbone
+from textbones.models.quantization import Quantizable
 from textbones.models.task_training import TaskTraining
 from textbones.preprocessing.preprocessor import Preprocessor
 from textbones.presets.vocabulary_fit import check_vocabulary_fits
 from textbones.serialization import deserialize, register_keras_hub_aliases
 
 
-class Task(TaskTraining, keras.Model):
+class Task(TaskTraining, Quantizable, keras.Model):
     """Base class of the end-to-end models: ``MaskedLM`` and ``TextClassifier``.
 
     A task is a functional Keras model made of a ``backbone`` and a head, plus an
@@ -109,7 +110,7 @@ class Task(TaskTraining, keras.Model):
         """
         self._backbone = backbone
         self.preprocessor = preprocessor
-        self.dtype_policy = backbone.dtype_policy
+        self.dtype_policy = backbone.head_dtype_policy
         if self._compile_when_attached:
             self.compile()
 
@@ -264,13 +265,19 @@ class Task(TaskTraining, keras.Model):
         """
         from textbones.presets.saver import serialized_json
 
-        return {
+        config = {
             "backbone": serialized_json(self.backbone),
             "preprocessor": None
             if self.preprocessor is None
             else serialized_json(self.preprocessor),
             "name": self.name,
         }
+        # The head's quantized layers (the backbone's config has its own); only when there
+        # are some, so that KerasHub reads every other task config.
+        quantized = keras_internals.quantized_layer_policies(self, leave_out=[self.backbone])
+        if quantized:
+            config[keras_internals.QUANTIZED_LAYERS_KEY] = quantized
+        return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Task:
@@ -281,7 +288,11 @@ class Task(TaskTraining, keras.Model):
         for key, base in expected.items():
             if key in config:
                 config[key] = deserialize(config[key], base, f"the {key} of {cls.__name__}")
-        return cls(**config)
+        quantized = config.pop(keras_internals.QUANTIZED_LAYERS_KEY, None)
+        task = cls(**config)
+        if quantized:
+            keras_internals.quantize_layers(task, quantized)
+        return task
 
     def save_assets(self, directory) -> None:
         """Keras ``.keras`` saving hook: the tokenizer's vocabulary goes in the archive."""

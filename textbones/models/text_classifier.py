@@ -109,13 +109,13 @@ class TextClassifier(Task):
         ('output_dropout', 'logits')
         """
         self.output_dropout = Dropout(
-            self.dropout, dtype=self.backbone.dtype_policy, name="output_dropout"
+            self.dropout, dtype=self.backbone.head_dtype_policy, name="output_dropout"
         )
         self.output_dense = keras.layers.Dense(
             self.num_classes,
             activation=self.activation,
             kernel_initializer=self._kernel_initializer(),
-            dtype=self.backbone.dtype_policy,
+            dtype=self.backbone.head_dtype_policy,
             name="logits",
         )
         return self.output_dense(self.output_dropout(features))

@@ -125,7 +125,7 @@ class TextEmbedder(Task):
             pooling_mode,
             normalize=normalize,
             truncate_dim=truncate_dim,
-            dtype=backbone.dtype_policy,
+            dtype=backbone.head_dtype_policy,
             name="pooling",
         )
         outputs = self.pooling(

@@ -137,11 +137,13 @@ class TokenClassifier(Task):
         self.dropout = dropout
         inputs = dict(backbone.input)
         features = backbone.sequence_features(backbone(inputs))
-        self.output_dropout = Dropout(dropout, dtype=backbone.dtype_policy, name="output_dropout")
+        self.output_dropout = Dropout(
+            dropout, dtype=backbone.head_dtype_policy, name="output_dropout"
+        )
         self.output_dense = keras.layers.Dense(
             self.num_classes,
             kernel_initializer=self._kernel_initializer(),
-            dtype=backbone.dtype_policy,
+            dtype=backbone.head_dtype_policy,
             name="logits",
         )
         outputs = self.output_dense(self.output_dropout(features))

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from textbones import registry
+from textbones.keras_internals import QUANTIZED_LAYERS_KEY, quantize_layers
 from textbones.presets.building import class_name_of, class_named
 from textbones.presets.consistent_read import consistent_read
 from textbones.presets.download_errors import PresetDownloadError
@@ -182,8 +183,11 @@ def load_keras_task(preset: PresetFormat, cls: type, load_weights: bool, kwargs:
             type(backbone).__name__,
             str(preset_dir / CONFIG_FILE),
         )
+    quantized = arguments.pop(QUANTIZED_LAYERS_KEY, None)
     _check_required_arguments(klass, arguments, preset_dir)
     task = klass(backbone=backbone, **arguments)
+    if quantized and restore_head:  # the saved head was quantized: so is its rebuild
+        quantize_layers(task, quantized)
     if restore_head and load_weights:
         _load_head(task, preset_dir)
     return task

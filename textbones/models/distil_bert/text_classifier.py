@@ -88,17 +88,17 @@ class DistilBertTextClassifier(TextClassifier):
             self.hidden_dim,
             activation="relu",
             kernel_initializer=self._kernel_initializer(),
-            dtype=self.backbone.dtype_policy,
+            dtype=self.backbone.head_dtype_policy,
             name="pooled_dense",
         )
         self.output_dropout = Dropout(
-            self.dropout, dtype=self.backbone.dtype_policy, name="output_dropout"
+            self.dropout, dtype=self.backbone.head_dtype_policy, name="output_dropout"
         )
         self.output_dense = keras.layers.Dense(
             self.num_classes,
             activation=self.activation,
             kernel_initializer=self._kernel_initializer(),
-            dtype=self.backbone.dtype_policy,
+            dtype=self.backbone.head_dtype_policy,
             name="logits",
         )
         return self.output_dense(self.output_dropout(self.pooled_dense(features)))
