@@ -100,10 +100,25 @@ class FNetEncoder(keras.layers.Layer):
         self._output_dropout = Dropout(self.dropout, dtype=self.dtype_policy, name="output_dropout")
 
     def call(self, inputs, training=None):
-        mixed = self._mixing_layer_norm(inputs + fourier_mix(inputs))
+        mixing = self._fourier_layout
+        mixed = self._mixing_layer_norm(inputs + mixing(fourier_mix(mixing(inputs))))
         x = self._output_dense(self._intermediate_dense(mixed))
         x = self._output_dropout(x, training=training)
         return self._output_layer_norm(mixed + x)
+
+    def _fourier_layout(self, x):
+        """``x`` (the Fourier mixing's input or output) laid out as the distribution's
+        layout map says for the path ``"<layer path>/fourier_mixing"``, if it names one.
+
+        The transform mixes the whole hidden axis, and XLA's CPU FFT fails on a tensor
+        split along it (``fft_thunk``: its layout is not the default), forward or in the
+        gradient: FNet's layout map keeps both sides of the mixing whole along it.
+        """
+        distribution = keras.distribution.distribution()
+        if distribution is None:
+            return x
+        layout = distribution.get_tensor_layout(f"{self.path}/fourier_mixing")
+        return x if layout is None else keras.distribution.distribute_tensor(x, layout)
 
     def compute_output_shape(self, inputs_shape):
         return inputs_shape

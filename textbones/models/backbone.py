@@ -10,7 +10,7 @@ import keras
 
 from textbones import registry
 from textbones.classproperty import classproperty
-from textbones.models import config_checks
+from textbones.models import config_checks, distribution
 from textbones.models.input_checks import check_backbone_inputs
 from textbones.models.lora import LoraAdapters
 from textbones.models.quantization import Quantizable
@@ -199,6 +199,50 @@ class Backbone(LoraAdapters, Quantizable, keras.Model):
             cls.parameter_parts(config),
             cls._depth(config),
             _variable_dtype(config.get("dtype")),
+        )
+
+    #: How ``get_layout_map`` splits this family's variables (``textbones.models.distribution``).
+    layout_rules: ClassVar[tuple[distribution.Rule, ...]] = distribution.TRANSFORMER_RULES
+
+    @classmethod
+    def get_layout_map(
+        cls,
+        device_mesh: keras.distribution.DeviceMesh,
+        model_parallel_dim_name: str = "model",
+        data_parallel_dim_name: str = "batch",
+    ) -> keras.distribution.LayoutMap:
+        """A ``keras.distribution.LayoutMap`` that shards this family's models over
+        ``device_mesh``, for ``keras.distribution.ModelParallel``.
+
+        It splits the embedding tables' hidden axis, the attention heads of the query, key,
+        value and output kernels (FNet has no attention), the feed-forward's intermediate
+        units, the pooler and every task head (a masked LM's transform, the output kernels
+        of classifiers, token classifiers and question answerers) over the model-parallel
+        axis, and the other axis of those kernels over the data-parallel axis. Biases and
+        layer norms are copied to every device. The mesh's model axis must divide the
+        number of heads, the intermediate and hidden sizes, and its data axis the hidden
+        size. Set the distribution before building the model: its variables are created
+        sharded.
+
+        Args:
+            device_mesh: a ``keras.distribution.DeviceMesh``.
+            model_parallel_dim_name: the mesh axis the weights are split over.
+            data_parallel_dim_name: the mesh axis the batch is split over.
+
+        Example:
+
+        >>> import keras, textbones
+        >>> mesh = keras.distribution.DeviceMesh((1, 1), ["batch", "model"], ["cpu:0"])
+        >>> layout_map = textbones.models.BertBackbone.get_layout_map(mesh)
+        >>> layout_map["transformer_layer_0/self_attention_layer/query/kernel"].axes
+        ('batch', 'model', None)
+        >>> keras.distribution.set_distribution(keras.distribution.ModelParallel(
+        ...     layout_map=layout_map, batch_dim_name="batch"))
+        >>> backbone = textbones.models.BertBackbone(100, 1, 2, 8, 16)
+        >>> keras.distribution.set_distribution(None)
+        """
+        return distribution.layout_map(
+            cls.layout_rules, device_mesh, model_parallel_dim_name, data_parallel_dim_name
         )
 
     @property

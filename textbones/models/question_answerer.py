@@ -304,9 +304,12 @@ class QuestionAnswerer(Task):
             dynamic_length=self._uses_dynamic_length,
         )
         if len(windows):
-            logits = keras.Model.predict(
-                self, windows.inputs, batch_size=batch_size or 32, verbose=0
+            data, even = self._for_distribution(
+                {"x": windows.inputs, "batch_size": batch_size or 32}, "predict"
             )
+            logits = keras.Model.predict(self, **data, verbose=0)
+            if even is not None:
+                logits = even.drop_padding(logits)
             start_logits, end_logits = logits["start_logits"], logits["end_logits"]
         else:
             start_logits = end_logits = np.zeros((0, 0), "float32")

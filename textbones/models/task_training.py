@@ -15,9 +15,11 @@ import warnings
 from typing import Any
 
 import keras
+import numpy as np
 
 from textbones import keras_internals
 from textbones.models.backbone import Backbone
+from textbones.models.distribution import data_parallel_size
 from textbones.models.task_inputs import (
     TaskInputs,
     as_validation,
@@ -25,6 +27,7 @@ from textbones.models.task_inputs import (
     unpack_validation,
 )
 from textbones.preprocessing import text_batches
+from textbones.preprocessing.even_batches import ArrayBatches, EvenBatches
 
 
 class TaskTraining(TaskInputs):
@@ -116,10 +119,16 @@ class TaskTraining(TaskInputs):
                 purpose="evaluate",
                 **pipeline,
             )
+            val_arguments, _ = self._for_distribution(val_arguments, "evaluate")
             validation_data = as_validation(val_arguments)
             if "y" not in val_arguments:
                 validation_batch_size = None
-        if isinstance(data["x"], text_batches.TextBatches) and len(data["x"]):
+        data, even = self._for_distribution(data, "fit")
+        made_here = (text_batches.TextBatches, ArrayBatches)
+        if (
+            isinstance(data["x"], made_here)
+            or (even is not None and isinstance(even.dataset, made_here))
+        ) and len(data["x"]):
             # A batch is a function of its index and epoch alone: building from one here
             # keeps Keras from taking one of the epoch's own (see keras_internals).
             keras_internals.build_for_training(self, lambda: data["x"][0])
@@ -170,6 +179,7 @@ class TaskTraining(TaskInputs):
             max_queue_size=max_queue_size,
         )
         data.pop("shuffle", None)
+        data, _ = self._for_distribution(data, "evaluate")
         return super().evaluate(**data, **arguments)
 
     def predict(
@@ -205,8 +215,72 @@ class TaskTraining(TaskInputs):
         )
         for unused in ("y", "sample_weight", "shuffle"):
             data.pop(unused, None)
+        data, even = self._for_distribution(data, "predict")
         outputs = super().predict(**data, **arguments)
+        if even is not None:
+            outputs = even.drop_padding(outputs)
         return batches.restore_order(outputs) if batches is not None else outputs
+
+    def _for_distribution(
+        self, data: dict[str, Any], purpose: str
+    ) -> tuple[dict[str, Any], EvenBatches | None]:
+        """``data`` (the arguments of a Keras entry point) in batches a data-parallel
+        ``keras.distribution`` can split, and the ``EvenBatches`` that padded them (whose
+        ``drop_padding`` cleans ``predict``'s outputs), if any.
+
+        With no distribution (or one device on the batch axis) nothing changes. Otherwise
+        raw text and preprocessed arrays come in batches padded to a multiple of the
+        data-parallel size (``textbones.preprocessing.even_batches``), except when the
+        rows of a training batch meet in the loss (an embedder's in-batch negatives): then
+        each epoch leaves out its last few rows instead. Generators and ``tf.data``
+        datasets are given to Keras as they are.
+        """
+        multiple = data_parallel_size()
+        x = data.get("x")
+        if multiple == 1 or x is None:
+            return data, None
+        data = dict(data)
+        if isinstance(x, (dict, np.ndarray)):
+            data["x"] = x = ArrayBatches(
+                x,
+                data.pop("y", None),
+                data.pop("sample_weight", None),
+                batch_size=data.pop("batch_size", None),
+                shuffle=data.pop("shuffle", False) and purpose == "fit",
+            )
+            if purpose == "fit":
+                data["shuffle"] = False  # the rows are shuffled: Keras keeps the batches' order
+        if not isinstance(x, keras.utils.PyDataset):
+            return data, None
+        if (
+            purpose != "predict"
+            and self._rows_meet_in_loss()
+            and isinstance(x, text_batches.TextBatches)
+        ):
+            x.drop_remainder(multiple)
+            return data, None
+        scale, ignore_label = self._loss_averaging()
+        data["x"] = even = EvenBatches(x, multiple, scale, ignore_label)
+        return data, even
+
+    def _rows_meet_in_loss(self) -> bool:
+        """Whether a row's loss depends on the other rows of its batch (in-batch negatives)."""
+        return False
+
+    def _loss_averaging(self) -> tuple[bool, int | None]:
+        """How the compiled loss averages, for padding a batch without changing it: (whether
+        it divides by the batch's size, Keras' default ``"sum_over_batch_size"``, so that
+        the real rows' weights must be scaled; the ``ignore_class`` it leaves out and
+        averages without, if it has one, which padded rows then take as labels)."""
+        losses = [loss for loss in keras.tree.flatten(getattr(self, "loss", None)) if loss]
+        configs = [
+            loss.get_config() if isinstance(loss, keras.losses.Loss) else {} for loss in losses
+        ]
+        ignored = {config.get("ignore_class") for config in configs} - {None}
+        if len(ignored) == 1 and all(config.get("ignore_class") is not None for config in configs):
+            return False, int(ignored.pop())
+        reductions = {config.get("reduction", "sum_over_batch_size") for config in configs}
+        return bool(reductions & {"sum_over_batch_size", "mean"}) or not configs, None
 
     def _named(self, method: str) -> str:
         return f"{type(self).__name__}.{method}"

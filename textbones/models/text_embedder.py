@@ -174,6 +174,10 @@ class TextEmbedder(Task):
             options["prompt_length"] = True
         return options
 
+    def _rows_meet_in_loss(self) -> bool:
+        # In-batch negatives: every row of a batch is a negative for the others.
+        return isinstance(getattr(self, "loss", None), MultipleNegativesRankingLoss)
+
     def _adapt_data(self, x, y=None, sample_weight=None, **kwargs):
         purpose = kwargs.get("purpose", "predict")
         pairs = isinstance(x, tuple) and text_batches.is_text(x) and len(x) > 1

@@ -201,6 +201,8 @@ class TextBatches(keras.utils.PyDataset):
         self.seed = int(np.random.randint(0, 2**31 - 1)) if seed is None else int(seed)
         self.epoch = 0
         self.no_duplicate_texts = False
+        #: Rows each epoch uses: all, or a multiple of a data-parallel size (``drop_remainder``).
+        self.rows_per_epoch = self.num_rows
         if sort_by_length:
             # Characters are a good enough proxy for tokens to group rows, and cost no tokenizing.
             lengths = np.array(
@@ -231,13 +233,35 @@ class TextBatches(keras.utils.PyDataset):
         self.no_duplicate_texts = True
         self._epoch_order = self._order_for(self.epoch)
 
+    def drop_remainder(self, multiple: int) -> None:
+        """Use, each epoch, only a multiple of ``multiple`` rows: the last few of the epoch's
+        order (fewer than ``multiple``, other rows every epoch when shuffled) are left out.
+
+        For a data-parallel distribution and a loss in which the rows of a batch meet (in-batch
+        negatives), where no row can be added to even out the last batch.
+        """
+        if self.batch_size % multiple:
+            suggestion = math.ceil(self.batch_size / multiple) * multiple
+            raise ValueError(
+                f"`batch_size={self.batch_size}` does not split evenly over the {multiple} "
+                "data-parallel devices of the current keras.distribution: pass a multiple of "
+                f"{multiple} (e.g. `batch_size={suggestion}`)."
+            )
+        self.rows_per_epoch = self.num_rows - self.num_rows % multiple
+        if not self.rows_per_epoch:
+            raise ValueError(
+                f"{self.num_rows} rows are too few for the {multiple} data-parallel devices of "
+                f"the current keras.distribution: pass at least {multiple}."
+            )
+
     def __len__(self) -> int:
-        return math.ceil(self.num_rows / self.batch_size)
+        return math.ceil(self.rows_per_epoch / self.batch_size)
 
     def __getitem__(self, index: int):
         if not 0 <= index < len(self):
             raise IndexError(f"Batch {index} is out of range for {len(self)} batches.")
-        rows = self._epoch_order[index * self.batch_size : (index + 1) * self.batch_size]
+        end = min((index + 1) * self.batch_size, self.rows_per_epoch)
+        rows = self._epoch_order[index * self.batch_size : end]
         texts = tuple([column[i] for i in rows] for column in self.columns)
         return self.preprocessor.preprocess_batch(
             texts if len(texts) > 1 else texts[0],

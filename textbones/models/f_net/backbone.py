@@ -5,6 +5,7 @@ import keras
 from textbones.layers.activations import get_activation, serialize_activation
 from textbones.layers.dropout import Dropout
 from textbones.layers.f_net_encoder import FNetEncoder
+from textbones.models import distribution
 from textbones.models.backbone import Backbone
 from textbones.models.config_checks import ParameterPart, embedding_parts, f_net_block_parameters
 from textbones.models.text_embeddings import TextEmbeddings
@@ -59,6 +60,8 @@ class FNetBackbone(Backbone):
     input_names = ("token_ids", "segment_ids")
     # The Fourier mixing sees every position, padding included: there is no mask to take.
     has_padding_mask = False
+    # No attention: only the feed-forward kernels of its blocks are split.
+    layout_rules = distribution.FNET_RULES
     # Where the first-token ([CLS]) vector sits, which `pooled_output` and classifiers read.
     cls_token_index = 0
 
