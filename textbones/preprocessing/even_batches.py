@@ -24,6 +24,8 @@ from typing import Any
 import keras
 import numpy as np
 
+from textbones.preprocessing.wrapped_batches import WrappedBatches
+
 
 def batch_rows(x: Any) -> int:
     """The number of rows of a batch's inputs (the first axis of its first array)."""
@@ -95,7 +97,7 @@ def even_batch(
     return (x, y, sample_weight), rows
 
 
-class EvenBatches(keras.utils.PyDataset):
+class EvenBatches(WrappedBatches):
     """A ``PyDataset`` giving the batches of another with their rows padded to a multiple of
     ``multiple`` (see :func:`even_batch`), keeping its length, epoch hooks and worker settings.
 
@@ -120,21 +122,12 @@ class EvenBatches(keras.utils.PyDataset):
         scale_weights: bool = True,
         ignore_label: int | None = None,
     ):
-        super().__init__(
-            workers=dataset.workers,
-            use_multiprocessing=dataset.use_multiprocessing,
-            max_queue_size=dataset.max_queue_size,
-        )
-        self.dataset = dataset
+        super().__init__(dataset)
         self.multiple = int(multiple)
         self.scale_weights = scale_weights
         self.ignore_label = ignore_label
         #: Batch index -> (real rows, rows given), for ``drop_padding``.
         self.rows: dict[int, tuple[int, int]] = {}
-
-    @property
-    def num_batches(self):
-        return self.dataset.num_batches
 
     def __len__(self) -> int:
         return self.dataset.num_batches or 0
@@ -145,12 +138,6 @@ class EvenBatches(keras.utils.PyDataset):
         )
         self.rows[index] = (real, real + (-real) % self.multiple if real else 0)
         return batch
-
-    def on_epoch_begin(self) -> None:
-        self.dataset.on_epoch_begin()
-
-    def on_epoch_end(self) -> None:
-        self.dataset.on_epoch_end()
 
     def drop_padding(self, outputs):
         """``predict``'s outputs over these batches (concatenated in order) without the rows

@@ -18,6 +18,7 @@ import keras
 import numpy as np
 
 from textbones.preprocessing.text_inputs import as_texts
+from textbones.preprocessing.wrapped_batches import WrappedBatches
 
 #: Threads that prepare batches ahead of the training step, unless the caller says.
 DEFAULT_WORKERS = 2
@@ -349,7 +350,7 @@ def rows_per_example(values: Any, num_rows: int, name: str, dtype=None) -> np.nd
     return array
 
 
-class MappedBatches(keras.utils.PyDataset):
+class MappedBatches(WrappedBatches):
     """A ``PyDataset`` of raw-text batches, preprocessed batch by batch.
 
     Wraps a dataset the caller built (each item ``x``, ``(x, y)`` or ``(x, y, sample_weight)``
@@ -377,31 +378,19 @@ class MappedBatches(keras.utils.PyDataset):
         dynamic_length: bool = True,
         seed: int | None = None,
     ):
-        super().__init__(
-            workers=dataset.workers,
-            use_multiprocessing=dataset.use_multiprocessing,
-            max_queue_size=dataset.max_queue_size,
-        )
-        self.dataset = dataset
+        super().__init__(dataset)
         self.preprocessor = preprocessor
         self.dynamic_length = dynamic_length
         self.seed = int(np.random.randint(0, 2**31 - 1)) if seed is None else int(seed)
         self.epoch = 0
 
-    @property
-    def num_batches(self):
-        return self.dataset.num_batches
-
     def __getitem__(self, index: int):
         rng = np.random.default_rng((self.seed, self.epoch, index + 1))
         return preprocess_item(self.dataset[index], self.preprocessor, self.dynamic_length, rng)
 
-    def on_epoch_begin(self) -> None:
-        self.dataset.on_epoch_begin()
-
     def on_epoch_end(self) -> None:
         self.epoch += 1
-        self.dataset.on_epoch_end()
+        super().on_epoch_end()
 
 
 def preprocess_item(item, preprocessor, dynamic_length: bool, rng: np.random.Generator):
