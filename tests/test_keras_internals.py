@@ -255,3 +255,33 @@ def test_weighted_sublayers_lists_layers_with_weights_depth_first():
     assert names[:2] == ["token_embedding", "position_embedding"]
     assert "intermediate_dense" in names and "output_dropout" not in names
     assert backbone not in keras_internals.weighted_sublayers(backbone)
+
+
+def test_merged_lora_weights_give_what_lora_layers_compute_with():
+    backbone = textbones.models.BertBackbone(50, 1, 2, 8, 16)
+    backbone.enable_lora(2)
+    for weight in backbone.trainable_weights:
+        if "lora_kernel_b" in weight.path:
+            weight.assign(np.ones(tuple(weight.shape), "float32"))
+    merged = keras_internals.merged_lora_weights(backbone)
+    query = backbone.get_layer("transformer_layer_0")._self_attention_layer.query_dense
+    assert sorted(merged) == [
+        "transformer_layer_0/self_attention_layer/query/kernel",
+        "transformer_layer_0/self_attention_layer/value/kernel",
+    ]
+    expected = keras.ops.convert_to_numpy(query.kernel)  # Keras' merged property
+    frozen = keras.ops.convert_to_numpy(query._kernel)
+    value = keras.ops.convert_to_numpy(merged[query._kernel.path]())
+    np.testing.assert_array_equal(value, expected)
+    assert np.abs(value - frozen).max() > 0
+
+
+def test_a_rebuilt_int4_reversible_embedding_projects_weight_only_as_when_quantized():
+    from textbones.layers import ReversibleEmbedding
+
+    fresh = ReversibleEmbedding(30, 8)
+    fresh.build()
+    fresh.quantize("int4")
+    rebuilt = ReversibleEmbedding(30, 8, dtype=fresh.dtype_policy)
+    rebuilt.build()
+    assert fresh.inputs_quantizer is None and rebuilt.inputs_quantizer is None

@@ -1,6 +1,6 @@
 """Every use of Keras' internals in textbones, each with a fallback for when Keras changes it.
 
-Five things textbones needs have no public Keras API (LoRA needs two), and one Keras
+Six things textbones needs have no public Keras API (LoRA needs two), and one Keras
 behaviour it works around:
 
 * **deferred variables** (the fast loaders of ``presets/``): a model built inside
@@ -42,6 +42,13 @@ behaviour it works around:
   :func:`quantize_layers` find a model's layers by path through ``_flatten_layers``, to
   save which of a task's own layers are quantized and quantize them again when it is
   rebuilt (through the public ``dtype_policy`` setter). Fallback: none.
+* **int4 reverse projection** (``textbones.layers.ReversibleEmbedding``): Keras' int4 is
+  weight-only by default (``Int4QuantizationConfig``, ``Dense``), but Keras 3.15's
+  ``ReversibleEmbedding`` quantizes the inputs of its reverse projection when it is built
+  without a config, as it is when a saved policy rebuilds it, so a reloaded int4 model's
+  logits differed from the saved one's (by 1e-3 on a tiny BERT).
+  :func:`use_config_activation_quantizer` sets the layer's ``inputs_quantizer`` to its
+  config's choice, none without one. Fallback: none needed (a plain attribute).
 * **LoRA adapters** (``textbones.models.lora``). Adapter files number the layers that have
   weights in ``Layer._flatten_layers`` order, as KerasHub's do (:func:`weighted_sublayers`;
   fallback: none, the order must be KerasHub's). And Keras' ``enable_lora`` has no
@@ -412,6 +419,35 @@ def lora_adapters(layer: keras.layers.Layer) -> tuple[Any, Any] | None:
     return None
 
 
+def merged_lora_weights(model: keras.layers.Layer) -> dict[str, Callable[[], Any]]:
+    """``{variable path: function giving the merged weight}`` for each frozen weight of a
+    LoRA-enabled layer of ``model``: what the layer computes with, ``W + scale * A @ B``,
+    where the variable alone holds ``W`` (as Keras' own saving merges them).
+
+    Example:
+
+    >>> layer = keras.layers.Dense(2, kernel_initializer="ones", name="d")
+    >>> layer.build((None, 3))
+    >>> layer.enable_lora(1, b_initializer="ones")
+    >>> merged = merged_lora_weights(keras.Sequential([keras.Input((3,)), layer]))
+    >>> value = keras.ops.convert_to_numpy(merged["d/kernel"]())
+    >>> list(merged), bool((value == keras.ops.convert_to_numpy(layer.kernel)).all())
+    (['d/kernel'], True)
+    >>> bool((value != 1.0).any())  # the frozen kernel holds ones
+    True
+    """
+    merged = {}
+    for layer in weighted_sublayers(model):
+        if lora_adapters(layer) is None:
+            continue
+        for merged_name, variable_name, _, _ in LORA_ATTRIBUTES:
+            variable = getattr(layer, variable_name, None)
+            if isinstance(variable, keras.Variable):
+                merged[variable.path] = functools.partial(getattr, layer, merged_name)
+                break
+    return merged
+
+
 def fold_lora(layer: keras.layers.Layer) -> None:
     """Fold a LoRA-enabled layer's adapters into its weight and make it a plain layer.
 
@@ -497,3 +533,19 @@ def quantize_layers(model: keras.Model, policies: dict[str, Any]) -> None:
         layer = layers[path]
         if layer.quantization_mode is None:
             layer.dtype_policy = keras.dtype_policies.deserialize(policy)
+
+
+def use_config_activation_quantizer(layer: keras.layers.Layer, config: Any) -> None:
+    """Make ``layer`` quantize its inputs as its quantization ``config`` says: not at all
+    without a config or with a weight-only one (Keras' int4 default).
+
+    Example:
+
+    >>> import numpy as np
+    >>> from textbones.layers import ReversibleEmbedding
+    >>> layer = ReversibleEmbedding(10, 4, dtype="int4_from_float32")
+    >>> layer.build()
+    >>> layer.inputs_quantizer is None
+    True
+    """
+    layer.inputs_quantizer = getattr(config, "activation_quantizer", None)

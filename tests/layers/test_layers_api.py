@@ -129,15 +129,40 @@ class TestReversibleEmbedding:
         np.testing.assert_array_equal(to_numpy(loaded(hidden)), to_numpy(model(hidden)))
         assert loaded.layers[-1].get_config() == config
 
-    def test_untied_layer_refuses_a_tied_save_and_quantization(self):
+    def test_untied_layer_refuses_a_tied_save(self):
         layer = ReversibleEmbedding(input_dim=5, output_dim=2, tie_weights=False, name="tokens")
         layer.build()
         with pytest.raises(
             ValueError, match=r"tokens \(tie_weights=False\) expects 2 saved variables.*holds 1"
         ):
             layer.load_own_variables({"0": np.zeros((5, 2), "float32")})
-        with pytest.raises(NotImplementedError, match="only supported with tie_weights=True"):
-            layer.quantize("int8")
+
+    @pytest.mark.parametrize("tie_weights", [True, False])
+    @pytest.mark.parametrize(("mode", "tolerance"), [("int8", 0.05), ("int4", 0.5)])
+    def test_quantized_layer_projects_back_and_reloads(
+        self, tie_weights, mode, tolerance, tmp_path
+    ):
+        """Quantizing keeps both directions close to float32 (the reverse one runs on the
+        quantized kernel, scales applied), and a ``.keras`` file rebuilds it bit for bit."""
+        layer = ReversibleEmbedding(input_dim=50, output_dim=16, tie_weights=tie_weights)
+        inputs = keras.Input((16,))
+        model = keras.Model(inputs, layer(inputs, reverse=True))
+        perturb(model)
+        ids = np.array([[1, 7, 49, 0]])
+        hidden = RNG.normal(size=(3, 16)).astype("float32")
+        vectors, logits = to_numpy(layer(ids)), to_numpy(model(hidden))
+        model.quantize(mode)
+        assert layer.quantization_mode == mode
+        names = {w.name for w in layer.weights}
+        assert {"embeddings", "embeddings_scale"} <= names
+        assert ("reverse_embeddings_scale" in names) == (not tie_weights)
+        quantized_logits = to_numpy(model(hidden))
+        # Scales are per vocabulary row: a missed scale would be off by ~100x, not by rounding.
+        assert np.abs(to_numpy(layer(ids)) - vectors).max() < tolerance * np.abs(vectors).max()
+        assert np.abs(quantized_logits - logits).max() < tolerance * np.abs(logits).max()
+        loaded = save_and_load(model, tmp_path)
+        assert loaded.layers[-1].quantization_mode == mode
+        np.testing.assert_array_equal(to_numpy(loaded(hidden)), quantized_logits)
 
     @pytest.mark.parametrize(
         ("kwargs", "message"),

@@ -175,3 +175,40 @@ def test_unknown_formats_and_activations_are_refused(tmp_path):
             tmp_path / "y", format="transformers"
         )
     assert not (tmp_path / "y").exists()
+
+
+def test_a_lora_model_is_written_with_its_adapters_merged(tmp_path):
+    """The frozen kernels alone would lose the fine-tune: the checkpoint holds what the
+    LoRA-enabled layers compute with, and loads back with the same outputs."""
+    backbone = make_tiny_backbone("bert")
+    backbone.enable_lora(2)
+    rng = np.random.default_rng(0)
+    for weight in backbone.trainable_weights:
+        if "lora_kernel" in weight.path:
+            weight.assign(rng.normal(0.0, 0.3, tuple(weight.shape)).astype("float32"))
+    inputs = make_inputs("bert")
+    adapted = to_numpy(backbone(inputs)["sequence_output"])
+    backbone.save_to_preset(tmp_path / "hf", format="transformers")
+    loaded = Backbone.from_preset(tmp_path / "hf")
+    assert not any(getattr(layer, "lora_enabled", False) for layer in loaded._flatten_layers())
+    np.testing.assert_allclose(
+        to_numpy(loaded(inputs)["sequence_output"]), adapted, atol=1e-5, rtol=0
+    )
+    frozen = make_tiny_backbone("bert")
+    frozen.set_weights([w for w in backbone.weights if "lora_kernel" not in w.path])
+    assert np.abs(to_numpy(frozen(inputs)["sequence_output"]) - adapted).max() > 1e-2
+
+
+@pytest.mark.parametrize("mode", ["int8", "int4"])
+def test_a_quantized_model_is_refused_and_nothing_is_written(tmp_path, mode):
+    backbone = make_tiny_backbone("bert")
+    backbone.quantize(mode)
+    with pytest.raises(
+        ValueError, match=r"is quantized .*Nothing was written.*before calling quantize"
+    ):
+        backbone.save_to_preset(tmp_path / "hf", format="transformers")
+    assert not (tmp_path / "hf").exists()
+    classifier = textbones.models.BertTextClassifier(backbone, 2, preprocessor=None)
+    with pytest.raises(ValueError, match=r"BertTextClassifier is quantized"):
+        classifier.save_to_preset(tmp_path / "hf", format="transformers")
+    assert not (tmp_path / "hf").exists()

@@ -3,9 +3,11 @@
 import keras
 from keras import ops
 
+from textbones import keras_internals
+
 
 @keras.saving.register_keras_serializable(package="textbones")
-class ReversibleEmbedding(keras.layers.Embedding):
+class ReversibleEmbedding(keras.layers.ReversibleEmbedding):
     """An ``Embedding`` that doubles as the output projection of a language model head.
 
     Called normally it maps ids ``[..., T]`` to vectors ``[..., T, output_dim]``. Called
@@ -13,8 +15,15 @@ class ReversibleEmbedding(keras.layers.Embedding):
     ``[..., input_dim]``: with ``tie_weights=True`` by the transposed embedding matrix
     (how a masked-LM head shares its output weights with the input embedding), with
     ``tie_weights=False`` by a separate ``reverse_embeddings`` kernel
-    ``[output_dim, input_dim]``. Weight names, order and config keys are KerasHub's, so
-    weights and configs move between the two layers unchanged.
+    ``[output_dim, input_dim]``.
+
+    It is Keras' own ``keras.layers.ReversibleEmbedding`` (the layer KerasHub's models use)
+    with stricter arguments, an error that names the fix when saved weights do not match
+    ``tie_weights``, and a float path that computes in the layer's compute dtype. Weights,
+    their order, config keys and quantized variables are Keras', so weights, configs and
+    quantized presets move between textbones and KerasHub unchanged. ``quantize("int8")``
+    and ``quantize("int4")`` quantize the embedding matrix (and the untied reverse kernel);
+    the reverse projection then runs on the quantized kernel.
 
     Args:
         input_dim: vocabulary size.
@@ -40,6 +49,12 @@ class ReversibleEmbedding(keras.layers.Embedding):
     ((1, 3, 4), (1, 3, 10))
     >>> [w.path for w in layer.weights]
     ['tokens/embeddings', 'tokens/reverse_embeddings']
+    >>> layer.quantize("int8")
+    >>> [w.path for w in layer.weights]  # doctest: +NORMALIZE_WHITESPACE
+    ['tokens/embeddings', 'tokens/embeddings_scale', 'tokens/reverse_embeddings',
+     'tokens/reverse_embeddings_scale']
+    >>> tuple(layer(vectors, reverse=True).shape)
+    (1, 3, 10)
     """
 
     def __init__(
@@ -55,15 +70,6 @@ class ReversibleEmbedding(keras.layers.Embedding):
         logit_soft_cap: float | None = None,
         **kwargs,
     ):
-        super().__init__(
-            input_dim,
-            output_dim,
-            embeddings_initializer=embeddings_initializer,
-            embeddings_regularizer=embeddings_regularizer,
-            embeddings_constraint=embeddings_constraint,
-            mask_zero=mask_zero,
-            **kwargs,
-        )
         if not isinstance(tie_weights, bool):
             raise ValueError(f"`tie_weights` must be True or False, got {tie_weights!r}.")
         if logit_soft_cap is not None and (
@@ -74,25 +80,25 @@ class ReversibleEmbedding(keras.layers.Embedding):
             raise ValueError(
                 f"`logit_soft_cap` must be a positive number or None, got {logit_soft_cap!r}."
             )
-        self.tie_weights = tie_weights
-        self.reverse_dtype = (
-            None if reverse_dtype is None else keras.backend.standardize_dtype(reverse_dtype)
+        super().__init__(
+            input_dim,
+            output_dim,
+            tie_weights=tie_weights,
+            embeddings_initializer=embeddings_initializer,
+            embeddings_regularizer=embeddings_regularizer,
+            embeddings_constraint=embeddings_constraint,
+            mask_zero=mask_zero,
+            reverse_dtype=(
+                None if reverse_dtype is None else keras.backend.standardize_dtype(reverse_dtype)
+            ),
+            logit_soft_cap=logit_soft_cap,
+            **kwargs,
         )
-        self.logit_soft_cap = logit_soft_cap
-
-    def build(self, input_shape=None):
-        super().build(input_shape)
-        if not self.tie_weights:
-            self.reverse_embeddings = self.add_weight(
-                name="reverse_embeddings",
-                shape=(self.output_dim, self.input_dim),
-                initializer=self.embeddings_initializer,
-                trainable=True,
-            )
 
     def call(self, inputs, reverse: bool = False):
         if not reverse:
-            return super().call(inputs)
+            return keras.layers.Embedding.call(self, inputs)
+        # Float kernels (quantized ones go through Keras' quantized call instead).
         if self.tie_weights:
             kernel = ops.transpose(self.embeddings)
         else:
@@ -104,55 +110,38 @@ class ReversibleEmbedding(keras.layers.Embedding):
             logits = ops.multiply(ops.tanh(ops.divide(logits, cap)), cap)
         return logits
 
-    def save_own_variables(self, store):
-        if self.tie_weights or self.quantization_mode is not None:
-            return super().save_own_variables(store)
-        # KerasHub's order: the embedding matrix, then the reverse kernel.
-        store["0"] = self.embeddings
-        store["1"] = self.reverse_embeddings
+    def quantized_build(self, embeddings_shape, mode, config=None):
+        super().quantized_build(embeddings_shape, mode, config)
+        if mode == "int4":
+            # Weight-only unless the config says otherwise, however the layer was built
+            # (quantized now, or rebuilt from a saved policy): see keras_internals.
+            keras_internals.use_config_activation_quantizer(self, config)
 
     def load_own_variables(self, store):
-        if self.tie_weights or self.quantization_mode is not None:
-            return super().load_own_variables(store)
-        if sorted(store.keys()) != ["0", "1"]:
+        if not self.tie_weights and self.quantization_mode is None and len(store.keys()) != 2:
             raise ValueError(
                 f"{self.name} (tie_weights=False) expects 2 saved variables, 'embeddings' "
                 f"and 'reverse_embeddings', but the file holds {len(store.keys())}. Load it "
                 "into a layer built with the tie_weights it was saved with."
             )
-        self.embeddings.assign(store["0"])
-        self.reverse_embeddings.assign(store["1"])
+        return super().load_own_variables(store)
 
-    def quantize(self, mode=None, **kwargs):
-        if not self.tie_weights:
-            raise NotImplementedError(
-                f"Quantizing {self.name} is only supported with tie_weights=True; "
-                "this layer has a separate reverse kernel."
-            )
-        return super().quantize(mode, **kwargs)
+    def quantize(self, mode=None, type_check=True, config=None):
+        # Keras' layer accepts only its exact type unless told otherwise; this subclass
+        # keeps its variables and calls, so Keras' quantization applies unchanged.
+        return super().quantize(mode, type_check=False, config=config)
 
     def compute_mask(self, inputs, mask=None):
         # Float inputs are hidden states of a reverse call: no mask. Ids get Embedding's.
         if keras.backend.is_float_dtype(keras.backend.standardize_dtype(inputs.dtype)):
             return None
-        return super().compute_mask(inputs, mask)
+        return keras.layers.Embedding.compute_mask(self, inputs, mask)
 
     def compute_output_shape(self, input_shape, reverse: bool = False):
         if reverse:
             return tuple(input_shape[:-1]) + (self.input_dim,)
-        return super().compute_output_shape(input_shape)
+        return tuple(input_shape) + (self.output_dim,)
 
     def compute_output_spec(self, inputs, reverse: bool = False):
         shape = self.compute_output_shape(inputs.shape, reverse=reverse)
         return keras.KerasTensor(shape, dtype=self.compute_dtype)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "tie_weights": self.tie_weights,
-                "reverse_dtype": self.reverse_dtype,
-                "logit_soft_cap": self.logit_soft_cap,
-            }
-        )
-        return config

@@ -19,6 +19,7 @@ import ml_dtypes
 import numpy as np
 
 from textbones import registry
+from textbones.keras_internals import merged_lora_weights, weighted_sublayers
 from textbones.presets.atomic_directory import replace_file, staged_directory
 from textbones.presets.files import HF_CONFIG_FILE, HF_SAFETENSORS_FILE
 from textbones.presets.preset_layout import TRANSFORMERS_MODEL, TRANSFORMERS_TOKENIZER
@@ -35,16 +36,37 @@ def _numpy_dtype(variable) -> np.dtype:
     return np.dtype(ml_dtypes.bfloat16) if name == "bfloat16" else np.dtype(name)
 
 
+def _refuse_quantized(model) -> None:
+    quantized = sorted(
+        layer.path for layer in weighted_sublayers(model) if layer.quantization_mode is not None
+    )
+    if quantized:
+        raise ValueError(
+            f"This {type(model).__name__} is quantized ({len(quantized)} layers, e.g. "
+            f"{quantized[0]!r}): a transformers checkpoint holds floating-point weights, and "
+            "its int8/int4 values without their scales would be wrong. Nothing was written. "
+            "Save the model in transformers format before calling quantize(), or save this "
+            "one as a Keras preset (format='keras'), which keeps its quantization."
+        )
+
+
 def _tensors(model, rules: list[Rule], prefix: str) -> list[tuple]:
-    """``(key, shape, dtype, produce)`` of every rule, each array made only when written."""
+    """``(key, shape, dtype, produce)`` of every rule, each array made only when written.
+
+    A LoRA-enabled layer's weight is written merged with its adapters (what it computes
+    with); a quantized model is refused.
+    """
+    _refuse_quantized(model)
     variables = {variable.path: variable for variable in model.weights}
+    merged = merged_lora_weights(model)
     tensors = []
     for rule in rules:
         variable = variables[rule.target]
         shape = rule.layout.torch_shape(tuple(variable.shape), rule.flatten)
+        value = merged.get(rule.target, lambda variable=variable: variable)
 
-        def produce(variable=variable, rule=rule, shape=shape):
-            return rule.layout.to_torch(keras.ops.convert_to_numpy(variable), shape)
+        def produce(value=value, rule=rule, shape=shape):
+            return rule.layout.to_torch(keras.ops.convert_to_numpy(value()), shape)
 
         tensors.append((prefix + rule.source, shape, _numpy_dtype(variable), produce))
     return tensors
@@ -79,8 +101,9 @@ def save_backbone(backbone, preset_dir) -> None:
     mapping = family_of_model(backbone).transformers
     rules = mapping.backbone_rules(backbone) + mapping.pooler_rules
     config = _base_config(mapping, backbone, mapping.architecture("backbone"))
+    tensors = _tensors(backbone, rules, "")
     with staged_directory(preset_dir, [TRANSFORMERS_MODEL]) as staging:
-        _write(staging, config, _tensors(backbone, rules, ""))
+        _write(staging, config, tensors)
 
 
 def save_task(task, preset_dir) -> None:
